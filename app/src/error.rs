@@ -1,0 +1,24 @@
+//! The one error type that crosses the server-function boundary. Internal causes are
+//! logged on the server where they happen; the browser only ever sees these variants.
+
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The request could not reach the server or the reply could not be read.
+    #[error("could not talk to the Gantry server: {0}")]
+    Transport(String),
+    /// Something failed on the server; the cause is in the server's log, never sent here.
+    #[error("the server hit an internal problem; the operators can find it in the server log")]
+    Internal,
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}

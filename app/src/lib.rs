@@ -1,0 +1,13 @@
+//! Gantry's user interface: the HTML shell, the router and every page, plus the server
+//! functions the pages call. Compiled twice: with `ssr` into the server binary and with
+//! `hydrate` into the WebAssembly that makes the server-rendered page interactive.
+
+pub mod error;
+pub mod overview;
+pub mod pages;
+pub mod shell;
+
+#[cfg(feature = "ssr")]
+pub mod context;
+
+pub use shell::{shell, App};

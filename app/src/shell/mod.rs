@@ -1,0 +1,76 @@
+//! The application frame every page lives in: HTML document, navigation, theme and routes.
+
+mod nav;
+mod theme;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::overview::OverviewPage;
+use crate::pages::{NotFound, Upcoming};
+
+/// The name the wasm-bindgen output and the stylesheet are published under (`/pkg/gantry.*`).
+pub const OUTPUT_NAME: &str = "gantry";
+
+/// The full HTML document rendered on the server for every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Applied before first paint so a chosen theme never flashes the other one.
+                <script>{theme::EARLY_SCRIPT}</script>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="gantry" href="/pkg/gantry.css"/>
+        <Title formatter=|page: String| format!("{page} · Gantry")/>
+        <Router>
+            <div class="frame">
+                <nav::Sidebar/>
+                <main class="content" id="content">
+                    <Routes fallback=NotFound>
+                        <Route path=path!("") view=OverviewPage/>
+                        <Route
+                            path=path!("history")
+                            view=|| view! { <Upcoming title="History" what="Every revision each environment ran, who deployed it, and diffs between them."/> }
+                        />
+                        <Route
+                            path=path!("monitoring")
+                            view=|| view! { <Upcoming title="Metrics" what="Request rates, errors, latency and resource use per environment, from Prometheus."/> }
+                        />
+                        <Route
+                            path=path!("backups")
+                            view=|| view! { <Upcoming title="Backups" what="Database backups per environment, the last good one, and restores behind approval."/> }
+                        />
+                        <Route
+                            path=path!("approvals")
+                            view=|| view! { <Upcoming title="Approvals" what="Requests waiting for a second pair of eyes before they run on protected environments."/> }
+                        />
+                        <Route
+                            path=path!("audit")
+                            view=|| view! { <Upcoming title="Audit" what="The tamper-evident record of every login, request, approval and change."/> }
+                        />
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}

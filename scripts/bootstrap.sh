@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Makes this machine able to build, run and test Gantry. Idempotent: when everything is
+# already there it only checks, in a few seconds. Writes its findings to
+# $GANTRY_TOOLS/env.sh, which ./run sources.
+#
+# Installs (only what is missing):
+#   - PostgreSQL server (Debian `postgresql`), Chromium (Debian `chromium`)
+#   - a wasm32 Rust toolchain: rustup's target where rustup can add it; otherwise Debian's
+#     rustc-web 1.96 + rust-web-src (std built with -Zbuild-std) + lld-22 (wasm-ld)
+#   - wasm-bindgen-cli, the same version as the wasm-bindgen crate pinned in Cargo.toml
+#   - from npm: wasm-opt (binaryen@132; Debian's binaryen 108 produces modules that do not
+#     load), playwright-core (drives Debian's Chromium)
+# Tools go to $GANTRY_TOOLS (default ~/.cache/gantry), outside the checkout.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOOLS=${GANTRY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/gantry}
+BINARYEN_VERSION=132.0.0
+PLAYWRIGHT_VERSION=1.65.1
+mkdir -p "$TOOLS/bin" "$TOOLS/npm"
+
+say() { echo "bootstrap: $*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+APT_UPDATED=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  if [ $APT_UPDATED = 0 ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# --- services and browser -------------------------------------------------------------
+apt_install postgresql chromium ca-certificates
+# Node.js may come from elsewhere than Debian (NodeSource, nvm): only install it when absent.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then apt_install nodejs npm; fi
+
+# --- the wasm32 toolchain -------------------------------------------------------------
+# The route is decided once and remembered: asking rustup again on a machine without
+# network costs time on every run.
+# GANTRY_WASM_ROUTE=debian|rustup forces one (to check the other route on one machine).
+ROUTE_FILE=$TOOLS/wasm-route
+if [ -n "${GANTRY_WASM_ROUTE:-}" ]; then
+  echo "$GANTRY_WASM_ROUTE" >"$ROUTE_FILE"
+elif [ ! -f "$ROUTE_FILE" ]; then
+  if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    echo rustup >"$ROUTE_FILE"
+  elif timeout 120 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+    echo rustup >"$ROUTE_FILE"
+  else
+    echo debian >"$ROUTE_FILE"
+  fi
+fi
+ROUTE=$(cat "$ROUTE_FILE")
+if [ "$ROUTE" = debian ]; then
+  apt_install rustc-web cargo-web rust-web-src lld-22 rust-web-clippy
+  if ! rustup toolchain list | grep -q '^debian-web'; then
+    rustup toolchain link debian-web /usr
+  fi
+fi
+
+# --- wasm-bindgen-cli, equal to the crate --------------------------------------------
+WBG_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' "$ROOT/Cargo.toml")
+[ -n "$WBG_VERSION" ] || { say "cannot read the pinned wasm-bindgen version from Cargo.toml"; exit 1; }
+if [ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null | awk '{print $2}')" != "$WBG_VERSION" ]; then
+  say "building wasm-bindgen-cli $WBG_VERSION (a few minutes, once)"
+  # Not --locked: the crate's lock file names a dependency version the index no longer has.
+  cargo install -q wasm-bindgen-cli --version "$WBG_VERSION" --root "$TOOLS" --force
+fi
+
+# --- npm tools ------------------------------------------------------------------------
+npm_has() { [ "$(node -p "require('$TOOLS/npm/node_modules/$1/package.json').version" 2>/dev/null)" = "$2" ]; }
+if ! npm_has binaryen "$BINARYEN_VERSION" || ! npm_has playwright-core "$PLAYWRIGHT_VERSION"; then
+  say "installing wasm-opt and playwright-core from npm"
+  npm install -s --prefix "$TOOLS/npm" --no-audit --no-fund \
+    "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
+fi
+
+# --- what ./run needs to know --------------------------------------------------------
+{
+  echo "# written by scripts/bootstrap.sh"
+  echo "export GANTRY_TOOLS='$TOOLS'"
+  echo "export GANTRY_WASM_ROUTE='$ROUTE'"
+  echo "export PATH='$TOOLS/bin:$TOOLS/npm/node_modules/.bin':\"\$PATH\""
+  echo "export GANTRY_PLAYWRIGHT='$TOOLS/npm/node_modules/playwright-core'"
+  echo "export GANTRY_CHROMIUM='$(command -v chromium || echo /usr/bin/chromium)'"
+} >"$TOOLS/env.sh"

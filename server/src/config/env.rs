@@ -1,0 +1,68 @@
+//! Environment variables on top of the file: the way secrets and endpoints reach a
+//! container. Each variable maps to exactly one key.
+
+use std::collections::HashMap;
+
+use secrecy::SecretString;
+
+use super::file::RawSettings;
+use super::ConfigError;
+
+pub struct Vars(HashMap<String, String>);
+
+impl Vars {
+    pub fn new<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(vars.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+}
+
+fn number<T: std::str::FromStr>(name: &str, key: &str, value: &str) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError::new(key, name, format!("{value:?} is not a whole number")))
+}
+
+pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
+    let mut set = |key: &'static str, name: &str| {
+        raw.origins.insert(key, name.to_owned());
+    };
+    if let Some(v) = vars.get("GANTRY_LISTEN") {
+        raw.server.listen = Some(v.to_owned());
+        set("server.listen", "GANTRY_LISTEN");
+    }
+    if let Some(v) = vars.get("GANTRY_SITE_ROOT") {
+        raw.server.site_root = Some(v.into());
+        set("server.site_root", "GANTRY_SITE_ROOT");
+    }
+    if let Some(v) = vars.get("GANTRY_SHUTDOWN_GRACE_SECONDS") {
+        let key = "server.shutdown_grace_seconds";
+        raw.server.shutdown_grace_seconds = Some(number("GANTRY_SHUTDOWN_GRACE_SECONDS", key, v)?);
+        set(key, "GANTRY_SHUTDOWN_GRACE_SECONDS");
+    }
+    // DATABASE_URL is what sqlx and most tooling use; GANTRY_DATABASE_URL wins when both exist.
+    for name in ["DATABASE_URL", "GANTRY_DATABASE_URL"] {
+        if let Some(v) = vars.get(name) {
+            raw.database.url = Some(SecretString::from(v.to_owned()));
+            set("database.url", name);
+        }
+    }
+    if let Some(v) = vars.get("GANTRY_DATABASE_MAX_CONNECTIONS") {
+        let key = "database.max_connections";
+        raw.database.max_connections = Some(number("GANTRY_DATABASE_MAX_CONNECTIONS", key, v)?);
+        set(key, "GANTRY_DATABASE_MAX_CONNECTIONS");
+    }
+    if let Some(v) = vars.get("GANTRY_LOG_FORMAT") {
+        raw.log.format = Some(v.to_owned());
+        set("log.format", "GANTRY_LOG_FORMAT");
+    }
+    if let Some(v) = vars.get("GANTRY_LOG") {
+        raw.log.level = Some(v.to_owned());
+        set("log.level", "GANTRY_LOG");
+    }
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! The configuration file: read as raw optional values, then validated into `Settings`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{
+    default_environments, ConfigError, DatabaseSettings, EnvironmentSettings, LogFormat,
+    LogSettings, ServerSettings, Settings,
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub database: RawDatabase,
+    #[serde(default)]
+    pub log: RawLog,
+    pub environments: Option<Vec<RawEnvironment>>,
+    /// Where each key's value came from, for error messages.
+    #[serde(skip)]
+    pub origins: HashMap<&'static str, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<String>,
+    pub site_root: Option<PathBuf>,
+    pub shutdown_grace_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub url: Option<SecretString>,
+    pub max_connections: Option<u32>,
+    pub connect_timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub format: Option<String>,
+    pub level: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnvironment {
+    pub name: String,
+    pub namespace: String,
+}
+
+pub fn read(path: &str) -> Result<RawSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new("GANTRY_CONFIG", "the environment", format!("cannot read {path}: {e}"))
+    })?;
+    parse(&text, path)
+}
+
+pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
+    let deserializer = toml::Deserializer::new(text);
+    let mut raw: RawSettings = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let line = inner.span().map(|span| line_of(text, span.start));
+        let origin = match line {
+            Some(line) => format!("{path}, line {line}"),
+            None => path.to_owned(),
+        };
+        let key = if key == "." { "(file)".to_owned() } else { key };
+        ConfigError::new(key, origin, inner.message().to_owned())
+    })?;
+    let present = [
+        ("server.listen", raw.server.listen.is_some()),
+        ("server.site_root", raw.server.site_root.is_some()),
+        ("server.shutdown_grace_seconds", raw.server.shutdown_grace_seconds.is_some()),
+        ("database.url", raw.database.url.is_some()),
+        ("database.max_connections", raw.database.max_connections.is_some()),
+        ("database.connect_timeout_seconds", raw.database.connect_timeout_seconds.is_some()),
+        ("log.format", raw.log.format.is_some()),
+        ("log.level", raw.log.level.is_some()),
+        ("environments", raw.environments.is_some()),
+    ];
+    for (key, is_present) in present {
+        if is_present {
+            raw.origins.insert(key, path.to_owned());
+        }
+    }
+    Ok(raw)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |before| before.matches('\n').count()) + 1
+}
+
+pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
+    let origin = |key: &'static str| {
+        raw.origins.get(key).cloned().unwrap_or_else(|| "the built-in default".to_owned())
+    };
+    let fail = |key: &'static str, problem: String| ConfigError::new(key, origin(key), problem);
+
+    let listen_text = raw.server.listen.as_deref().unwrap_or("127.0.0.1:3000");
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        fail(
+            "server.listen",
+            format!("{listen_text:?} is not an address and port such as 127.0.0.1:3000"),
+        )
+    })?;
+
+    let grace = raw.server.shutdown_grace_seconds.unwrap_or(30);
+    if grace > 600 {
+        return Err(fail(
+            "server.shutdown_grace_seconds",
+            format!("{grace} is too long; at most 600 seconds"),
+        ));
+    }
+
+    let url = raw.database.url.ok_or_else(|| {
+        fail(
+            "database.url",
+            "missing: set GANTRY_DATABASE_URL (or DATABASE_URL), or database.url in the file"
+                .to_owned(),
+        )
+    })?;
+    check_database_url(&url).map_err(|problem| fail("database.url", problem))?;
+
+    let max_connections = raw.database.max_connections.unwrap_or(10);
+    if !(1..=200).contains(&max_connections) {
+        return Err(fail(
+            "database.max_connections",
+            format!("{max_connections} is out of range; use 1 to 200"),
+        ));
+    }
+    let connect_timeout = raw.database.connect_timeout_seconds.unwrap_or(5);
+    if !(1..=300).contains(&connect_timeout) {
+        return Err(fail(
+            "database.connect_timeout_seconds",
+            format!("{connect_timeout} is out of range; use 1 to 300"),
+        ));
+    }
+
+    let format = match raw.log.format.as_deref().unwrap_or("auto") {
+        "auto" => LogFormat::Auto,
+        "json" => LogFormat::Json,
+        "text" => LogFormat::Text,
+        other => {
+            return Err(fail(
+                "log.format",
+                format!("{other:?} is not one of \"auto\", \"json\", \"text\""),
+            ))
+        }
+    };
+    let level = raw.log.level.unwrap_or_else(|| "info".to_owned());
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&level) {
+        return Err(fail("log.level", format!("{level:?} is not a valid log filter: {e}")));
+    }
+
+    let environments = match raw.environments {
+        None => default_environments(),
+        Some(list) => {
+            validate_environments(list).map_err(|problem| fail("environments", problem))?
+        }
+    };
+
+    Ok(Settings {
+        server: ServerSettings {
+            listen,
+            site_root: raw.server.site_root.unwrap_or_else(|| PathBuf::from("target/site")),
+            shutdown_grace: Duration::from_secs(grace),
+        },
+        database: DatabaseSettings {
+            url,
+            max_connections,
+            connect_timeout: Duration::from_secs(connect_timeout),
+        },
+        log: LogSettings { format, level },
+        environments,
+    })
+}
+
+fn check_database_url(url: &SecretString) -> Result<(), String> {
+    use secrecy::ExposeSecret;
+    let text = url.expose_secret();
+    // The value is never echoed: it usually carries a password.
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        Ok(())
+    } else {
+        Err("must be a PostgreSQL URL starting with postgres:// or postgresql://".to_owned())
+    }
+}
+
+fn validate_environments(list: Vec<RawEnvironment>) -> Result<Vec<EnvironmentSettings>, String> {
+    if list.is_empty() {
+        return Err("at least one environment is needed".to_owned());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(list.len());
+    for (index, env) in list.into_iter().enumerate() {
+        if !is_dns_label(&env.name) {
+            return Err(format!(
+                "[{index}].name {:?} must be a short lowercase name (letters, digits, '-')",
+                env.name
+            ));
+        }
+        if !is_dns_label(&env.namespace) {
+            return Err(format!(
+                "[{index}].namespace {:?} is not a valid Kubernetes namespace name",
+                env.namespace
+            ));
+        }
+        if !seen.insert(env.name.clone()) {
+            return Err(format!("[{index}].name {:?} is used twice", env.name));
+        }
+        out.push(EnvironmentSettings { name: env.name, namespace: env.namespace });
+    }
+    Ok(out)
+}
+
+/// RFC 1123 label, as Kubernetes requires for namespace names.
+fn is_dns_label(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 63
+        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !value.starts_with('-')
+        && !value.ends_with('-')
+}

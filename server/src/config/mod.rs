@@ -1,0 +1,97 @@
+//! Typed configuration, read once at start: an optional TOML file (`GANTRY_CONFIG`), then
+//! environment variables on top. Every value is checked here, so a bad one stops the
+//! server at start with a message that names it, instead of failing later.
+
+mod env;
+mod error;
+mod file;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+pub use error::ConfigError;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    pub environments: Vec<EnvironmentSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// Where the built browser assets are (`pkg/gantry.js`, `.wasm`, `.css`).
+    pub site_root: PathBuf,
+    /// How long in-flight requests may take to finish after a stop signal.
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// Holds the password: `SecretString` keeps it out of `Debug` output and logs.
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// JSON when standard output is not a terminal, text when it is.
+    Auto,
+    Json,
+    Text,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `info,gantry=debug`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentSettings {
+    pub name: String,
+    pub namespace: String,
+}
+
+impl Settings {
+    /// Reads the file named by `GANTRY_CONFIG` (if any) and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::from_sources(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// Same as [`Settings::load`] with the environment given explicitly (for tests).
+    pub fn from_sources<'a>(
+        vars: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ConfigError> {
+        let vars = env::Vars::new(vars);
+        let mut raw = match vars.get("GANTRY_CONFIG") {
+            Some(path) => file::read(path)?,
+            None => file::RawSettings::default(),
+        };
+        env::apply(&vars, &mut raw)?;
+        file::validate(raw)
+    }
+}
+
+/// The built-in default environments: the CO2 calculator's three namespaces.
+fn default_environments() -> Vec<EnvironmentSettings> {
+    ["dev", "staging", "prod"]
+        .into_iter()
+        .map(|name| EnvironmentSettings {
+            name: name.to_owned(),
+            namespace: format!("co2-calculator-{name}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,153 @@
+use std::io::Write;
+
+use secrecy::ExposeSecret;
+
+use super::{LogFormat, Settings};
+
+const URL: &str = "postgres://gantry@127.0.0.1:5432/gantry";
+
+fn load(vars: &[(&str, &str)]) -> Result<Settings, super::ConfigError> {
+    Settings::from_sources(vars.iter().copied())
+}
+
+fn file_with(text: &str) -> tempfile_path::TempFile {
+    tempfile_path::TempFile::new(text)
+}
+
+/// A file in the system temp folder, removed on drop (no extra crate for one helper).
+mod tempfile_path {
+    pub struct TempFile(pub std::path::PathBuf);
+    impl TempFile {
+        pub fn new(text: &str) -> Self {
+            let path = std::env::temp_dir().join(format!(
+                "gantry-config-test-{}-{}.toml",
+                std::process::id(),
+                rand::random::<u64>()
+            ));
+            let mut file = std::fs::File::create(&path).expect("create temp file");
+            super::Write::write_all(&mut file, text.as_bytes()).expect("write temp file");
+            Self(path)
+        }
+        pub fn path(&self) -> &str {
+            self.0.to_str().expect("utf-8 temp path")
+        }
+    }
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+#[test]
+fn defaults_describe_the_co2_calculator_on_loopback() {
+    let settings = load(&[("DATABASE_URL", URL)]).expect("defaults are valid");
+    assert_eq!(settings.server.listen.to_string(), "127.0.0.1:3000");
+    assert_eq!(settings.log.format, LogFormat::Auto);
+    let names: Vec<_> = settings.environments.iter().map(|e| e.namespace.as_str()).collect();
+    assert_eq!(names, ["co2-calculator-dev", "co2-calculator-staging", "co2-calculator-prod"]);
+}
+
+#[test]
+fn a_missing_database_url_names_the_key_and_how_to_set_it() {
+    let error = load(&[]).expect_err("no database url").to_string();
+    assert!(error.contains("database.url"), "{error}");
+    assert!(error.contains("GANTRY_DATABASE_URL"), "{error}");
+}
+
+#[test]
+fn a_bad_listen_address_from_the_environment_names_key_and_variable() {
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_LISTEN", "localhost")])
+        .expect_err("not an address")
+        .to_string();
+    assert_eq!(
+        error,
+        "configuration error: server.listen: \"localhost\" is not an address and port such as 127.0.0.1:3000 (from GANTRY_LISTEN)"
+    );
+}
+
+#[test]
+fn a_non_number_in_the_environment_is_refused() {
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_DATABASE_MAX_CONNECTIONS", "many")])
+        .expect_err("not a number")
+        .to_string();
+    assert!(error.contains("database.max_connections"), "{error}");
+    assert!(error.contains("GANTRY_DATABASE_MAX_CONNECTIONS"), "{error}");
+}
+
+#[test]
+fn a_wrong_type_in_the_file_names_the_key_and_line() {
+    let file =
+        file_with("[server]\nlisten = \"127.0.0.1:3000\"\nshutdown_grace_seconds = \"soon\"\n");
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_CONFIG", file.path())])
+        .expect_err("string where a number belongs")
+        .to_string();
+    assert!(error.starts_with("configuration error: server.shutdown_grace_seconds: "), "{error}");
+    assert!(error.contains("line 3"), "{error}");
+    assert!(!error.contains('\n'), "one line: {error}");
+}
+
+#[test]
+fn an_unknown_key_in_the_file_is_refused_not_ignored() {
+    let file = file_with("[server]\nlisten_addr = \"0.0.0.0:80\"\n");
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_CONFIG", file.path())])
+        .expect_err("typo in a key")
+        .to_string();
+    assert!(error.contains("listen_addr"), "{error}");
+}
+
+#[test]
+fn environment_variables_override_the_file() {
+    let file = file_with("[server]\nlisten = \"127.0.0.1:4000\"\n[log]\nformat = \"text\"\n");
+    let settings = load(&[
+        ("DATABASE_URL", URL),
+        ("GANTRY_CONFIG", file.path()),
+        ("GANTRY_LISTEN", "127.0.0.1:5000"),
+    ])
+    .expect("valid");
+    assert_eq!(settings.server.listen.to_string(), "127.0.0.1:5000");
+    assert_eq!(settings.log.format, LogFormat::Text);
+}
+
+#[test]
+fn gantry_database_url_wins_over_database_url() {
+    let settings =
+        load(&[("DATABASE_URL", "postgres://other@db/other"), ("GANTRY_DATABASE_URL", URL)])
+            .expect("valid");
+    assert_eq!(settings.database.url.expose_secret(), URL);
+}
+
+#[test]
+fn the_database_password_never_appears_in_debug_output_or_errors() {
+    let secret_url = "postgres://gantry:hunter2@db/gantry";
+    let settings = load(&[("DATABASE_URL", secret_url)]).expect("valid");
+    assert!(!format!("{settings:?}").contains("hunter2"));
+    let error = load(&[("DATABASE_URL", "mysql://root:hunter2@db/x")]).expect_err("not postgres");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+    assert!(error.to_string().contains("database.url"));
+}
+
+#[test]
+fn environments_must_have_valid_unique_names() {
+    let duplicate = file_with(
+        "[[environments]]\nname = \"dev\"\nnamespace = \"a\"\n[[environments]]\nname = \"dev\"\nnamespace = \"b\"\n",
+    );
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_CONFIG", duplicate.path())])
+        .expect_err("duplicate")
+        .to_string();
+    assert!(error.contains("environments") && error.contains("used twice"), "{error}");
+
+    let bad_namespace = file_with("[[environments]]\nname = \"dev\"\nnamespace = \"Co2_Dev\"\n");
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_CONFIG", bad_namespace.path())])
+        .expect_err("invalid namespace")
+        .to_string();
+    assert!(error.contains("namespace") && error.contains("Co2_Dev"), "{error}");
+}
+
+#[test]
+fn an_unknown_log_format_or_filter_is_refused() {
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_LOG_FORMAT", "xml")]).expect_err("xml");
+    assert!(error.to_string().contains("log.format"));
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_LOG", "info,[[[")]).expect_err("filter");
+    assert!(error.to_string().contains("log.level"));
+}

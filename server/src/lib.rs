@@ -1,0 +1,7 @@
+//! The Gantry server as a library, so tests can start it in-process on port 0.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod startup;
+pub mod telemetry;

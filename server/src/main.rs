@@ -1,0 +1,24 @@
+//! `gantry`: reads its configuration, then serves until told to stop.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = match gantry::config::Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            // Logging is not set up yet (its own settings may be the bad ones): one line
+            // on stderr, exit status 2 as for any usage error.
+            eprintln!("gantry: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    gantry::telemetry::init(&settings.log);
+    match gantry::startup::run(settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %error, "gantry stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Bringing the server up and down: database, state, listener, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use gantry_app::context::{EnvironmentRef, ServerContext};
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::db::DbError;
+use crate::http::{AppState, Metrics};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Metrics(#[from] crate::http::MetricsError),
+    #[error("the HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A server that is bound and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    grace: Duration,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations and binds the listener.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let db = crate::db::connect(&settings.database).await?;
+        Self::build_with_pool(settings, db).await
+    }
+
+    /// Like [`Application::build`] with a pool made elsewhere (tests get one per test).
+    pub async fn build_with_pool(
+        settings: &Settings,
+        db: sqlx::PgPool,
+    ) -> Result<Self, StartupError> {
+        crate::db::migrate(&db).await?;
+        let host = hostname();
+        let start_id = crate::db::record_start(&db, &host).await.map_err(DbError::Query)?;
+        tracing::info!(start_id, host = %host, "database ready");
+        let addr = settings.server.listen;
+        let listener =
+            TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        let state = app_state(settings, db)?;
+        Ok(Self {
+            listener,
+            router: crate::http::router(state),
+            grace: settings.server.shutdown_grace,
+        })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, StartupError> {
+        let addr = self.listener.local_addr();
+        addr.map_err(|source| StartupError::Bind {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            source,
+        })
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish for up to
+    /// the grace period.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("stop requested: finishing requests in flight");
+            let _ = stopping_tx.send(());
+        };
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let grace = self.grace;
+        let deadline = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                // The server ended without a stop request; nothing to time out.
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = async { server.await } => result.map_err(StartupError::Serve)?,
+            () = deadline => tracing::warn!(grace_seconds = grace.as_secs(), "grace period over: closing connections still open"),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn app_state(settings: &Settings, db: sqlx::PgPool) -> Result<AppState, StartupError> {
+    let environments = settings
+        .environments
+        .iter()
+        .map(|e| EnvironmentRef { name: e.name.clone(), namespace: e.namespace.clone() })
+        .collect();
+    let site_root = settings.server.site_root.to_string_lossy().into_owned();
+    let leptos_options = LeptosOptions::builder()
+        .output_name(gantry_app::shell::OUTPUT_NAME)
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(settings.server.listen)
+        .build();
+    let script = settings
+        .server
+        .site_root
+        .join("pkg")
+        .join(format!("{}.js", gantry_app::shell::OUTPUT_NAME));
+    if !script.exists() {
+        tracing::warn!(
+            missing = %script.display(),
+            "browser assets not found: pages will render but not become interactive (build them with ./run build)"
+        );
+    }
+    Ok(AppState {
+        leptos_options,
+        context: ServerContext { environments: Arc::new(environments), db },
+        metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
+    })
+}
+
+fn hostname() -> String {
+    // In Kubernetes this is the pod name: what operators look for.
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C.
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// `gantry`'s whole life.
+pub async fn run(settings: Settings) -> Result<(), StartupError> {
+    let app = Application::build(&settings).await?;
+    let addr = app.local_addr()?;
+    tracing::info!(%addr, "Gantry is listening on http://{addr}");
+    app.serve(stop_signal()).await
+}

@@ -1,0 +1,84 @@
+//! The `gantry` binary as an operator meets it: refusing bad configuration, starting,
+//! and stopping cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gantry");
+
+fn gantry() -> Command {
+    let mut command = Command::new(BIN);
+    command.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+#[test]
+fn a_bad_value_is_refused_in_one_line_naming_the_key_with_status_2() {
+    let output = gantry()
+        .env("GANTRY_DATABASE_URL", "postgres://x@127.0.0.1:1/x")
+        .env("GANTRY_LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("server.listen"), "{stderr}");
+    assert!(stderr.contains("GANTRY_LISTEN"), "{stderr}");
+}
+
+#[test]
+fn a_missing_database_url_is_refused_with_status_2() {
+    let output = gantry().output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("database.url"));
+}
+
+#[test]
+fn an_unreadable_config_file_is_refused_with_status_2() {
+    let output = gantry()
+        .env("GANTRY_DATABASE_URL", "postgres://x@127.0.0.1:1/x")
+        .env("GANTRY_CONFIG", "/nonexistent/gantry.toml")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/gantry.toml"));
+}
+
+/// Needs the test database (DATABASE_URL, set by ./run test).
+#[test]
+fn the_server_logs_json_and_stops_cleanly_on_sigterm() {
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by ./run test");
+    let mut child = gantry()
+        .env("GANTRY_DATABASE_URL", url)
+        .env("GANTRY_LISTEN", "127.0.0.1:0")
+        .env("GANTRY_LOG_FORMAT", "json")
+        .env("GANTRY_SITE_ROOT", "/nonexistent")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        assert!(Instant::now() < deadline, "no 'listening' line: {seen:?}");
+        let line = lines.next().expect("server output ended early").unwrap();
+        let record: serde_json::Value = serde_json::from_str(&line).expect("every line is JSON");
+        for key in ["timestamp", "level", "logger", "message", "fields", "trace_id"] {
+            assert!(record.get(key).is_some(), "{key} missing in {line}");
+        }
+        let listening = record["message"].as_str().unwrap().contains("listening");
+        seen.push(line);
+        if listening {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit after SIGTERM: {exit:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "no 'stopped' line: {rest:?}");
+}

@@ -1,0 +1,81 @@
+//! Helpers shared by the integration tests: start a real Gantry server on a free port
+//! against a per-test database, and talk to it over HTTP.
+
+use std::net::SocketAddr;
+
+use gantry::config::Settings;
+use gantry::startup::Application;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: PgPool,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), gantry::startup::StartupError>>>,
+}
+
+/// Settings for a test server: port 0, the built browser assets when present.
+pub fn test_settings(extra: &[(&str, &str)]) -> Settings {
+    let site_root = std::env::var("GANTRY_SITE_ROOT")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site").to_owned());
+    let mut vars: Vec<(&str, &str)> = vec![
+        ("GANTRY_LISTEN", "127.0.0.1:0"),
+        // The pool is handed over directly; this URL only satisfies validation.
+        ("GANTRY_DATABASE_URL", "postgres://unused@127.0.0.1:1/unused"),
+        ("GANTRY_SITE_ROOT", site_root.as_str()),
+        ("GANTRY_SHUTDOWN_GRACE_SECONDS", "5"),
+    ];
+    vars.extend_from_slice(extra);
+    Settings::from_sources(vars).expect("test settings are valid")
+}
+
+/// Starts Gantry in this process on a free loopback port, using `db`.
+pub async fn spawn_app(db: PgPool) -> TestApp {
+    spawn_app_with(db, test_settings(&[])).await
+}
+
+pub async fn spawn_app_with(db: PgPool, settings: Settings) -> TestApp {
+    let app = Application::build_with_pool(&settings, db.clone()).await.expect("server builds");
+    let address = app.local_addr().expect("bound address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    TestApp { address, client, db, stop: Some(stop), server: Some(server) }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+
+    /// Asks the server to stop, as SIGTERM would, without waiting.
+    pub fn request_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Stops the server and waits until it has finished.
+    pub async fn stop(mut self) {
+        self.request_stop();
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server stopped cleanly");
+        }
+    }
+
+    pub fn server_finished(&self) -> bool {
+        self.server.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+}

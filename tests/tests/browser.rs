@@ -1,0 +1,61 @@
+//! The browser test: a real Chromium against a real server, through the project's
+//! Playwright script. Needs the browser assets (`./run build` or `./run test`) and the
+//! tools from `scripts/bootstrap.sh`.
+
+use std::path::PathBuf;
+
+use gantry_tests::spawn_app;
+use sqlx::PgPool;
+
+fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_panel_loads_hydrates_and_calls_the_server_in_chromium(db: PgPool) {
+    let settings = gantry_tests::test_settings(&[]);
+    let wasm = settings.server.site_root.join("pkg/gantry_bg.wasm");
+    assert!(
+        wasm.exists(),
+        "{} is missing: build the browser assets first (./run test does)",
+        wasm.display()
+    );
+    assert!(
+        std::env::var_os("GANTRY_PLAYWRIGHT").is_some(),
+        "GANTRY_PLAYWRIGHT is not set: run through ./run test (scripts/bootstrap.sh installs playwright-core)"
+    );
+    let app = spawn_app(db).await;
+    let output_dir = project_root().join("tests/output");
+    let result = tokio::process::Command::new("node")
+        .arg(project_root().join("tests/browser/smoke.mjs"))
+        .arg(format!("http://{}", app.address))
+        .arg(&output_dir)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    eprintln!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(result.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    assert!(output_dir.join("overview.png").exists(), "no screenshot saved");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn browser_assets_are_served_precompressed(db: PgPool) {
+    let app = spawn_app(db).await;
+    for (path, kind) in [
+        ("/pkg/gantry_bg.wasm", "application/wasm"),
+        ("/pkg/gantry.js", "text/javascript"),
+        ("/pkg/gantry.css", "text/css"),
+    ] {
+        let response =
+            app.client.get(app.url(path)).header("accept-encoding", "gzip").send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["content-encoding"], "gzip", "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with(kind), "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
+    }
+    app.stop().await;
+}

@@ -1,0 +1,168 @@
+//! The server over a real socket: pages, server functions, operational endpoints.
+
+use std::time::Duration;
+
+use gantry_tests::{spawn_app, spawn_app_with, test_settings};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_overview_is_server_rendered_with_the_navigation_and_environments(db: PgPool) {
+    let app = spawn_app(db).await;
+    let response = app.get("/").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = response.text().await.unwrap();
+    for section in ["Environments", "History", "Metrics", "Backups", "Approvals", "Audit"] {
+        assert!(html.contains(&format!(">{section}</a>")), "navigation lacks {section}");
+    }
+    for namespace in ["co2-calculator-dev", "co2-calculator-staging", "co2-calculator-prod"] {
+        assert!(html.contains(namespace), "overview lacks {namespace}");
+    }
+    assert!(html.contains("/pkg/gantry.js"), "hydration script missing");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn every_section_of_the_navigation_answers(db: PgPool) {
+    let app = spawn_app(db).await;
+    for path in ["/history", "/monitoring", "/backups", "/approvals", "/audit"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("aria-current=\"page\""), "{path} does not mark its section");
+    }
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn an_unknown_address_gets_a_404_page_inside_the_frame(db: PgPool) {
+    let app = spawn_app(db).await;
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), 404);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Page not found"));
+    assert!(html.contains(">Environments</a>"), "404 page lacks the navigation");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_overview_server_function_answers_with_the_configured_environments(db: PgPool) {
+    let app = spawn_app(db).await;
+    let call = || async {
+        let response = app.client.post(app.url("/api/overview")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<serde_json::Value>().await.unwrap()
+    };
+    let first = call().await;
+    let names: Vec<_> = first["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["dev", "staging", "prod"]);
+    assert_eq!(first["environments"][0]["health"], "Unknown");
+    let second = call().await;
+    assert!(second["refresh_count"].as_u64() > first["refresh_count"].as_u64());
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn health_is_ok_and_ready_checks_the_database(db: PgPool) {
+    let app = spawn_app(db.clone()).await;
+    let health = app.get("/health").await;
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<serde_json::Value>().await.unwrap()["status"], "ok");
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<serde_json::Value>().await.unwrap()["checks"]["database"], "ok");
+
+    // With the database gone, the replica is alive but not ready.
+    db.close().await;
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status(), 503);
+    let body = ready.json::<serde_json::Value>().await.unwrap();
+    assert!(body["checks"]["database"].as_str().unwrap().starts_with("unreachable"));
+    assert_eq!(app.get("/health").await.status(), 200);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn metrics_count_requests_by_route_and_report_pool_and_process(db: PgPool) {
+    let app = spawn_app(db).await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/health").await.status(), 200);
+    }
+    assert_eq!(app.get("/missing-page").await.status(), 404);
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/health",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="unmatched",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(
+        r#"http_request_duration_seconds_bucket{method="GET",route="/health",le="0.005"}"#
+    ));
+    assert!(text.contains(r#"gantry_db_pool_connections{state="idle"}"#));
+    assert!(text.contains("gantry_db_pool_max_connections 10"));
+    assert!(text.contains("process_resident_memory_bytes"));
+    assert!(text.contains("gantry_build_info{version="));
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn every_response_carries_a_trace_id_and_keeps_the_callers(db: PgPool) {
+    let app = spawn_app(db).await;
+    let own = app.get("/health").await;
+    let id = own.headers()["x-trace-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 32);
+    let traced = app
+        .client
+        .get(app.url("/health"))
+        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(traced.headers()["x-trace-id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn each_start_is_recorded_in_the_database(db: PgPool) {
+    let app = spawn_app(db.clone()).await;
+    let starts: i64 =
+        sqlx::query_scalar("select count(*) from server_start").fetch_one(&db).await.unwrap();
+    assert_eq!(starts, 1);
+    app.stop().await;
+}
+
+/// A stop request must not cut off a request already being answered: here a readiness
+/// check waits for the only database connection while the stop arrives.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_stop_lets_the_request_in_flight_finish(_: PgPoolOptions, options: PgConnectOptions) {
+    let db = PgPoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+    let mut app = spawn_app_with(db.clone(), test_settings(&[])).await;
+    let held = db.acquire().await.unwrap();
+    let in_flight = tokio::spawn({
+        let request = app.client.get(app.url("/ready"));
+        async move { request.send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.request_stop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!app.server_finished(), "the server stopped with a request in flight");
+    drop(held);
+    let response = in_flight.await.unwrap().expect("the in-flight request was answered");
+    assert_eq!(response.status(), 200);
+    tokio::time::timeout(Duration::from_secs(5), app.stop()).await.expect("server stops once idle");
+}
