@@ -4,6 +4,7 @@
 # the machine's system-wide cluster.
 #   scripts/postgres.sh start   start it (creating it the first time); prints nothing
 #   scripts/postgres.sh stop    stop it
+#   scripts/postgres.sh status  exit 0 when it is running
 #   scripts/postgres.sh url     print the superuser URL (database "gantry")
 set -euo pipefail
 
@@ -63,5 +64,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   url) url ;;
-  *) die "usage: postgres.sh start|stop|url" ;;
+  status) running ;;
+  *) die "usage: postgres.sh start|stop|status|url" ;;
 esac

@@ -38,11 +38,13 @@ async fn every_section_of_the_navigation_answers(db: PgPool) {
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn an_unknown_address_gets_a_404_page_inside_the_frame(db: PgPool) {
     let app = spawn_app(db).await;
-    let response = app.get("/no/such/page").await;
-    assert_eq!(response.status(), 404);
-    let html = response.text().await.unwrap();
-    assert!(html.contains("Page not found"));
-    assert!(html.contains(">Environments</a>"), "404 page lacks the navigation");
+    for path in ["/no/such/page", "/nonexistent", "/history/extra"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("Page not found"), "{path}");
+        assert!(html.contains(">Environments</a>"), "404 page lacks the navigation at {path}");
+    }
     app.stop().await;
 }
 
@@ -94,7 +96,7 @@ async fn metrics_count_requests_by_route_and_report_pool_and_process(db: PgPool)
     for _ in 0..3 {
         assert_eq!(app.get("/health").await.status(), 200);
     }
-    assert_eq!(app.get("/missing-page").await.status(), 404);
+    assert_eq!(app.get("/missing/page").await.status(), 404);
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"]

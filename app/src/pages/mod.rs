@@ -25,18 +25,51 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
-/// A section of the panel whose feature is still being built: says what it will show
-/// rather than pretending to show it.
+/// Sections of the panel whose feature has not landed: path, title, what it will show.
+const UPCOMING: [(&str, &str, &str); 5] = [
+    (
+        "history",
+        "History",
+        "Every revision each environment ran, who deployed it, and diffs between them.",
+    ),
+    (
+        "monitoring",
+        "Metrics",
+        "Request rates, errors, latency and resource use per environment, from Prometheus.",
+    ),
+    (
+        "backups",
+        "Backups",
+        "Database backups per environment, the last good one, and restores behind approval.",
+    ),
+    (
+        "approvals",
+        "Approvals",
+        "Requests waiting for a second pair of eyes before they run on protected environments.",
+    ),
+    ("audit", "Audit", "The tamper-evident record of every login, request, approval and change."),
+];
+
+/// A section whose feature is still being built: says what it will show rather than
+/// pretending to show it. Any other address is not found.
 #[component]
-pub fn Upcoming(title: &'static str, what: &'static str) -> impl IntoView {
-    view! {
-        <Title text=title/>
-        <header class="page-header">
-            <h1>{title}</h1>
-        </header>
-        <section class="panel upcoming">
-            <p class="upcoming-what">{what}</p>
-            <p class="muted">"This section is not available in this version of Gantry yet."</p>
-        </section>
+pub fn Upcoming() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        let section = params.read().get("section").unwrap_or_default();
+        match UPCOMING.iter().find(|(path, _, _)| *path == section) {
+            Some((_, title, what)) => view! {
+                <Title text=*title/>
+                <header class="page-header">
+                    <h1>{*title}</h1>
+                </header>
+                <section class="panel upcoming">
+                    <p class="upcoming-what">{*what}</p>
+                    <p class="muted">"This section is not available in this version of Gantry yet."</p>
+                </section>
+            }
+            .into_any(),
+            None => view! { <NotFound/> }.into_any(),
+        }
     }
 }

@@ -23,7 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="icon" href="/pkg/favicon.svg" type="image/svg+xml"/>
                 // Applied before first paint so a chosen theme never flashes the other one.
                 <script>{theme::EARLY_SCRIPT}</script>
                 <HydrationScripts options/>
@@ -48,26 +48,7 @@ pub fn App() -> impl IntoView {
                 <main class="content" id="content">
                     <Routes fallback=NotFound>
                         <Route path=path!("") view=OverviewPage/>
-                        <Route
-                            path=path!("history")
-                            view=|| view! { <Upcoming title="History" what="Every revision each environment ran, who deployed it, and diffs between them."/> }
-                        />
-                        <Route
-                            path=path!("monitoring")
-                            view=|| view! { <Upcoming title="Metrics" what="Request rates, errors, latency and resource use per environment, from Prometheus."/> }
-                        />
-                        <Route
-                            path=path!("backups")
-                            view=|| view! { <Upcoming title="Backups" what="Database backups per environment, the last good one, and restores behind approval."/> }
-                        />
-                        <Route
-                            path=path!("approvals")
-                            view=|| view! { <Upcoming title="Approvals" what="Requests waiting for a second pair of eyes before they run on protected environments."/> }
-                        />
-                        <Route
-                            path=path!("audit")
-                            view=|| view! { <Upcoming title="Audit" what="The tamper-evident record of every login, request, approval and change."/> }
-                        />
+                        <Route path=path!(":section") view=Upcoming/>
                     </Routes>
                 </main>
             </div>

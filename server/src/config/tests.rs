@@ -151,3 +151,19 @@ fn an_unknown_log_format_or_filter_is_refused() {
     let error = load(&[("DATABASE_URL", URL), ("GANTRY_LOG", "info,[[[")]).expect_err("filter");
     assert!(error.to_string().contains("log.level"));
 }
+
+/// The documented example must stay loadable and say exactly what the defaults are.
+#[test]
+fn the_example_file_in_deploy_loads_and_matches_the_defaults() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/gantry.example.toml");
+    let from_file = load(&[("DATABASE_URL", URL), ("GANTRY_CONFIG", example)]).expect("example");
+    let defaults = load(&[("DATABASE_URL", URL)]).expect("defaults");
+    assert_eq!(from_file.server.listen, defaults.server.listen);
+    assert_eq!(from_file.server.site_root, defaults.server.site_root);
+    assert_eq!(from_file.server.shutdown_grace, defaults.server.shutdown_grace);
+    assert_eq!(from_file.database.max_connections, defaults.database.max_connections);
+    assert_eq!(from_file.database.connect_timeout, defaults.database.connect_timeout);
+    assert_eq!(from_file.log.format, defaults.log.format);
+    assert_eq!(from_file.log.level, defaults.log.level);
+    assert_eq!(from_file.environments, defaults.environments);
+}
