@@ -158,7 +158,7 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
             ))
         }
     };
-    let level = raw.log.level.unwrap_or_else(|| "info".to_owned());
+    let level = raw.log.level.unwrap_or_else(|| "info,sqlx=warn".to_owned());
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&level) {
         return Err(fail("log.level", format!("{level:?} is not a valid log filter: {e}")));
     }
