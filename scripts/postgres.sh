@@ -10,7 +10,14 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${GANTRY_PG_DATA:-$ROOT/.gantry/postgres}
-PORT=${GANTRY_PG_PORT:-54329}
+# The port is chosen when the data folder is created and kept in its postgresql.conf:
+# GANTRY_PG_PORT, or one derived from the folder's path, so two checkouts on one
+# machine do not collide.
+configured_port() { sed -n 's/^port = \([0-9]*\)$/\1/p' "$DATA/postgresql.conf" 2>/dev/null | tail -n 1; }
+PORT=$(configured_port)
+if [ -z "$PORT" ]; then
+  PORT=${GANTRY_PG_PORT:-$(( 54000 + $(printf '%s' "$DATA" | cksum | cut -d' ' -f1) % 1000 ))}
+fi
 DB_USER=gantry
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 
