@@ -13,7 +13,7 @@ DATA=${GANTRY_PG_DATA:-$ROOT/.gantry/postgres}
 # The port is chosen when the data folder is created and kept in its postgresql.conf:
 # GANTRY_PG_PORT, or one derived from the folder's path, so two checkouts on one
 # machine do not collide.
-configured_port() { sed -n 's/^port = \([0-9]*\)$/\1/p' "$DATA/postgresql.conf" 2>/dev/null | tail -n 1; }
+configured_port() { [ -f "$DATA/postgresql.conf" ] && sed -n 's/^port = \([0-9]*\)$/\1/p' "$DATA/postgresql.conf" | tail -n 1 || true; }
 PORT=$(configured_port)
 if [ -z "$PORT" ]; then
   PORT=${GANTRY_PG_PORT:-$(( 54000 + $(printf '%s' "$DATA" | cksum | cut -d' ' -f1) % 1000 ))}
