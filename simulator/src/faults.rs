@@ -1,0 +1,152 @@
+//! Fault injection: what goes wrong in real clusters, switched on and off by tests and by
+//! the demo's chaos controls. API-level faults act on every request; workload faults are
+//! read by the controllers.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::error::ApiError;
+use crate::Cluster;
+
+/// Faults that belong to one workload (namespace + name) or one namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkloadFault {
+    /// Containers start, then exit: restarts climb, CrashLoopBackOff.
+    CrashLoop,
+    /// New pods wait forever on their image: ErrImagePull / ImagePullBackOff.
+    ImageNeverPulls,
+    /// New pods run but never become ready: the rollout stalls until its deadline.
+    NeverReady,
+    /// Backup Jobs in the namespace fail.
+    FailingBackups,
+    /// Argo CD sync operations in the namespace fail.
+    FailingSync,
+}
+
+#[derive(Clone)]
+pub struct Faults {
+    inner: Arc<State_>,
+}
+
+struct State_ {
+    unavailable: AtomicBool,
+    refusing: AtomicBool,
+    delay_ms: AtomicU64,
+    outage: watch::Sender<bool>,
+    workloads: Mutex<HashSet<(WorkloadFault, String, String)>>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        let (outage, _) = watch::channel(false);
+        Self {
+            inner: Arc::new(State_ {
+                unavailable: AtomicBool::new(false),
+                refusing: AtomicBool::new(false),
+                delay_ms: AtomicU64::new(0),
+                outage,
+                workloads: Mutex::new(HashSet::new()),
+            }),
+        }
+    }
+}
+
+impl Faults {
+    /// Every API request answers 503 and open watches are cut.
+    pub fn set_unavailable(&self, on: bool) {
+        self.inner.unavailable.store(on, Ordering::SeqCst);
+        self.notify_outage();
+    }
+
+    /// New connections are closed as soon as they are accepted; open watches are cut.
+    pub fn set_refusing(&self, on: bool) {
+        self.inner.refusing.store(on, Ordering::SeqCst);
+        self.notify_outage();
+    }
+
+    /// Every API request waits this long before it is answered.
+    pub fn set_delay(&self, delay: Duration) {
+        self.inner
+            .delay_ms
+            .store(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), Ordering::SeqCst);
+    }
+
+    fn notify_outage(&self) {
+        let down = self.inner.unavailable.load(Ordering::SeqCst)
+            || self.inner.refusing.load(Ordering::SeqCst);
+        self.inner.outage.send_replace(down);
+    }
+
+    pub fn outages(&self) -> watch::Receiver<bool> {
+        self.inner.outage.subscribe()
+    }
+
+    pub fn refusing(&self) -> bool {
+        self.inner.refusing.load(Ordering::SeqCst)
+    }
+
+    /// Switches a workload fault. `name` is the workload (or "" for namespace-wide ones).
+    pub fn set(&self, fault: WorkloadFault, namespace: &str, name: &str, on: bool) {
+        let mut set =
+            self.inner.workloads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (fault, namespace.to_owned(), name.to_owned());
+        if on {
+            set.insert(key);
+        } else {
+            set.remove(&key);
+        }
+    }
+
+    pub fn has(&self, fault: WorkloadFault, namespace: &str, name: &str) -> bool {
+        let set = self.inner.workloads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        set.contains(&(fault, namespace.to_owned(), name.to_owned()))
+    }
+}
+
+pub async fn middleware(State(cluster): State<Cluster>, request: Request, next: Next) -> Response {
+    let delay = cluster.faults.inner.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    if cluster.faults.inner.unavailable.load(Ordering::SeqCst) {
+        return crate::api::error(&ApiError::Unavailable(
+            "the server is currently unable to handle the request (simulated outage)".into(),
+        ));
+    }
+    next.run(request).await
+}
+
+/// The listener the simulated apiserver accepts on, so connections can be refused.
+pub struct FaultyListener {
+    pub listener: TcpListener,
+    pub faults: Faults,
+}
+
+impl axum::serve::Listener for FaultyListener {
+    type Io = TcpStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let (stream, addr) = axum::serve::Listener::accept(&mut self.listener).await;
+            if self.faults.refusing() {
+                // Closed at once: the client sees its connection reset.
+                drop(stream);
+                continue;
+            }
+            return (stream, addr);
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.listener.local_addr()
+    }
+}
