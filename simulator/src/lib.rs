@@ -63,6 +63,8 @@ pub struct Cluster {
     pub store: Store,
     pub faults: Faults,
     pub options: Arc<Options>,
+    /// The Git repository Argo CD deploys from.
+    pub git: controllers::GitRepo,
 }
 
 impl Cluster {
@@ -72,6 +74,7 @@ impl Cluster {
             store: Store::new(options.log_limit, clock),
             faults: Faults::default(),
             options: Arc::new(options),
+            git: controllers::GitRepo::default(),
         }
     }
 

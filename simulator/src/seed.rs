@@ -176,6 +176,19 @@ pub fn co2_calculator(cluster: &Cluster) {
             ARGOCD_NAMESPACE,
             application(env, &ns, revision, target),
         );
+        // Git holds what is deployed: the app's target revision points at these images.
+        let (deployments, _) = cluster.store.list(ids::DEPLOYMENT, Some(&ns));
+        let manifests = deployments
+            .iter()
+            .map(|d| {
+                let image = d
+                    .pointer("/spec/template/spec/containers/0/image")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                (d["metadata"]["name"].as_str().unwrap_or("").to_owned(), image.to_owned())
+            })
+            .collect();
+        cluster.git.commit(&format!("co2-calculator-{env}"), target, revision, manifests);
     }
 }
 
