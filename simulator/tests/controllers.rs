@@ -59,7 +59,10 @@ fn available(d: &Value) -> bool {
 }
 
 fn revision(o: &Value) -> String {
-    o["metadata"]["annotations"]["deployment.kubernetes.io/revision"].as_str().unwrap_or("").to_owned()
+    o["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
 }
 
 fn replica_sets_of(cluster: &Cluster, ns: &str, deployment: &str) -> Vec<Arc<Value>> {
@@ -87,7 +90,10 @@ async fn the_seeded_environments_come_up_ready() {
     }
     let backend = get(c, ids::DEPLOYMENT, PROD, "backend");
     assert_eq!(revision(&backend), "1");
-    let pods: Vec<_> = list(c, ids::POD, PROD).into_iter().filter(|p| p["metadata"]["labels"]["app"] == "backend").collect();
+    let pods: Vec<_> = list(c, ids::POD, PROD)
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["app"] == "backend")
+        .collect();
     assert_eq!(pods.len(), 3);
     assert!(pods.iter().all(|p| p["status"]["phase"] == "Running"));
     sim.stop().await;
@@ -97,7 +103,10 @@ async fn the_seeded_environments_come_up_ready() {
 async fn a_rollout_creates_a_new_revision_then_a_rollback_reuses_the_old_replica_set() {
     let sim = start(20.0).await;
     let c = &sim.cluster;
-    wait_for(20, "backend available", || available(&get(c, ids::DEPLOYMENT, PROD, "backend")).then_some(())).await;
+    wait_for(20, "backend available", || {
+        available(&get(c, ids::DEPLOYMENT, PROD, "backend")).then_some(())
+    })
+    .await;
     let first_rs = replica_sets_of(c, PROD, "backend");
     assert_eq!(first_rs.len(), 1);
     let old_template = first_rs[0]["spec"]["template"].clone();
@@ -106,13 +115,19 @@ async fn a_rollout_creates_a_new_revision_then_a_rollback_reuses_the_old_replica
     // While rolling, the Deployment says so.
     wait_for(20, "rollout in progress", || {
         let d = get(c, ids::DEPLOYMENT, PROD, "backend");
-        let progressing = d["status"]["conditions"].as_array()?.iter().any(|c| c["reason"] == "ReplicaSetUpdated");
+        let progressing = d["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["reason"] == "ReplicaSetUpdated");
         progressing.then_some(())
     })
     .await;
     wait_for(30, "rollout complete", || {
         let d = get(c, ids::DEPLOYMENT, PROD, "backend");
-        let done = d["status"]["conditions"].as_array()?.iter().any(|c| c["reason"] == "NewReplicaSetAvailable");
+        let done = d["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["reason"] == "NewReplicaSetAvailable");
         (done && available(&d) && revision(&d) == "2").then_some(())
     })
     .await;
@@ -152,7 +167,10 @@ fn uid(o: &Value) -> String {
 async fn old_replica_sets_beyond_the_history_limit_are_pruned() {
     let sim = start(30.0).await;
     let c = &sim.cluster;
-    wait_for(20, "frontend available", || available(&get(c, ids::DEPLOYMENT, PROD, "frontend")).then_some(())).await;
+    wait_for(20, "frontend available", || {
+        available(&get(c, ids::DEPLOYMENT, PROD, "frontend")).then_some(())
+    })
+    .await;
     c.store
         .update(ids::DEPLOYMENT, PROD, "frontend", None, |d| {
             let mut next = d.clone();
@@ -161,17 +179,31 @@ async fn old_replica_sets_beyond_the_history_limit_are_pruned() {
         })
         .unwrap();
     for version in ["1.8.3", "1.8.4", "1.8.5", "1.8.6"] {
-        set_image(c, PROD, "frontend", &format!("registry.example.org/co2-calculator/frontend:{version}"));
+        set_image(
+            c,
+            PROD,
+            "frontend",
+            &format!("registry.example.org/co2-calculator/frontend:{version}"),
+        );
         wait_for(30, "rollout", || {
             let d = get(c, ids::DEPLOYMENT, PROD, "frontend");
-            (available(&d) && d["spec"]["template"]["spec"]["containers"][0]["image"].as_str()?.ends_with(version)
-                && replica_sets_of(c, PROD, "frontend").iter().filter(|rs| rs["status"]["replicas"] != 0).count() == 1)
+            (available(&d)
+                && d["spec"]["template"]["spec"]["containers"][0]["image"]
+                    .as_str()?
+                    .ends_with(version)
+                && replica_sets_of(c, PROD, "frontend")
+                    .iter()
+                    .filter(|rs| rs["status"]["replicas"] != 0)
+                    .count()
+                    == 1)
                 .then_some(())
         })
         .await;
     }
-    wait_for(10, "pruning", || (replica_sets_of(c, PROD, "frontend").len() == 3).then_some(())).await;
-    let mut revisions: Vec<String> = replica_sets_of(c, PROD, "frontend").iter().map(|rs| revision(rs)).collect();
+    wait_for(10, "pruning", || (replica_sets_of(c, PROD, "frontend").len() == 3).then_some(()))
+        .await;
+    let mut revisions: Vec<String> =
+        replica_sets_of(c, PROD, "frontend").iter().map(|rs| revision(rs)).collect();
     revisions.sort();
     assert_eq!(revisions, ["3", "4", "5"]);
     sim.stop().await;
@@ -185,7 +217,8 @@ async fn a_crash_looping_workload_restarts_with_back_off_and_warning_events() {
     let pod = wait_for(30, "a crash-looping pod", || {
         list(c, ids::POD, DEV).into_iter().find(|p| {
             p["metadata"]["labels"]["app"] == "celery-worker"
-                && p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+                && p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                    == "CrashLoopBackOff"
                 && p["status"]["containerStatuses"][0]["restartCount"].as_i64().unwrap_or(0) >= 2
         })
     })
@@ -193,7 +226,8 @@ async fn a_crash_looping_workload_restarts_with_back_off_and_warning_events() {
     assert_eq!(pod["status"]["phase"], "Running");
     assert_eq!(pod["status"]["containerStatuses"][0]["ready"], false);
     let events = list(c, ids::EVENT, DEV);
-    assert!(events.iter().any(|e| e["type"] == "Warning" && e["reason"] == "BackOff"
+    assert!(events.iter().any(|e| e["type"] == "Warning"
+        && e["reason"] == "BackOff"
         && e["involvedObject"]["name"] == pod["metadata"]["name"]));
     sim.stop().await;
 }
@@ -203,19 +237,27 @@ async fn an_image_that_never_pulls_stalls_the_rollout_past_its_deadline() {
     // prod: dev's Argo CD application self-heals and would undo the change.
     let sim = start(30.0).await;
     let c = &sim.cluster;
-    wait_for(20, "backend available", || available(&get(c, ids::DEPLOYMENT, PROD, "backend")).then_some(())).await;
+    wait_for(20, "backend available", || {
+        available(&get(c, ids::DEPLOYMENT, PROD, "backend")).then_some(())
+    })
+    .await;
     c.store
         .update(ids::DEPLOYMENT, PROD, "backend", None, |d| {
             let mut next = d.clone();
             next["spec"]["progressDeadlineSeconds"] = json!(60);
-            next["spec"]["template"]["spec"]["containers"][0]["image"] = json!("registry.example.org/co2-calculator/backend:9.9.9");
+            next["spec"]["template"]["spec"]["containers"][0]["image"] =
+                json!("registry.example.org/co2-calculator/backend:9.9.9");
             Ok(next)
         })
         .unwrap();
     c.faults.set(WorkloadFault::ImageNeverPulls, PROD, "backend", true);
     let d = wait_for(30, "ProgressDeadlineExceeded", || {
         let d = get(c, ids::DEPLOYMENT, PROD, "backend");
-        d["status"]["conditions"].as_array()?.iter().any(|c| c["reason"] == "ProgressDeadlineExceeded").then_some(d)
+        d["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["reason"] == "ProgressDeadlineExceeded")
+            .then_some(d)
     })
     .await;
     // The old pods keep serving: availability holds while the new ones wait on their image.
@@ -253,7 +295,9 @@ async fn cron_jobs_create_jobs_that_succeed_or_fail_and_keep_their_history() {
     c.faults.set(WorkloadFault::FailingBackups, DEV, "", true);
     wait_for(30, "a failed backup job", || {
         list(c, ids::JOB, DEV).into_iter().find(|j| {
-            j["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Failed"))
+            j["status"]["conditions"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Failed"))
         })
     })
     .await;
@@ -267,7 +311,10 @@ async fn cron_jobs_create_jobs_that_succeed_or_fail_and_keep_their_history() {
             Ok(next)
         })
         .unwrap();
-    wait_for(20, "no active backup", || get(c, ids::CRONJOB, DEV, "db-backup")["status"].get("active").is_none().then_some(())).await;
+    wait_for(20, "no active backup", || {
+        get(c, ids::CRONJOB, DEV, "db-backup")["status"].get("active").is_none().then_some(())
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     let jobs = list(c, ids::JOB, DEV);
     let succeeded = jobs.iter().filter(|j| j["status"]["succeeded"].as_i64() == Some(1)).count();
@@ -288,7 +335,10 @@ async fn an_argo_cd_sync_runs_records_history_and_clears_the_operation() {
     let mut changes = Manifests::new();
     changes.insert("backend".into(), "registry.example.org/co2-calculator/backend:1.8.3".into());
     let commit = c.git.push("co2-calculator-prod", "v1.8.2", &changes).expect("push");
-    wait_for(10, "OutOfSync", || (apps(c, "co2-calculator-prod")["status"]["sync"]["status"] == "OutOfSync").then_some(())).await;
+    wait_for(10, "OutOfSync", || {
+        (apps(c, "co2-calculator-prod")["status"]["sync"]["status"] == "OutOfSync").then_some(())
+    })
+    .await;
     c.store
         .update(ids::APPLICATION, "argocd", "co2-calculator-prod", None, |a| {
             let mut next = a.clone();
@@ -297,12 +347,14 @@ async fn an_argo_cd_sync_runs_records_history_and_clears_the_operation() {
         })
         .unwrap();
     wait_for(10, "operation running", || {
-        (apps(c, "co2-calculator-prod")["status"]["operationState"]["phase"] == "Running").then_some(())
+        (apps(c, "co2-calculator-prod")["status"]["operationState"]["phase"] == "Running")
+            .then_some(())
     })
     .await;
     let app = wait_for(20, "operation succeeded", || {
         let a = apps(c, "co2-calculator-prod");
-        (a["status"]["operationState"]["phase"] == "Succeeded" && a.get("operation").is_none()).then_some(a)
+        (a["status"]["operationState"]["phase"] == "Succeeded" && a.get("operation").is_none())
+            .then_some(a)
     })
     .await;
     let history = app["status"]["history"].as_array().unwrap();
@@ -312,8 +364,14 @@ async fn an_argo_cd_sync_runs_records_history_and_clears_the_operation() {
     assert_eq!(last["id"], 2);
     assert_eq!(app["status"]["sync"]["revision"], commit.as_str());
     let backend = get(c, ids::DEPLOYMENT, PROD, "backend");
-    assert_eq!(backend["spec"]["template"]["spec"]["containers"][0]["image"], "registry.example.org/co2-calculator/backend:1.8.3");
-    wait_for(10, "Synced", || (apps(c, "co2-calculator-prod")["status"]["sync"]["status"] == "Synced").then_some(())).await;
+    assert_eq!(
+        backend["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.org/co2-calculator/backend:1.8.3"
+    );
+    wait_for(10, "Synced", || {
+        (apps(c, "co2-calculator-prod")["status"]["sync"]["status"] == "Synced").then_some(())
+    })
+    .await;
     sim.stop().await;
 }
 
@@ -322,11 +380,16 @@ async fn automated_sync_follows_git_and_self_heals_drift() {
     let sim = start(20.0).await;
     let c = &sim.cluster;
     let mut changes = Manifests::new();
-    changes.insert("frontend".into(), "registry.example.org/co2-calculator/frontend:1.9.0-rc.3".into());
+    changes.insert(
+        "frontend".into(),
+        "registry.example.org/co2-calculator/frontend:1.9.0-rc.3".into(),
+    );
     c.git.push("co2-calculator-dev", "main", &changes).expect("push");
     wait_for(20, "dev auto-synced the new commit", || {
         let d = get(c, ids::DEPLOYMENT, DEV, "frontend");
-        (d["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.org/co2-calculator/frontend:1.9.0-rc.3").then_some(())
+        (d["spec"]["template"]["spec"]["containers"][0]["image"]
+            == "registry.example.org/co2-calculator/frontend:1.9.0-rc.3")
+            .then_some(())
     })
     .await;
     let history = apps(c, "co2-calculator-dev")["status"]["history"].as_array().unwrap().clone();
@@ -335,7 +398,9 @@ async fn automated_sync_follows_git_and_self_heals_drift() {
     set_image(c, DEV, "frontend", "registry.example.org/co2-calculator/frontend:1.9.0-rc.2");
     wait_for(20, "drift reverted", || {
         let d = get(c, ids::DEPLOYMENT, DEV, "frontend");
-        (d["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.org/co2-calculator/frontend:1.9.0-rc.3").then_some(())
+        (d["spec"]["template"]["spec"]["containers"][0]["image"]
+            == "registry.example.org/co2-calculator/frontend:1.9.0-rc.3")
+            .then_some(())
     })
     .await;
     sim.stop().await;
@@ -347,14 +412,18 @@ async fn a_failing_sync_is_reported_and_not_retried_for_the_same_revision() {
     let c = &sim.cluster;
     c.faults.set(WorkloadFault::FailingSync, DEV, "", true);
     let mut changes = Manifests::new();
-    changes.insert("backend".into(), "registry.example.org/co2-calculator/backend:1.9.0-rc.3".into());
+    changes
+        .insert("backend".into(), "registry.example.org/co2-calculator/backend:1.9.0-rc.3".into());
     c.git.push("co2-calculator-dev", "main", &changes).expect("push");
     let app = wait_for(20, "sync failed", || {
         let a = apps(c, "co2-calculator-dev");
         (a["status"]["operationState"]["phase"] == "Failed").then_some(a)
     })
     .await;
-    assert!(app["status"]["operationState"]["message"].as_str().unwrap().contains("failed to apply"));
+    assert!(app["status"]["operationState"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("failed to apply"));
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(apps(c, "co2-calculator-dev")["status"]["operationState"]["phase"], "Failed");
     assert_eq!(apps(c, "co2-calculator-dev")["status"]["sync"]["status"], "OutOfSync");
@@ -365,7 +434,10 @@ async fn a_failing_sync_is_reported_and_not_retried_for_the_same_revision() {
 async fn the_autoscaler_undoes_a_manual_scale_of_its_target() {
     let sim = start(20.0).await;
     let c = &sim.cluster;
-    wait_for(10, "hpa status", || get(c, ids::HPA, PROD, "backend")["status"]["desiredReplicas"].as_i64()).await;
+    wait_for(10, "hpa status", || {
+        get(c, ids::HPA, PROD, "backend")["status"]["desiredReplicas"].as_i64()
+    })
+    .await;
     c.store
         .update(ids::DEPLOYMENT, PROD, "backend", None, |d| {
             let mut next = d.clone();
@@ -373,7 +445,10 @@ async fn the_autoscaler_undoes_a_manual_scale_of_its_target() {
             Ok(next)
         })
         .unwrap();
-    wait_for(10, "scaled back to 3", || (get(c, ids::DEPLOYMENT, PROD, "backend")["spec"]["replicas"] == 3).then_some(())).await;
+    wait_for(10, "scaled back to 3", || {
+        (get(c, ids::DEPLOYMENT, PROD, "backend")["spec"]["replicas"] == 3).then_some(())
+    })
+    .await;
     c.store
         .update(ids::HPA, PROD, "backend", None, |h| {
             let mut next = h.clone();
@@ -381,6 +456,9 @@ async fn the_autoscaler_undoes_a_manual_scale_of_its_target() {
             Ok(next)
         })
         .unwrap();
-    wait_for(10, "raised to the new minimum", || (get(c, ids::DEPLOYMENT, PROD, "backend")["spec"]["replicas"] == 5).then_some(())).await;
+    wait_for(10, "raised to the new minimum", || {
+        (get(c, ids::DEPLOYMENT, PROD, "backend")["spec"]["replicas"] == 5).then_some(())
+    })
+    .await;
     sim.stop().await;
 }

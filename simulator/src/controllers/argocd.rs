@@ -85,7 +85,9 @@ fn live_images(cluster: &Cluster, namespace: &str) -> Manifests {
     let (deployments, _) = cluster.store.list(ids::DEPLOYMENT, Some(namespace));
     deployments
         .iter()
-        .map(|d| (name(d).to_owned(), str_at(d, "/spec/template/spec/containers/0/image").to_owned()))
+        .map(|d| {
+            (name(d).to_owned(), str_at(d, "/spec/template/spec/containers/0/image").to_owned())
+        })
         .collect()
 }
 
@@ -123,13 +125,21 @@ fn reconcile_one(cluster: &Cluster, app: &Arc<Value>) {
     // 3. Compare with Git; 4. automated sync; 5. health.
     let git = cluster.git.resolve(&app_name, &target);
     let live = live_images(cluster, &destination);
-    let in_sync = git.as_ref().is_some_and(|(_, wanted)| wanted.iter().all(|(w, image)| live.get(w) == Some(image)));
+    let in_sync = git
+        .as_ref()
+        .is_some_and(|(_, wanted)| wanted.iter().all(|(w, image)| live.get(w) == Some(image)));
     let revision = git.as_ref().map(|(c, _)| c.clone()).unwrap_or_default();
     let automated = app["spec"]["syncPolicy"]["automated"].is_object();
     let self_heal = app["spec"]["syncPolicy"]["automated"]["selfHeal"] == true;
-    let last_failed_same = state["phase"] == "Failed" && state["syncResult"]["revision"] == revision.as_str();
+    let last_failed_same =
+        state["phase"] == "Failed" && state["syncResult"]["revision"] == revision.as_str();
     let deployed = str_at(app, "/status/sync/revision") == revision;
-    if automated && !in_sync && !revision.is_empty() && !last_failed_same && (!deployed || self_heal) {
+    if automated
+        && !in_sync
+        && !revision.is_empty()
+        && !last_failed_same
+        && (!deployed || self_heal)
+    {
         modify(cluster, ids::APPLICATION, app, |next| {
             next["operation"] = json!({
                 "initiatedBy": {"automated": true},
@@ -144,7 +154,8 @@ fn reconcile_one(cluster: &Cluster, app: &Arc<Value>) {
     let images: Vec<&String> = live.values().collect();
     let mut status = app["status"].clone();
     status["sync"]["status"] = json!(sync_status);
-    status["sync"]["comparedTo"] = json!({"source": app["spec"]["source"], "destination": app["spec"]["destination"]});
+    status["sync"]["comparedTo"] =
+        json!({"source": app["spec"]["source"], "destination": app["spec"]["destination"]});
     if !revision.is_empty() && status["sync"]["revision"].is_null() {
         status["sync"]["revision"] = json!(revision);
     }
@@ -155,14 +166,22 @@ fn reconcile_one(cluster: &Cluster, app: &Arc<Value>) {
     }
 }
 
-fn finish(cluster: &Cluster, app: &Arc<Value>, app_name: &str, destination: &str, target: &str, stamp: &str) {
+fn finish(
+    cluster: &Cluster,
+    app: &Arc<Value>,
+    app_name: &str,
+    destination: &str,
+    target: &str,
+    stamp: &str,
+) {
     let state = &app["status"]["operationState"];
     let op = state["operation"].clone();
-    let requested = op["sync"]["revision"].as_str().filter(|r| !r.is_empty()).unwrap_or(target).to_owned();
+    let requested =
+        op["sync"]["revision"].as_str().filter(|r| !r.is_empty()).unwrap_or(target).to_owned();
     let resolved = cluster.git.resolve(app_name, &requested);
     let failing = cluster.faults.has(WorkloadFault::FailingSync, destination, "");
     let (phase, message, commit) = match (&resolved, failing) {
-        (None, _) => ("Failed", format!("rpc error: unable to resolve '{requested}' to a commit SHA"), requested.clone()),
+        (None, _) => ("Failed", format!("rpc error: unable to resolve '{requested}' to a commit SHA"), requested),
         (Some((commit, _)), true) => (
             "Failed",
             "one or more objects failed to apply, reason: admission webhook \"validate.kyverno.svc\" denied the request".to_owned(),
@@ -203,17 +222,23 @@ fn finish(cluster: &Cluster, app: &Arc<Value>, app_name: &str, destination: &str
 /// rendered manifests changes for these apps).
 fn apply(cluster: &Cluster, namespace: &str, manifests: &Manifests) {
     for (workload, image) in manifests {
-        let Ok(deployment) = cluster.store.get(ids::DEPLOYMENT, namespace, workload) else { continue };
+        let Ok(deployment) = cluster.store.get(ids::DEPLOYMENT, namespace, workload) else {
+            continue;
+        };
         if str_at(&deployment, "/spec/template/spec/containers/0/image") == image {
             continue;
         }
         let version = image.rsplit(':').next().unwrap_or("").to_owned();
         modify(cluster, ids::DEPLOYMENT, &deployment, |next| {
             next["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
-            if next["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"].is_string() {
-                next["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] = json!(version);
+            if next["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"]
+                .is_string()
+            {
+                next["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] =
+                    json!(version);
             }
-            next["metadata"]["annotations"]["kubernetes.io/change-cause"] = json!(format!("argocd sync {workload} {version}"));
+            next["metadata"]["annotations"]["kubernetes.io/change-cause"] =
+                json!(format!("argocd sync {workload} {version}"));
         });
     }
 }
@@ -225,9 +250,11 @@ fn health(cluster: &Cluster, namespace: &str) -> Value {
         let conditions = d["status"]["conditions"].as_array().cloned().unwrap_or_default();
         let stalled = conditions.iter().any(|c| c["reason"] == "ProgressDeadlineExceeded");
         let desired = int(&d["spec"]["replicas"]);
-        let settled = int(&d["status"]["updatedReplicas"]) == desired && int(&d["status"]["availableReplicas"]) == desired;
+        let settled = int(&d["status"]["updatedReplicas"]) == desired
+            && int(&d["status"]["availableReplicas"]) == desired;
         if stalled {
-            worst = ("Degraded", format!("Deployment \"{}\" exceeded its progress deadline", name(d)));
+            worst =
+                ("Degraded", format!("Deployment \"{}\" exceeded its progress deadline", name(d)));
         } else if !settled && worst.0 == "Healthy" {
             worst = ("Progressing", format!("Waiting for rollout of \"{}\" to finish", name(d)));
         }

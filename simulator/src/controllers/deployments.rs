@@ -29,7 +29,9 @@ pub fn reconcile(cluster: &Cluster) {
 }
 
 fn revision(rs: &Value) -> i64 {
-    str_at(rs, &format!("/metadata/annotations/{}", REVISION.replace('/', "~1"))).parse().unwrap_or(0)
+    str_at(rs, &format!("/metadata/annotations/{}", REVISION.replace('/', "~1")))
+        .parse()
+        .unwrap_or(0)
 }
 
 fn reconcile_one(cluster: &Cluster, deployment: &Arc<Value>) {
@@ -37,7 +39,8 @@ fn reconcile_one(cluster: &Cluster, deployment: &Arc<Value>) {
     let mut sets = owned(cluster, ids::REPLICASET, &ns, uid(deployment));
     let template = bare_template(&deployment["spec"]["template"]);
     let max_revision = sets.iter().map(|rs| revision(rs)).max().unwrap_or(0);
-    let current = sets.iter().find(|rs| bare_template(&rs["spec"]["template"]) == template).cloned();
+    let current =
+        sets.iter().find(|rs| bare_template(&rs["spec"]["template"]) == template).cloned();
     let new_rs = match current {
         Some(rs) if revision(&rs) == max_revision => rs,
         // An older template again (a rollback): its ReplicaSet becomes the newest revision.
@@ -46,7 +49,8 @@ fn reconcile_one(cluster: &Cluster, deployment: &Arc<Value>) {
                 let old = revision(&rs);
                 let annotations = &mut next["metadata"]["annotations"];
                 let history = annotations[REVISION_HISTORY].as_str().unwrap_or("").to_owned();
-                let history = if history.is_empty() { old.to_string() } else { format!("{history},{old}") };
+                let history =
+                    if history.is_empty() { old.to_string() } else { format!("{history},{old}") };
                 annotations[REVISION_HISTORY] = json!(history);
                 annotations[REVISION] = json!((max_revision + 1).to_string());
             }) else {
@@ -61,7 +65,9 @@ fn reconcile_one(cluster: &Cluster, deployment: &Arc<Value>) {
     };
     sets.retain(|rs| uid(rs) != uid(&new_rs));
     let new_revision = revision(&new_rs).to_string();
-    if str_at(deployment, &format!("/metadata/annotations/{}", REVISION.replace('/', "~1"))) != new_revision {
+    if str_at(deployment, &format!("/metadata/annotations/{}", REVISION.replace('/', "~1")))
+        != new_revision
+    {
         modify(cluster, ids::DEPLOYMENT, deployment, |next| {
             next["metadata"]["annotations"][REVISION] = json!(new_revision);
         });
@@ -85,7 +91,9 @@ fn create_replica_set(cluster: &Cluster, deployment: &Value, revision: i64) -> O
         REVISION: revision.to_string(),
         "deployment.kubernetes.io/desired-replicas": int(&deployment["spec"]["replicas"]).to_string(),
     });
-    if let Some(cause) = deployment["metadata"]["annotations"]["kubernetes.io/change-cause"].as_str() {
+    if let Some(cause) =
+        deployment["metadata"]["annotations"]["kubernetes.io/change-cause"].as_str()
+    {
         annotations["kubernetes.io/change-cause"] = json!(cause);
     }
     let rs = json!({
@@ -100,8 +108,14 @@ fn create_replica_set(cluster: &Cluster, deployment: &Value, revision: i64) -> O
     });
     let rs = admission::prepare_create(ids::REPLICASET, namespace(deployment), rs).ok()?;
     let created = cluster.store.create(ids::REPLICASET, rs).ok()?;
-    events::record(cluster, deployment, ids::DEPLOYMENT, false, "ScalingReplicaSet",
-        &format!("Created new replica set \"{}\"", name(&created)));
+    events::record(
+        cluster,
+        deployment,
+        ids::DEPLOYMENT,
+        false,
+        "ScalingReplicaSet",
+        &format!("Created new replica set \"{}\"", name(&created)),
+    );
     Some(created)
 }
 
@@ -116,8 +130,14 @@ fn scale(cluster: &Cluster, deployment: &Value, rs: &Value, replicas: i64) {
             json!(int(&deployment["spec"]["replicas"]).to_string());
     });
     let verb = if replicas > from { "up" } else { "down" };
-    events::record(cluster, deployment, ids::DEPLOYMENT, false, "ScalingReplicaSet",
-        &format!("Scaled {verb} replica set {} from {from} to {replicas}", name(rs)));
+    events::record(
+        cluster,
+        deployment,
+        ids::DEPLOYMENT,
+        false,
+        "ScalingReplicaSet",
+        &format!("Scaled {verb} replica set {} from {from} to {replicas}", name(rs)),
+    );
 }
 
 fn roll(cluster: &Cluster, deployment: &Value, new_rs: &Value, old: &[Arc<Value>]) {
@@ -134,18 +154,22 @@ fn roll(cluster: &Cluster, deployment: &Value, new_rs: &Value, old: &[Arc<Value>
         return;
     }
     let surge = int_or_percent(&strategy["rollingUpdate"]["maxSurge"], desired, true);
-    let mut unavailable = int_or_percent(&strategy["rollingUpdate"]["maxUnavailable"], desired, false);
+    let mut unavailable =
+        int_or_percent(&strategy["rollingUpdate"]["maxUnavailable"], desired, false);
     if surge == 0 && unavailable == 0 {
         unavailable = 1;
     }
-    let old_active: Vec<&Arc<Value>> = old.iter().filter(|rs| int(&rs["spec"]["replicas"]) > 0).collect();
+    let old_active: Vec<&Arc<Value>> =
+        old.iter().filter(|rs| int(&rs["spec"]["replicas"]) > 0).collect();
     if old_active.is_empty() {
         // Not rolling: follow scale changes directly.
         scale(cluster, deployment, new_rs, desired);
         return;
     }
-    let total: i64 = int(&new_rs["spec"]["replicas"]) + old_active.iter().map(|rs| int(&rs["spec"]["replicas"])).sum::<i64>();
-    let new_target = (int(&new_rs["spec"]["replicas"]) + (desired + surge - total).max(0)).min(desired);
+    let total: i64 = int(&new_rs["spec"]["replicas"])
+        + old_active.iter().map(|rs| int(&rs["spec"]["replicas"])).sum::<i64>();
+    let new_target =
+        (int(&new_rs["spec"]["replicas"]) + (desired + surge - total).max(0)).min(desired);
     scale(cluster, deployment, new_rs, new_target);
 
     let available: i64 = int(&new_rs["status"]["availableReplicas"])
@@ -184,7 +208,10 @@ fn prune(cluster: &Cluster, deployment: &Value, old: &[Arc<Value>]) {
 
 fn update_status(cluster: &Cluster, deployment: &Value, new_rs: &Value, sets: &[Arc<Value>]) {
     let desired = int(&deployment["spec"]["replicas"]);
-    let new_now = sets.iter().find(|rs| uid(rs) == uid(new_rs)).map_or_else(|| new_rs.clone(), |rs| (**rs).clone());
+    let new_now = sets
+        .iter()
+        .find(|rs| uid(rs) == uid(new_rs))
+        .map_or_else(|| new_rs.clone(), |rs| (**rs).clone());
     let sum = |field: &str| sets.iter().map(|rs| int(&rs["status"][field])).sum::<i64>();
     let replicas = sum("replicas");
     let ready = sum("readyReplicas");
@@ -198,31 +225,73 @@ fn update_status(cluster: &Cluster, deployment: &Value, new_rs: &Value, sets: &[
     let complete = updated == desired && new_available == desired && replicas == desired;
 
     let available_condition = if available >= desired - max_unavailable {
-        condition("Available", true, "MinimumReplicasAvailable", "Deployment has minimum availability.", &now, previous)
+        condition(
+            "Available",
+            true,
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+            &now,
+            previous,
+        )
     } else {
-        condition("Available", false, "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", &now, previous)
+        condition(
+            "Available",
+            false,
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+            &now,
+            previous,
+        )
     };
     let rs_name = name(&new_now);
     let deadline = deployment["spec"]["progressDeadlineSeconds"].as_i64().unwrap_or(600);
-    let old_progress = previous.as_array().and_then(|cs| cs.iter().find(|c| c["type"] == "Progressing")).cloned();
+    let old_progress =
+        previous.as_array().and_then(|cs| cs.iter().find(|c| c["type"] == "Progressing")).cloned();
     // Progress = any count moved since the last status this controller wrote.
     let old = &deployment["status"];
-    let progressed = [int(&old["updatedReplicas"]), int(&old["readyReplicas"]), int(&old["availableReplicas"]), int(&old["replicas"])]
-        != [updated, ready, available, replicas];
+    let progressed = [
+        int(&old["updatedReplicas"]),
+        int(&old["readyReplicas"]),
+        int(&old["availableReplicas"]),
+        int(&old["replicas"]),
+    ] != [updated, ready, available, replicas];
     let progressing = if complete {
-        condition("Progressing", true, "NewReplicaSetAvailable", &format!("ReplicaSet \"{rs_name}\" has successfully progressed."), &now, previous)
+        condition(
+            "Progressing",
+            true,
+            "NewReplicaSetAvailable",
+            &format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
+            &now,
+            previous,
+        )
     } else {
         let last_progress = old_progress
             .as_ref()
             .filter(|c| c["reason"] == "ReplicaSetUpdated" && !progressed)
             .and_then(|c| parse_time(c["lastUpdateTime"].as_str().unwrap_or("")))
             .or_else(|| created(&new_now));
-        let stalled = old_progress.as_ref().is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded")
+        let stalled = old_progress
+            .as_ref()
+            .is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded")
             || last_progress.is_some_and(|t| (cluster.clock().now() - t).num_seconds() > deadline);
         if stalled && !progressed {
-            condition("Progressing", false, "ProgressDeadlineExceeded", &format!("ReplicaSet \"{rs_name}\" has timed out progressing."), &now, previous)
+            condition(
+                "Progressing",
+                false,
+                "ProgressDeadlineExceeded",
+                &format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
+                &now,
+                previous,
+            )
         } else {
-            let mut c = condition("Progressing", true, "ReplicaSetUpdated", &format!("ReplicaSet \"{rs_name}\" is progressing."), &now, previous);
+            let mut c = condition(
+                "Progressing",
+                true,
+                "ReplicaSetUpdated",
+                &format!("ReplicaSet \"{rs_name}\" is progressing."),
+                &now,
+                previous,
+            );
             if progressed {
                 c["lastUpdateTime"] = json!(now);
             }
@@ -232,8 +301,14 @@ fn update_status(cluster: &Cluster, deployment: &Value, new_rs: &Value, sets: &[
     if progressing["reason"] == "ProgressDeadlineExceeded"
         && old_progress.as_ref().is_none_or(|c| c["reason"] != "ProgressDeadlineExceeded")
     {
-        events::record(cluster, deployment, ids::DEPLOYMENT, true, "ProgressDeadlineExceeded",
-            &format!("Deployment \"{}\" has timed out progressing.", name(deployment)));
+        events::record(
+            cluster,
+            deployment,
+            ids::DEPLOYMENT,
+            true,
+            "ProgressDeadlineExceeded",
+            &format!("Deployment \"{}\" has timed out progressing.", name(deployment)),
+        );
     }
     let mut status = json!({
         "observedGeneration": deployment["metadata"]["generation"],

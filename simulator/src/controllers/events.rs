@@ -12,12 +12,21 @@ use crate::Cluster;
 /// Most events kept per namespace (the apiserver keeps them for an hour by default).
 const KEEP: usize = 200;
 
-pub fn record(cluster: &Cluster, involved: &Value, resource: usize, warning: bool, reason: &str, message: &str) {
+pub fn record(
+    cluster: &Cluster,
+    involved: &Value,
+    resource: usize,
+    warning: bool,
+    reason: &str,
+    message: &str,
+) {
     let ns = namespace(involved).to_owned();
     let now = cluster.clock().timestamp();
     let (existing, _) = cluster.store.list(ids::EVENT, Some(&ns));
     if let Some(same) = existing.iter().find(|e| {
-        e["involvedObject"]["uid"] == uid(involved) && e["reason"] == reason && e["message"] == message
+        e["involvedObject"]["uid"] == uid(involved)
+            && e["reason"] == reason
+            && e["message"] == message
     }) {
         let _ = cluster.store.update(ids::EVENT, &ns, name(same), None, |current| {
             let mut next = current.clone();

@@ -15,10 +15,14 @@ pub fn reconcile(cluster: &Cluster) {
     for hpa in hpas {
         let ns = namespace(&hpa).to_owned();
         let target_ref = &hpa["spec"]["scaleTargetRef"];
-        let Some(resource) = resources::find_kind(str_at(target_ref, "/apiVersion"), str_at(target_ref, "/kind")) else {
+        let Some(resource) =
+            resources::find_kind(str_at(target_ref, "/apiVersion"), str_at(target_ref, "/kind"))
+        else {
             continue;
         };
-        let Ok(target) = cluster.store.get(resource, &ns, str_at(target_ref, "/name")) else { continue };
+        let Ok(target) = cluster.store.get(resource, &ns, str_at(target_ref, "/name")) else {
+            continue;
+        };
         let min = hpa["spec"]["minReplicas"].as_i64().unwrap_or(1);
         let max = int(&hpa["spec"]["maxReplicas"]).max(min);
         let current = int(&target["spec"]["replicas"]);
@@ -35,8 +39,14 @@ pub fn reconcile(cluster: &Cluster) {
             } else {
                 "the CPU utilization is at the target"
             };
-            events::record(cluster, &hpa, ids::HPA, false, "SuccessfulRescale",
-                &format!("New size: {desired}; reason: {reason}"));
+            events::record(
+                cluster,
+                &hpa,
+                ids::HPA,
+                false,
+                "SuccessfulRescale",
+                &format!("New size: {desired}; reason: {reason}"),
+            );
             last_scale = json!(now);
         }
         let mut status = json!({

@@ -7,7 +7,9 @@ use serde_json::{json, Value};
 
 use super::events;
 use super::replicasets::create_pod;
-use super::util::{created, int, name, namespace, owned, owner_reference, parse_time, set_status, uid};
+use super::util::{
+    created, int, name, namespace, owned, owner_reference, parse_time, set_status, uid,
+};
 use crate::admission;
 use crate::resources::ids;
 use crate::store::str_at;
@@ -26,8 +28,10 @@ pub fn reconcile_jobs(cluster: &Cluster) {
         let succeeded = pods.iter().filter(|p| phase(p) == "Succeeded").count();
         let failed = pods.iter().filter(|p| phase(p) == "Failed").count();
         let mut active = pods.len() - succeeded - failed;
-        let completions = usize::try_from(job["spec"]["completions"].as_i64().unwrap_or(1)).unwrap_or(1);
-        let backoff = usize::try_from(job["spec"]["backoffLimit"].as_i64().unwrap_or(6)).unwrap_or(6);
+        let completions =
+            usize::try_from(job["spec"]["completions"].as_i64().unwrap_or(1)).unwrap_or(1);
+        let backoff =
+            usize::try_from(job["spec"]["backoffLimit"].as_i64().unwrap_or(6)).unwrap_or(6);
         let mut status = json!({
             "startTime": job["status"]["startTime"].as_str().map_or_else(|| now.clone(), str::to_owned),
             "succeeded": succeeded,
@@ -41,7 +45,14 @@ pub fn reconcile_jobs(cluster: &Cluster) {
         } else if failed > backoff {
             status["conditions"] = json!([{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
                 "message": "Job has reached the specified backoff limit", "lastProbeTime": now, "lastTransitionTime": now}]);
-            events::record(cluster, &job, ids::JOB, true, "BackoffLimitExceeded", "Job has reached the specified backoff limit");
+            events::record(
+                cluster,
+                &job,
+                ids::JOB,
+                true,
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+            );
         } else if active == 0 {
             let pod_name = format!("{}-{}", name(&job), admission::random_suffix(5));
             if create_pod(cluster, &job, ids::JOB, &pod_name).is_some() {
@@ -56,13 +67,16 @@ pub fn reconcile_jobs(cluster: &Cluster) {
 }
 
 pub fn finished(job: &Value) -> bool {
-    job["status"]["conditions"]
-        .as_array()
-        .is_some_and(|cs| cs.iter().any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True"))
+    job["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
+    })
 }
 
 fn succeeded(job: &Value) -> bool {
-    job["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Complete" && c["status"] == "True"))
+    job["status"]["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Complete" && c["status"] == "True"))
 }
 
 pub fn reconcile_cronjobs(cluster: &Cluster) {
@@ -81,7 +95,8 @@ pub fn reconcile_cronjobs(cluster: &Cluster) {
                 if !forbid {
                     let minutes = due.timestamp() / 60;
                     let mut spec = cj["spec"]["jobTemplate"]["spec"].clone();
-                    spec["template"]["metadata"]["labels"]["job-name"] = json!(format!("{}-{minutes}", name(&cj)));
+                    spec["template"]["metadata"]["labels"]["job-name"] =
+                        json!(format!("{}-{minutes}", name(&cj)));
                     let job = json!({
                         "metadata": {
                             "name": format!("{}-{minutes}", name(&cj)),
@@ -94,7 +109,14 @@ pub fn reconcile_cronjobs(cluster: &Cluster) {
                     });
                     if let Ok(job) = admission::prepare_create(ids::JOB, &ns, job) {
                         if let Ok(created) = cluster.store.create(ids::JOB, job) {
-                            events::record(cluster, &cj, ids::CRONJOB, false, "SuccessfulCreate", &format!("Created job {}", name(&created)));
+                            events::record(
+                                cluster,
+                                &cj,
+                                ids::CRONJOB,
+                                false,
+                                "SuccessfulCreate",
+                                &format!("Created job {}", name(&created)),
+                            );
                         }
                     }
                 }
@@ -131,14 +153,18 @@ pub fn reconcile_cronjobs(cluster: &Cluster) {
 }
 
 fn prune_history(cluster: &Cluster, cj: &Value, jobs: &[std::sync::Arc<Value>]) {
-    for (keep_succeeded, limit_field) in [(true, "successfulJobsHistoryLimit"), (false, "failedJobsHistoryLimit")] {
+    for (keep_succeeded, limit_field) in
+        [(true, "successfulJobsHistoryLimit"), (false, "failedJobsHistoryLimit")]
+    {
         let limit = usize::try_from(int(&cj["spec"][limit_field])).unwrap_or(0);
         let mut done: Vec<&std::sync::Arc<Value>> =
             jobs.iter().filter(|j| finished(j) && succeeded(j) == keep_succeeded).collect();
         if done.len() <= limit {
             continue;
         }
-        done.sort_by(|a, b| str_at(a, "/metadata/creationTimestamp").cmp(str_at(b, "/metadata/creationTimestamp")));
+        done.sort_by(|a, b| {
+            str_at(a, "/metadata/creationTimestamp").cmp(str_at(b, "/metadata/creationTimestamp"))
+        });
         let excess = done.len() - limit;
         for job in done.into_iter().take(excess) {
             let _ = cluster.store.delete(ids::JOB, namespace(job), name(job));
@@ -182,7 +208,11 @@ impl Schedule {
     }
 
     /// The latest scheduled minute in (after, until], looking back at most two days.
-    pub fn latest_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub fn latest_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         let floor = (until - Duration::days(2)).max(after);
         let mut t = until.with_second(0)?.with_nanosecond(0)?;
         while t > floor {
@@ -208,7 +238,10 @@ fn parse_field(text: &str, min: u32, max: u32) -> Result<Vec<u32>, String> {
         let (lo, hi) = if range == "*" {
             (min, max)
         } else if let Some((a, b)) = range.split_once('-') {
-            (a.parse().map_err(|_| format!("bad range {range:?}"))?, b.parse().map_err(|_| format!("bad range {range:?}"))?)
+            (
+                a.parse().map_err(|_| format!("bad range {range:?}"))?,
+                b.parse().map_err(|_| format!("bad range {range:?}"))?,
+            )
         } else {
             let v: u32 = range.parse().map_err(|_| format!("bad value {range:?}"))?;
             (v, if item.contains('/') { max } else { v })
@@ -232,7 +265,10 @@ mod tests {
         let s = Schedule::parse("0 2 * * *").unwrap();
         let after = Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0).unwrap();
         let until = Utc.with_ymd_and_hms(2026, 11, 26, 2, 30, 0).unwrap();
-        assert_eq!(s.latest_between(after, until), Some(Utc.with_ymd_and_hms(2026, 11, 26, 2, 0, 0).unwrap()));
+        assert_eq!(
+            s.latest_between(after, until),
+            Some(Utc.with_ymd_and_hms(2026, 11, 26, 2, 0, 0).unwrap())
+        );
         let early = Utc.with_ymd_and_hms(2026, 11, 26, 1, 59, 0).unwrap();
         assert_eq!(s.latest_between(after, early), None);
     }

@@ -35,7 +35,8 @@ pub fn reconcile(cluster: &Cluster) {
         let start = i64::try_from(cluster.options.pod_start.as_secs()).unwrap_or(4);
         let node = node_for(name(&pod));
         let previous = &pod["status"];
-        let started_at = previous["startTime"].as_str().map_or_else(|| stamp.clone(), str::to_owned);
+        let started_at =
+            previous["startTime"].as_str().map_or_else(|| stamp.clone(), str::to_owned);
         let fault = |f| cluster.faults.has(f, &ns, &workload);
         let was_ready = super::replicasets::is_ready(&pod);
 
@@ -48,7 +49,13 @@ pub fn reconcile(cluster: &Cluster) {
                 events::record(cluster, &pod, ids::POD, true, "Failed",
                     &format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = manifest unknown"));
             }
-            pending(&pod, &node, &started_at, reason, &format!("Back-off pulling image \"{image}\""))
+            pending(
+                &pod,
+                &node,
+                &started_at,
+                reason,
+                &format!("Back-off pulling image \"{image}\""),
+            )
         } else if is_job {
             let runtime = i64::try_from(JOB_RUNTIME.as_secs()).unwrap_or(40);
             if age >= start + runtime {
@@ -60,16 +67,38 @@ pub fn reconcile(cluster: &Cluster) {
         } else if fault(WorkloadFault::CrashLoop) {
             let restarts = ((age - start) / CRASH_PERIOD).max(0) + 1;
             if int(&previous["containerStatuses"][0]["restartCount"]) != restarts {
-                events::record(cluster, &pod, ids::POD, true, "BackOff", "Back-off restarting failed container");
+                events::record(
+                    cluster,
+                    &pod,
+                    ids::POD,
+                    true,
+                    "BackOff",
+                    "Back-off restarting failed container",
+                );
             }
             running(&pod, &node, &started_at, false, restarts, Some("CrashLoopBackOff"), &stamp)
         } else if fault(WorkloadFault::NeverReady) && !was_ready {
             if previous["phase"] != "Running" {
-                events::record(cluster, &pod, ids::POD, true, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503");
+                events::record(
+                    cluster,
+                    &pod,
+                    ids::POD,
+                    true,
+                    "Unhealthy",
+                    "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                );
             }
             running(&pod, &node, &started_at, false, 0, None, &stamp)
         } else {
-            running(&pod, &node, &started_at, true, int(&previous["containerStatuses"][0]["restartCount"]), None, &stamp)
+            running(
+                &pod,
+                &node,
+                &started_at,
+                true,
+                int(&previous["containerStatuses"][0]["restartCount"]),
+                None,
+                &stamp,
+            )
         };
         let mut status = status;
         keep_times(&mut status, previous);
@@ -136,9 +165,19 @@ fn pending(pod: &Value, node: &str, started: &str, reason: &str, message: &str) 
     })
 }
 
-fn running(pod: &Value, node: &str, started: &str, ready: bool, restarts: i64, waiting: Option<&str>, stamp: &str) -> Value {
+fn running(
+    pod: &Value,
+    node: &str,
+    started: &str,
+    ready: bool,
+    restarts: i64,
+    waiting: Option<&str>,
+    stamp: &str,
+) -> Value {
     let state = match waiting {
-        Some(reason) => json!({"waiting": {"reason": reason, "message": "back-off restarting failed container"}}),
+        Some(reason) => {
+            json!({"waiting": {"reason": reason, "message": "back-off restarting failed container"}})
+        }
         None => json!({"running": {"startedAt": started}}),
     };
     let mut statuses = container_statuses(pod, &state, ready, restarts);
@@ -177,7 +216,10 @@ fn finished(pod: &Value, node: &str, started: &str, succeeded: bool, stamp: &str
 fn keep_times(status: &mut Value, previous: &Value) {
     let Some(new) = status["conditions"].as_array_mut() else { return };
     for c in new {
-        if let Some(old) = previous["conditions"].as_array().and_then(|cs| cs.iter().find(|o| o["type"] == c["type"])) {
+        if let Some(old) = previous["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|o| o["type"] == c["type"]))
+        {
             if old["status"] == c["status"] {
                 c["lastTransitionTime"] = old["lastTransitionTime"].clone();
             }

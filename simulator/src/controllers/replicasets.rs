@@ -20,29 +20,49 @@ pub fn reconcile(cluster: &Cluster) {
         let want = int(&rs["spec"]["replicas"]);
         let have = i64::try_from(pods.len()).unwrap_or(0);
         for _ in have..want {
-            if let Some(pod) = create_pod(cluster, &rs, ids::REPLICASET, &format!("{}-{}", name(&rs), admission::random_suffix(5))) {
+            if let Some(pod) = create_pod(
+                cluster,
+                &rs,
+                ids::REPLICASET,
+                &format!("{}-{}", name(&rs), admission::random_suffix(5)),
+            ) {
                 pods.push(pod);
             }
         }
         if have > want {
             pods.sort_by(|a, b| {
                 let ready = |p: &Value| is_ready(p);
-                ready(a).cmp(&ready(b)).then_with(|| str_at(b, "/metadata/creationTimestamp").cmp(str_at(a, "/metadata/creationTimestamp")))
+                ready(a).cmp(&ready(b)).then_with(|| {
+                    str_at(b, "/metadata/creationTimestamp")
+                        .cmp(str_at(a, "/metadata/creationTimestamp"))
+                })
             });
             let excess = usize::try_from(have - want).unwrap_or(0);
             for pod in pods.drain(..excess) {
                 let _ = cluster.store.delete(ids::POD, &ns, name(&pod));
-                events::record(cluster, &rs, ids::REPLICASET, false, "SuccessfulDelete", &format!("Deleted pod: {}", name(&pod)));
+                events::record(
+                    cluster,
+                    &rs,
+                    ids::REPLICASET,
+                    false,
+                    "SuccessfulDelete",
+                    &format!("Deleted pod: {}", name(&pod)),
+                );
             }
         }
         let ready = pods.iter().filter(|p| is_ready(p)).count();
-        set_status(cluster, ids::REPLICASET, &rs, json!({
-            "replicas": pods.len(),
-            "fullyLabeledReplicas": pods.len(),
-            "readyReplicas": ready,
-            "availableReplicas": ready,
-            "observedGeneration": rs["metadata"]["generation"],
-        }));
+        set_status(
+            cluster,
+            ids::REPLICASET,
+            &rs,
+            json!({
+                "replicas": pods.len(),
+                "fullyLabeledReplicas": pods.len(),
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+                "observedGeneration": rs["metadata"]["generation"],
+            }),
+        );
     }
 }
 
@@ -53,7 +73,12 @@ pub fn is_ready(pod: &Value) -> bool {
 }
 
 /// A pod from the owner's template, as a ReplicaSet, StatefulSet or Job controller makes it.
-pub fn create_pod(cluster: &Cluster, owner: &Value, owner_resource: usize, pod_name: &str) -> Option<Arc<Value>> {
+pub fn create_pod(
+    cluster: &Cluster,
+    owner: &Value,
+    owner_resource: usize,
+    pod_name: &str,
+) -> Option<Arc<Value>> {
     let template = &owner["spec"]["template"];
     let pod = json!({
         "metadata": {
@@ -67,6 +92,13 @@ pub fn create_pod(cluster: &Cluster, owner: &Value, owner_resource: usize, pod_n
     });
     let pod = admission::prepare_create(ids::POD, namespace(owner), pod).ok()?;
     let created = cluster.store.create(ids::POD, pod).ok()?;
-    events::record(cluster, owner, owner_resource, false, "SuccessfulCreate", &format!("Created pod: {pod_name}"));
+    events::record(
+        cluster,
+        owner,
+        owner_resource,
+        false,
+        "SuccessfulCreate",
+        &format!("Created pod: {pod_name}"),
+    );
     Some(created)
 }

@@ -23,10 +23,17 @@ pub fn reconcile(cluster: &Cluster) {
                 Some(_) => break,
                 None => {
                     let mut template_owner = (*sts).clone();
-                    template_owner["spec"]["template"]["metadata"]["labels"]["controller-revision-hash"] = json!(revision);
-                    template_owner["spec"]["template"]["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] =
+                    template_owner["spec"]["template"]["metadata"]["labels"]
+                        ["controller-revision-hash"] = json!(revision);
+                    template_owner["spec"]["template"]["metadata"]["labels"]
+                        ["statefulset.kubernetes.io/pod-name"] =
                         json!(format!("{}-{i}", name(&sts)));
-                    create_pod(cluster, &template_owner, ids::STATEFULSET, &format!("{}-{i}", name(&sts)));
+                    create_pod(
+                        cluster,
+                        &template_owner,
+                        ids::STATEFULSET,
+                        &format!("{}-{i}", name(&sts)),
+                    );
                     break;
                 }
             }
@@ -43,25 +50,37 @@ pub fn reconcile(cluster: &Cluster) {
         if all_ready {
             let outdated = pods
                 .iter()
-                .filter(|p| p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str())
-                .max_by_key(|p| name(p).rsplit('-').next().and_then(|n| n.parse::<i64>().ok()).unwrap_or(0));
+                .filter(|p| {
+                    p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str()
+                })
+                .max_by_key(|p| {
+                    name(p).rsplit('-').next().and_then(|n| n.parse::<i64>().ok()).unwrap_or(0)
+                });
             if let Some(p) = outdated {
                 let _ = cluster.store.delete(ids::POD, &ns, name(p));
             }
         }
         let pods = owned(cluster, ids::POD, &ns, uid(&sts));
         let ready = pods.iter().filter(|p| is_ready(p)).count();
-        let updated = pods.iter().filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == revision.as_str()).count();
-        set_status(cluster, ids::STATEFULSET, &sts, json!({
-            "observedGeneration": sts["metadata"]["generation"],
-            "replicas": pods.len(),
-            "readyReplicas": ready,
-            "availableReplicas": ready,
-            "currentReplicas": updated,
-            "updatedReplicas": updated,
-            "currentRevision": revision,
-            "updateRevision": revision,
-            "collisionCount": 0,
-        }));
+        let updated = pods
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == revision.as_str())
+            .count();
+        set_status(
+            cluster,
+            ids::STATEFULSET,
+            &sts,
+            json!({
+                "observedGeneration": sts["metadata"]["generation"],
+                "replicas": pods.len(),
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+                "currentReplicas": updated,
+                "updatedReplicas": updated,
+                "currentRevision": revision,
+                "updateRevision": revision,
+                "collisionCount": 0,
+            }),
+        );
     }
 }

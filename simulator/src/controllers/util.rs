@@ -26,14 +26,19 @@ pub fn int(value: &Value) -> i64 {
 }
 
 /// Objects of `resource` in `namespace` whose controller owner is `owner_uid`.
-pub fn owned(cluster: &Cluster, resource: usize, namespace: &str, owner_uid: &str) -> Vec<Arc<Value>> {
+pub fn owned(
+    cluster: &Cluster,
+    resource: usize,
+    namespace: &str,
+    owner_uid: &str,
+) -> Vec<Arc<Value>> {
     let (items, _) = cluster.store.list(resource, Some(namespace));
     items
         .into_iter()
         .filter(|o| {
-            o["metadata"]["ownerReferences"]
-                .as_array()
-                .is_some_and(|refs| refs.iter().any(|r| r["uid"] == owner_uid && r["controller"] == true))
+            o["metadata"]["ownerReferences"].as_array().is_some_and(|refs| {
+                refs.iter().any(|r| r["uid"] == owner_uid && r["controller"] == true)
+            })
         })
         .collect()
 }
@@ -96,7 +101,12 @@ pub fn set_status(cluster: &Cluster, resource: usize, object: &Value, status: Va
 }
 
 /// Applies `change` to the stored object (by name), ignoring objects gone meanwhile.
-pub fn modify(cluster: &Cluster, resource: usize, object: &Value, change: impl FnOnce(&mut Value)) -> Option<Arc<Value>> {
+pub fn modify(
+    cluster: &Cluster,
+    resource: usize,
+    object: &Value,
+    change: impl FnOnce(&mut Value),
+) -> Option<Arc<Value>> {
     cluster
         .store
         .update(resource, namespace(object), name(object), None, |current| {
@@ -122,13 +132,24 @@ pub fn int_or_percent(value: &Value, total: i64, round_up: bool) -> i64 {
         Value::String(s) => {
             let pct: i64 = s.trim_end_matches('%').parse().unwrap_or(0);
             let scaled = total * pct;
-            if round_up { (scaled + 99) / 100 } else { scaled / 100 }
+            if round_up {
+                (scaled + 99) / 100
+            } else {
+                scaled / 100
+            }
         }
         _ => 0,
     }
 }
 
-pub fn condition(kind: &str, status: bool, reason: &str, message: &str, now: &str, previous: &Value) -> Value {
+pub fn condition(
+    kind: &str,
+    status: bool,
+    reason: &str,
+    message: &str,
+    now: &str,
+    previous: &Value,
+) -> Value {
     let status_text = if status { "True" } else { "False" };
     let old = previous.as_array().and_then(|cs| cs.iter().find(|c| c["type"] == kind));
     let transition = match old {
@@ -136,7 +157,9 @@ pub fn condition(kind: &str, status: bool, reason: &str, message: &str, now: &st
         _ => json!(now),
     };
     let update = match old {
-        Some(c) if c["status"] == status_text && c["reason"] == reason => c["lastUpdateTime"].clone(),
+        Some(c) if c["status"] == status_text && c["reason"] == reason => {
+            c["lastUpdateTime"].clone()
+        }
         _ => json!(now),
     };
     json!({
