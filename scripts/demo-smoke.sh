@@ -8,7 +8,8 @@ PORT=${DEMO_SMOKE_PORT:-3999}
 LOG=tests/output/demo.log
 mkdir -p tests/output
 
-GANTRY_LISTEN=127.0.0.1:$PORT ./run demo >"$LOG" 2>&1 &
+GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_SIMULATOR_PORT=0 GANTRY_SIMULATOR_KUBECONFIG="$ROOT/tests/output/demo.kubeconfig" \
+  ./run demo >"$LOG" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
 
@@ -28,4 +29,7 @@ done
 curl -fsS "http://127.0.0.1:$PORT/health" | grep -q '"ok"' || fail "/health"
 curl -fsS "http://127.0.0.1:$PORT/ready" | grep -q '"ready"' || fail "/ready"
 curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -q '^http_requests_total' || fail "/metrics"
-echo "demo smoke: ./run demo serves /, /health, /ready and /metrics" >&2
+# The simulated cluster answers kubectl through the kubeconfig the demo wrote.
+KUBECONFIG="$ROOT/tests/output/demo.kubeconfig" "$GANTRY_KUBECTL" get deploy -A -o name | grep -q deployment.apps/backend \
+  || fail "kubectl cannot reach the demo's simulated cluster"
+echo "demo smoke: ./run demo serves /, /health, /ready and /metrics; kubectl reaches its simulated cluster" >&2

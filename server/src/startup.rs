@@ -22,6 +22,10 @@ pub enum StartupError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Metrics(#[from] crate::http::MetricsError),
+    #[error("cannot start the simulated cluster on 127.0.0.1:{port}: {source}")]
+    Simulator { port: u16, source: std::io::Error },
+    #[error("cannot write the simulated cluster's kubeconfig to {path}: {source}")]
+    Kubeconfig { path: String, source: std::io::Error },
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -31,6 +35,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     grace: Duration,
+    simulator: Option<gantry_sim::Running>,
 }
 
 impl Application {
@@ -52,11 +57,13 @@ impl Application {
         let addr = settings.server.listen;
         let listener =
             TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        let simulator = start_simulator(settings).await?;
         let state = app_state(settings, db)?;
         Ok(Self {
             listener,
             router: crate::http::router(state),
             grace: settings.server.shutdown_grace,
+            simulator,
         })
     }
 
@@ -94,6 +101,9 @@ impl Application {
             result = async { server.await } => result.map_err(StartupError::Serve)?,
             () = deadline => tracing::warn!(grace_seconds = grace.as_secs(), "grace period over: closing connections still open"),
         }
+        if let Some(simulator) = self.simulator {
+            simulator.stop().await;
+        }
         tracing::info!("stopped");
         Ok(())
     }
@@ -128,6 +138,35 @@ fn app_state(settings: &Settings, db: sqlx::PgPool) -> Result<AppState, StartupE
         context: ServerContext { environments: Arc::new(environments), db },
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
     })
+}
+
+/// The demo's cluster: the simulator on loopback, with a kubeconfig for kubectl.
+async fn start_simulator(settings: &Settings) -> Result<Option<gantry_sim::Running>, StartupError> {
+    let config = &settings.simulator;
+    if !config.enabled {
+        return Ok(None);
+    }
+    let options = gantry_sim::Options { speed: config.speed, ..gantry_sim::Options::default() };
+    let running = gantry_sim::Running::start(options, config.port)
+        .await
+        .map_err(|source| StartupError::Simulator { port: config.port, source })?;
+    if let Some(path) = &config.kubeconfig {
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, running.kubeconfig()));
+        written.map_err(|source| StartupError::Kubeconfig {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    tracing::info!(
+        url = %running.url(),
+        speed = config.speed,
+        kubeconfig = ?config.kubeconfig,
+        "simulated cluster running (CO2 calculator in dev, staging and prod)"
+    );
+    Ok(Some(running))
 }
 
 fn hostname() -> String {

@@ -105,6 +105,22 @@ impl Faults {
         }
     }
 
+    /// What is switched on, for the control API.
+    pub fn describe(&self) -> serde_json::Value {
+        let set = self.inner.workloads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut workloads: Vec<serde_json::Value> = set
+            .iter()
+            .map(|(f, ns, name)| serde_json::json!({"fault": format!("{f:?}"), "namespace": ns, "workload": name}))
+            .collect();
+        workloads.sort_by_key(ToString::to_string);
+        serde_json::json!({
+            "unavailable": self.inner.unavailable.load(Ordering::SeqCst),
+            "refuseConnections": self.refusing(),
+            "delayMs": self.inner.delay_ms.load(Ordering::SeqCst),
+            "workloads": workloads,
+        })
+    }
+
     pub fn has(&self, fault: WorkloadFault, namespace: &str, name: &str) -> bool {
         let set = self.inner.workloads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         set.contains(&(fault, namespace.to_owned(), name.to_owned()))

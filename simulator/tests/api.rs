@@ -340,3 +340,39 @@ async fn the_kube_runtime_watcher_follows_changes_through_an_outage() {
     assert!(seen);
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn the_control_api_switches_an_outage_that_ends_by_itself() {
+    let (sim, client) = start().await;
+    let http = reqwest::Client::new();
+    let faults = format!("{}/simulator/faults", sim.url());
+    let answer = http
+        .put(&faults)
+        .json(&json!({"fault": "unavailable", "seconds": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let deployments: Api<Deployment> = Api::namespaced(client, DEV);
+    assert_eq!(api_error(deployments.get("backend").await.unwrap_err()).code, 503);
+    // The controls themselves stay reachable during the outage.
+    let state: serde_json::Value = http.get(&faults).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["unavailable"], true);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(deployments.get("backend").await.is_ok());
+
+    let refused =
+        http.put(&faults).json(&json!({"fault": "refuse-connections"})).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let crash = json!({"fault": "crash-loop", "namespace": DEV, "workload": "backend"});
+    http.put(&faults).json(&crash).send().await.unwrap();
+    assert!(sim.cluster.faults.has(gantry_sim::WorkloadFault::CrashLoop, DEV, "backend"));
+
+    let push = json!({"application": "co2-calculator-dev", "reference": "main", "images": {"backend": "x/backend:2"}});
+    let pushed =
+        http.post(format!("{}/simulator/git", sim.url())).json(&push).send().await.unwrap();
+    assert_eq!(pushed.status(), 201);
+    let (_, manifests) = sim.cluster.git.resolve("co2-calculator-dev", "main").unwrap();
+    assert_eq!(manifests["backend"], "x/backend:2");
+    sim.stop().await;
+}

@@ -21,10 +21,9 @@ impl Vars {
 }
 
 fn number<T: std::str::FromStr>(name: &str, key: &str, value: &str) -> Result<T, ConfigError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| ConfigError::new(key, name, format!("{value:?} is not a whole number")))
+    value.trim().parse().map_err(|_| {
+        ConfigError::new(key, name, format!("{value:?} is not a whole number in the allowed range"))
+    })
 }
 
 pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
@@ -59,6 +58,37 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
     if let Some(v) = vars.get("GANTRY_LOG_FORMAT") {
         raw.log.format = Some(v.to_owned());
         set("log.format", "GANTRY_LOG_FORMAT");
+    }
+    if let Some(v) = vars.get("GANTRY_SIMULATOR") {
+        let key = "simulator.enabled";
+        raw.simulator.enabled = Some(match v {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => {
+                return Err(ConfigError::new(
+                    key,
+                    "GANTRY_SIMULATOR",
+                    format!("{other:?} is not true or false"),
+                ))
+            }
+        });
+        set(key, "GANTRY_SIMULATOR");
+    }
+    if let Some(v) = vars.get("GANTRY_SIMULATOR_PORT") {
+        let key = "simulator.port";
+        raw.simulator.port = Some(number("GANTRY_SIMULATOR_PORT", key, v)?);
+        set(key, "GANTRY_SIMULATOR_PORT");
+    }
+    if let Some(v) = vars.get("GANTRY_SIMULATOR_SPEED") {
+        let key = "simulator.speed";
+        raw.simulator.speed = Some(v.trim().parse().map_err(|_| {
+            ConfigError::new(key, "GANTRY_SIMULATOR_SPEED", format!("{v:?} is not a number"))
+        })?);
+        set(key, "GANTRY_SIMULATOR_SPEED");
+    }
+    if let Some(v) = vars.get("GANTRY_SIMULATOR_KUBECONFIG") {
+        raw.simulator.kubeconfig = Some(v.into());
+        set("simulator.kubeconfig", "GANTRY_SIMULATOR_KUBECONFIG");
     }
     if let Some(v) = vars.get("GANTRY_LOG") {
         raw.log.level = Some(v.to_owned());

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{
     default_environments, ConfigError, DatabaseSettings, EnvironmentSettings, LogFormat,
-    LogSettings, ServerSettings, Settings,
+    LogSettings, ServerSettings, Settings, SimulatorSettings,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +23,8 @@ pub struct RawSettings {
     #[serde(default)]
     pub log: RawLog,
     pub environments: Option<Vec<RawEnvironment>>,
+    #[serde(default)]
+    pub simulator: RawSimulator,
     /// Where each key's value came from, for error messages.
     #[serde(skip)]
     pub origins: HashMap<&'static str, String>,
@@ -49,6 +51,15 @@ pub struct RawDatabase {
 pub struct RawLog {
     pub format: Option<String>,
     pub level: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSimulator {
+    pub enabled: Option<bool>,
+    pub port: Option<u16>,
+    pub speed: Option<f64>,
+    pub kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +99,10 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("log.format", raw.log.format.is_some()),
         ("log.level", raw.log.level.is_some()),
         ("environments", raw.environments.is_some()),
+        ("simulator.enabled", raw.simulator.enabled.is_some()),
+        ("simulator.port", raw.simulator.port.is_some()),
+        ("simulator.speed", raw.simulator.speed.is_some()),
+        ("simulator.kubeconfig", raw.simulator.kubeconfig.is_some()),
     ];
     for (key, is_present) in present {
         if is_present {
@@ -170,6 +185,17 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         }
     };
 
+    let speed = raw.simulator.speed.unwrap_or(1.0);
+    if !(0.1..=3600.0).contains(&speed) {
+        return Err(fail("simulator.speed", format!("{speed} is out of range; use 0.1 to 3600")));
+    }
+    let simulator = SimulatorSettings {
+        enabled: raw.simulator.enabled.unwrap_or(false),
+        port: raw.simulator.port.unwrap_or(16443),
+        speed,
+        kubeconfig: raw.simulator.kubeconfig,
+    };
+
     Ok(Settings {
         server: ServerSettings {
             listen,
@@ -183,6 +209,7 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         },
         log: LogSettings { format, level },
         environments,
+        simulator,
     })
 }
 

@@ -21,6 +21,19 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub environments: Vec<EnvironmentSettings>,
+    pub simulator: SimulatorSettings,
+}
+
+/// The simulated cluster, started inside the server (demo and development only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulatorSettings {
+    pub enabled: bool,
+    /// Loopback port it listens on (0: any free port).
+    pub port: u16,
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    /// Where to write a kubeconfig for kubectl, if anywhere.
+    pub kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]

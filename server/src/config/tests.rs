@@ -145,6 +145,26 @@ fn environments_must_have_valid_unique_names() {
 }
 
 #[test]
+fn the_simulator_is_off_unless_asked_for_and_its_speed_is_bounded() {
+    let settings = load(&[("DATABASE_URL", URL)]).expect("defaults");
+    assert!(!settings.simulator.enabled);
+    let on = load(&[
+        ("DATABASE_URL", URL),
+        ("GANTRY_SIMULATOR", "true"),
+        ("GANTRY_SIMULATOR_SPEED", "60"),
+    ])
+    .expect("valid");
+    assert!(on.simulator.enabled);
+    assert!((on.simulator.speed - 60.0).abs() < f64::EPSILON);
+    let error =
+        load(&[("DATABASE_URL", URL), ("GANTRY_SIMULATOR_SPEED", "0")]).expect_err("too slow");
+    assert!(error.to_string().contains("simulator.speed"), "{error}");
+    let error =
+        load(&[("DATABASE_URL", URL), ("GANTRY_SIMULATOR", "maybe")]).expect_err("not a bool");
+    assert!(error.to_string().contains("GANTRY_SIMULATOR"), "{error}");
+}
+
+#[test]
 fn an_unknown_log_format_or_filter_is_refused() {
     let error = load(&[("DATABASE_URL", URL), ("GANTRY_LOG_FORMAT", "xml")]).expect_err("xml");
     assert!(error.to_string().contains("log.format"));
@@ -166,4 +186,5 @@ fn the_example_file_in_deploy_loads_and_matches_the_defaults() {
     assert_eq!(from_file.log.format, defaults.log.format);
     assert_eq!(from_file.log.level, defaults.log.level);
     assert_eq!(from_file.environments, defaults.environments);
+    assert_eq!(from_file.simulator, defaults.simulator);
 }

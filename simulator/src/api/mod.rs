@@ -1,6 +1,7 @@
 //! The HTTP face of the simulated cluster: the Kubernetes REST API, paths and verbs as
 //! kube-rs and kubectl use them.
 
+mod control;
 mod discovery;
 mod objects;
 mod table;
@@ -29,6 +30,8 @@ pub fn router(cluster: Cluster) -> Router {
         .route("/apis/{*rest}", axum::routing::any(resources))
         .fallback(|| async { error(&ApiError::NoSuchPath) })
         .layer(axum::middleware::from_fn_with_state(cluster.clone(), crate::faults::middleware))
+        // After the fault layer: the controls keep working during a simulated outage.
+        .merge(control::router())
         .with_state(cluster)
 }
 

@@ -1,0 +1,121 @@
+//! The simulator's own control API (not Kubernetes): switch faults on and off and push
+//! commits to the simulated Git repository, for tests, demos and the chaos controls.
+//!
+//! ```text
+//! GET  /simulator/faults                     what is switched on
+//! PUT  /simulator/faults   {"fault": "crash-loop", "namespace": "co2-calculator-dev",
+//!                           "workload": "backend", "on": true}
+//!                          {"fault": "unavailable", "on": true, "seconds": 30}
+//!                          {"fault": "slow", "delay_ms": 1500}
+//! POST /simulator/git      {"application": "co2-calculator-dev", "reference": "main",
+//!                           "images": {"backend": "registry/.../backend:1.9.1"}}
+//! ```
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::json;
+use crate::controllers::Manifests;
+use crate::faults::WorkloadFault;
+use crate::Cluster;
+
+pub fn router() -> Router<Cluster> {
+    Router::new()
+        .route("/simulator/faults", get(list).put(switch))
+        .route("/simulator/git", post(push))
+}
+
+#[derive(Deserialize)]
+struct FaultRequest {
+    fault: String,
+    #[serde(default)]
+    namespace: String,
+    #[serde(default)]
+    workload: String,
+    #[serde(default = "yes")]
+    on: bool,
+    /// API-level faults: switch back off after this many seconds.
+    seconds: Option<u64>,
+    delay_ms: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn bad(message: &str) -> Response {
+    json(StatusCode::BAD_REQUEST, &json!({"error": message}))
+}
+
+async fn list(State(cluster): State<Cluster>) -> Response {
+    json(StatusCode::OK, &cluster.faults.describe())
+}
+
+async fn switch(State(cluster): State<Cluster>, Json(request): Json<FaultRequest>) -> Response {
+    let workload_fault = match request.fault.as_str() {
+        "crash-loop" => Some(WorkloadFault::CrashLoop),
+        "image-never-pulls" => Some(WorkloadFault::ImageNeverPulls),
+        "never-ready" | "stalled-rollout" => Some(WorkloadFault::NeverReady),
+        "failing-backups" => Some(WorkloadFault::FailingBackups),
+        "failing-sync" => Some(WorkloadFault::FailingSync),
+        _ => None,
+    };
+    if let Some(fault) = workload_fault {
+        if request.namespace.is_empty() {
+            return bad("namespace is required for this fault");
+        }
+        let namespace_wide =
+            matches!(fault, WorkloadFault::FailingBackups | WorkloadFault::FailingSync);
+        if !namespace_wide && request.workload.is_empty() {
+            return bad("workload is required for this fault");
+        }
+        let workload = if namespace_wide { "" } else { request.workload.as_str() };
+        cluster.faults.set(fault, &request.namespace, workload, request.on);
+        return json(StatusCode::OK, &cluster.faults.describe());
+    }
+    if request.fault == "refuse-connections" && request.on && request.seconds.is_none() {
+        // Refused connections include this API's own: only a timer can end the outage.
+        return bad(
+            "refuse-connections needs \"seconds\": the control API is unreachable while it lasts",
+        );
+    }
+    let faults = cluster.faults.clone();
+    let switch: Box<dyn Fn(bool) + Send> = match request.fault.as_str() {
+        "unavailable" => Box::new(move |on| faults.set_unavailable(on)),
+        "refuse-connections" => Box::new(move |on| faults.set_refusing(on)),
+        "slow" => {
+            let delay = Duration::from_millis(request.delay_ms.unwrap_or(1500));
+            Box::new(move |on| faults.set_delay(if on { delay } else { Duration::ZERO }))
+        }
+        other => return bad(&format!("unknown fault {other:?}")),
+    };
+    switch(request.on);
+    if let (true, Some(seconds)) = (request.on, request.seconds) {
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            switch(false);
+        });
+    }
+    json(StatusCode::OK, &cluster.faults.describe())
+}
+
+#[derive(Deserialize)]
+struct PushRequest {
+    application: String,
+    reference: String,
+    images: Manifests,
+}
+
+async fn push(State(cluster): State<Cluster>, Json(request): Json<PushRequest>) -> Response {
+    match cluster.git.push(&request.application, &request.reference, &request.images) {
+        Some(commit) => json(StatusCode::CREATED, &json!({"commit": commit})),
+        None => bad("unknown application or reference"),
+    }
+}
