@@ -23,7 +23,7 @@ build() {
   rm -rf "$work"; mkdir -p "$work/lists/partial"
   # A private source list: the machine's own apt configuration is left alone.
   echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main" >"$work/sources.list"
-  local apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=/dev/null" -o "Dir::State::Lists=$work/lists")
+  local apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=/dev/null" -o "Dir::State::Lists=$work/lists" -o "APT::Sandbox::User=root")
   apt-get "${apt_opts[@]}" -qq update
   (cd "$work" && apt-get "${apt_opts[@]}" -qq source --download-only kubernetes >/dev/null)
   (cd "$work" && dpkg-source --no-check -x kubernetes_*.dsc tree >/dev/null)
@@ -43,7 +43,77 @@ build() {
   say "built $BIN"
 }
 
+# Ports are fixed per state folder (derived from its path), so two runs do not collide.
+ports() {
+  local base=$(( 20000 + $(printf '%s' "$1" | cksum | cut -d' ' -f1) % 20000 ))
+  ETCD_PORT=$base; ETCD_PEER=$((base + 1)); API_PORT=$((base + 2))
+}
+
+start() {
+  local dir=$1
+  build
+  ports "$dir"
+  mkdir -p "$dir/etcd" "$dir/certs"
+  dir=$(cd "$dir" && pwd)
+  [ -f "$dir/sa.key" ] || openssl genrsa -out "$dir/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$dir/sa.key" -pubout -out "$dir/sa.pub" 2>/dev/null
+  local token; token=$(cat "$dir/token" 2>/dev/null || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  echo "$token" >"$dir/token"
+  echo "$token,admin,admin-uid,\"system:masters\"" >"$dir/tokens.csv"
+  etcd --data-dir "$dir/etcd" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" --listen-peer-urls "http://127.0.0.1:$ETCD_PEER" \
+    >"$dir/etcd.log" 2>&1 &
+  echo $! >"$dir/etcd.pid"
+  "$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$ETCD_PORT" --bind-address=127.0.0.1 \
+    --advertise-address=127.0.0.1 --secure-port="$API_PORT" --insecure-port=0 --cert-dir="$dir/certs" \
+    --token-auth-file="$dir/tokens.csv" --authorization-mode=AlwaysAllow \
+    --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$dir/sa.pub" \
+    --service-account-signing-key-file="$dir/sa.key" --service-cluster-ip-range=10.0.0.0/24 \
+    --disable-admission-plugins=ServiceAccount >"$dir/apiserver.log" 2>&1 &
+  echo $! >"$dir/apiserver.pid"
+  cat >"$dir/kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: oracle
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    insecure-skip-tls-verify: true
+contexts:
+- name: oracle
+  context: {cluster: oracle, user: admin}
+current-context: oracle
+users:
+- name: admin
+  user: {token: $token}
+KUBECONFIG
+  for _ in $(seq 1 120); do
+    curl -fsk -H "Authorization: Bearer $token" "https://127.0.0.1:$API_PORT/readyz" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  curl -fsk -H "Authorization: Bearer $token" "https://127.0.0.1:$API_PORT/readyz" >/dev/null \
+    || { say "the apiserver did not become ready; see $dir/apiserver.log"; stop "$dir"; exit 1; }
+  "$BIN/kube-controller-manager" --kubeconfig="$dir/kubeconfig" --leader-elect=false \
+    --bind-address=127.0.0.1 --secure-port=0 --port=0 \
+    --controllers=deployment,replicaset,statefulset,job,cronjob,garbagecollector,namespace \
+    --service-account-private-key-file="$dir/sa.key" >"$dir/controller-manager.log" 2>&1 &
+  echo $! >"$dir/controller-manager.pid"
+  echo "$dir/kubeconfig"
+}
+
+stop() {
+  local dir=$1
+  for name in controller-manager apiserver etcd; do
+    if [ -f "$dir/$name.pid" ]; then
+      kill "$(cat "$dir/$name.pid")" 2>/dev/null || true
+      rm -f "$dir/$name.pid"
+    fi
+  done
+}
+
 case "${1:-}" in
   build) build ;;
-  *) echo "usage: oracle.sh build" >&2; exit 2 ;;
+  start) start "${2:?state folder}" ;;
+  stop) stop "${2:?state folder}" ;;
+  *) echo "usage: oracle.sh build | start DIR | stop DIR" >&2; exit 2 ;;
 esac

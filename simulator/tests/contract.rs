@@ -1,0 +1,423 @@
+//! The contract: one suite of API behaviours Gantry relies on, run against the simulated
+//! cluster AND against a real kube-apiserver + kube-controller-manager (1.20, built from
+//! Debian's source by scripts/oracle.sh). Whatever the real one does, the simulator must do.
+//!
+//! The real apiserver is found through GANTRY_ORACLE_KUBECONFIG (./run test starts it).
+
+use std::time::Duration;
+
+use futures_util::{StreamExt, TryStreamExt};
+use gantry_sim::{Options, Running};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::core::Status;
+use kube::discovery::ApiResource;
+use kube::Client;
+use serde_json::{json, Value};
+
+struct Target {
+    client: Client,
+    namespace: String,
+    _simulator: Option<Running>,
+    kubelet: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some(k) = &self.kubelet {
+            k.abort();
+        }
+    }
+}
+
+async fn simulated() -> Target {
+    let sim = Running::start(Options { seed: false, speed: 10.0, ..Options::default() }, 0).await.unwrap();
+    let mut config = kube::Config::new(sim.url().parse().unwrap());
+    config.default_retry = false;
+    let client = Client::try_from(config).unwrap();
+    prepare(client, Some(sim), false).await
+}
+
+async fn real() -> Target {
+    let path = std::env::var("GANTRY_ORACLE_KUBECONFIG")
+        .expect("GANTRY_ORACLE_KUBECONFIG is not set: run through ./run test, which starts the real apiserver");
+    let kubeconfig = kube::config::Kubeconfig::read_from(path).unwrap();
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+        .await
+        .unwrap();
+    config.default_retry = false;
+    let client = Client::try_from(config).unwrap();
+    prepare(client, None, true).await
+}
+
+fn applications_resource() -> ApiResource {
+    ApiResource {
+        group: "argoproj.io".into(),
+        version: "v1alpha1".into(),
+        api_version: "argoproj.io/v1alpha1".into(),
+        kind: "Application".into(),
+        plural: "applications".into(),
+    }
+}
+
+/// A fresh namespace per test, the Argo CD CRD, and (on the real cluster, which runs no
+/// kubelet) a stand-in kubelet that marks the namespace's pods running and ready.
+async fn prepare(client: Client, simulator: Option<Running>, needs_kubelet: bool) -> Target {
+    let namespace = format!("contract-{:x}", rand::random::<u32>());
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap())
+        .await
+        .unwrap();
+    let crds: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &ApiResource {
+            group: "apiextensions.k8s.io".into(),
+            version: "v1".into(),
+            api_version: "apiextensions.k8s.io/v1".into(),
+            kind: "CustomResourceDefinition".into(),
+            plural: "customresourcedefinitions".into(),
+        },
+    );
+    let crd: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "applications.argoproj.io"},
+        "spec": {"group": "argoproj.io", "scope": "Namespaced",
+            "names": {"kind": "Application", "listKind": "ApplicationList", "plural": "applications", "singular": "application", "shortNames": ["app"]},
+            "versions": [{"name": "v1alpha1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
+    }))
+    .unwrap();
+    let _ = crds.create(&PostParams::default(), &crd).await;
+    let apps: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &applications_resource());
+    for _ in 0..100 {
+        if apps.list(&ListParams::default()).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let kubelet = needs_kubelet.then(|| tokio::spawn(stand_in_kubelet(client.clone(), namespace.clone())));
+    Target { client, namespace, _simulator: simulator, kubelet }
+}
+
+/// Marks every pod of the namespace Running and Ready (Job pods: Succeeded).
+async fn stand_in_kubelet(client: Client, namespace: String) {
+    let pods: Api<Pod> = Api::namespaced(client, &namespace);
+    loop {
+        if let Ok(list) = pods.list(&ListParams::default()).await {
+            for pod in list.items {
+                let phase = pod.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+                if phase == "Running" || phase == "Succeeded" {
+                    continue;
+                }
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let status = json!({"status": {"phase": "Running", "conditions": [
+                    {"type": "Ready", "status": "True", "lastTransitionTime": now},
+                    {"type": "ContainersReady", "status": "True", "lastTransitionTime": now}]}});
+                let _ = pods.patch_status(&name, &PatchParams::default(), &Patch::Merge(status)).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+impl Target {
+    fn deployments(&self) -> Api<Deployment> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    fn apps(&self) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), &self.namespace, &applications_resource())
+    }
+
+    async fn web(&self, replicas: i32) -> Deployment {
+        let d: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web:1"}]}}},
+        }))
+        .unwrap();
+        self.deployments().create(&PostParams::default(), &d).await.unwrap()
+    }
+
+    async fn app(&self) -> DynamicObject {
+        let app: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "app"},
+            "spec": {"project": "default", "source": {"repoURL": "https://git.example.org/app.git", "path": "overlays/dev", "targetRevision": "main"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": self.namespace}},
+        }))
+        .unwrap();
+        self.apps().create(&PostParams::default(), &app).await.unwrap()
+    }
+}
+
+fn status(error: kube::Error) -> Status {
+    match error {
+        kube::Error::Api(s) => *s,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Each contract runs as two tests: against the simulator and against the real apiserver.
+macro_rules! contract {
+    ($name:ident, |$t:ident| $body:block) => {
+        mod $name {
+            use super::*;
+            async fn check($t: Target) $body
+            #[tokio::test]
+            async fn simulated_cluster() { check(super::simulated().await).await }
+            #[tokio::test]
+            async fn real_apiserver() { check(super::real().await).await }
+        }
+    };
+}
+
+contract!(a_missing_object_is_404_not_found, |t| {
+    let s = status(t.deployments().get("nope").await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (404, "NotFound"));
+    assert_eq!(s.message, "deployments.apps \"nope\" not found");
+    let details = s.details.unwrap();
+    assert_eq!((details.name.as_str(), details.group.as_str(), details.kind.as_str()), ("nope", "apps", "deployments"));
+});
+
+contract!(creating_twice_is_409_already_exists, |t| {
+    let d = t.web(1).await;
+    let mut again = d.clone();
+    again.metadata.resource_version = None;
+    again.metadata.uid = None;
+    let s = status(t.deployments().create(&PostParams::default(), &again).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (409, "AlreadyExists"));
+    assert_eq!(s.message, "deployments.apps \"web\" already exists");
+});
+
+contract!(an_update_with_a_stale_resource_version_is_409_conflict, |t| {
+    let stale = t.web(1).await;
+    let mut labelled = stale.clone();
+    labelled.metadata.labels.get_or_insert_default().insert("touched".into(), "yes".into());
+    t.deployments().replace("web", &PostParams::default(), &labelled).await.unwrap();
+    let s = status(t.deployments().replace("web", &PostParams::default(), &stale).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+    assert!(s.message.starts_with("Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified"), "{}", s.message);
+});
+
+contract!(a_negative_scale_is_422_invalid_on_spec_replicas, |t| {
+    t.web(1).await;
+    let s = status(
+        t.deployments()
+            .patch_scale("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": -1}})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    let causes = s.details.unwrap().causes;
+    assert_eq!(causes[0].field, "spec.replicas");
+});
+
+contract!(the_scale_subresource_reports_replicas_and_selector, |t| {
+    t.web(2).await;
+    let scale = t.deployments().get_scale("web").await.unwrap();
+    assert_eq!(scale.spec.unwrap().replicas, Some(2));
+    assert_eq!(scale.status.unwrap().selector.as_deref(), Some("app=web"));
+    let scaled = t
+        .deployments()
+        .patch_scale("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .await
+        .unwrap();
+    assert_eq!(scaled.spec.unwrap().replicas, Some(3));
+    assert_eq!(t.deployments().get("web").await.unwrap().spec.unwrap().replicas, Some(3));
+});
+
+contract!(strategic_merge_on_a_custom_resource_is_415, |t| {
+    t.app().await;
+    let s = status(
+        t.apps()
+            .patch("app", &PatchParams::default(), &Patch::Strategic(json!({"metadata": {"labels": {"a": "b"}}})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (415, "UnsupportedMediaType"));
+    let merged = t
+        .apps()
+        .patch("app", &PatchParams::default(), &Patch::Merge(json!({"operation": {"initiatedBy": {"username": "panel"}, "sync": {"revision": "main"}}})))
+        .await
+        .unwrap();
+    assert_eq!(merged.data["operation"]["sync"]["revision"], "main");
+});
+
+contract!(a_malformed_label_selector_is_400, |t| {
+    let s = status(t.deployments().list(&ListParams::default().labels("app in web")).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (400, "BadRequest"));
+});
+
+contract!(paging_with_limit_and_continue_returns_every_object_once, |t| {
+    let maps: Api<ConfigMap> = Api::namespaced(t.client.clone(), &t.namespace);
+    for i in 0..5 {
+        let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": format!("cm-{i}")}, "data": {"i": i.to_string()}})).unwrap();
+        maps.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..10 {
+        let mut params = ListParams::default().limit(2);
+        if let Some(t) = &token {
+            params = params.continue_token(t);
+        }
+        let page = maps.list(&params).await.unwrap();
+        assert!(page.items.len() <= 2);
+        names.extend(page.items.into_iter().filter_map(|c| c.metadata.name).filter(|n| n.starts_with("cm-")));
+        token = page.metadata.continue_.filter(|c| !c.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    names.sort();
+    assert_eq!(names, ["cm-0", "cm-1", "cm-2", "cm-3", "cm-4"]);
+});
+
+contract!(a_watch_from_the_list_version_sees_the_next_change, |t| {
+    t.web(1).await;
+    let rv = t.deployments().list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
+    let mut stream = t.deployments().watch(&WatchParams::default().timeout(10), &rv).await.unwrap().boxed();
+    t.deployments()
+        .patch("web", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"seen": "yes"}}})))
+        .await
+        .unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(event) = stream.try_next().await.unwrap() {
+            if let WatchEvent::Modified(d) = event {
+                if d.metadata.labels.as_ref().and_then(|l| l.get("seen")).is_some() {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+    .await
+    .unwrap();
+    assert!(seen);
+});
+
+contract!(a_watch_from_zero_starts_with_the_current_objects, |t| {
+    t.web(1).await;
+    let mut stream = t.deployments().watch(&WatchParams::default().timeout(5), "0").await.unwrap().boxed();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.try_next()).await.unwrap().unwrap().unwrap();
+    match first {
+        WatchEvent::Added(d) => assert_eq!(d.metadata.name.as_deref(), Some("web")),
+        other => panic!("expected ADDED, got {other:?}"),
+    }
+});
+
+contract!(a_spec_change_bumps_generation_a_label_change_does_not, |t| {
+    let d = t.web(1).await;
+    assert_eq!(d.metadata.generation, Some(1));
+    let labelled = t
+        .deployments()
+        .patch("web", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})))
+        .await
+        .unwrap();
+    assert_eq!(labelled.metadata.generation, Some(1));
+    let scaled = t
+        .deployments()
+        .patch("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 2}})))
+        .await
+        .unwrap();
+    assert_eq!(scaled.metadata.generation, Some(2));
+});
+
+contract!(status_sent_to_the_main_endpoint_is_ignored, |t| {
+    t.web(1).await;
+    let patched = t
+        .deployments()
+        .patch("web", &PatchParams::default(), &Patch::Merge(json!({"status": {"observedGeneration": 42}})))
+        .await
+        .unwrap();
+    assert_ne!(patched.status.and_then(|s| s.observed_generation), Some(42));
+});
+
+fn revision(rs: &ReplicaSet) -> String {
+    rs.metadata.annotations.as_ref().and_then(|a| a.get("deployment.kubernetes.io/revision")).cloned().unwrap_or_default()
+}
+
+async fn replica_sets(t: &Target) -> Vec<ReplicaSet> {
+    let api: Api<ReplicaSet> = Api::namespaced(t.client.clone(), &t.namespace);
+    api.list(&ListParams::default().labels("app=web")).await.unwrap().items
+}
+
+async fn rolled_out(t: &Target, image: &str) {
+    eventually(&format!("rollout of {image}"), async || {
+        let d = t.deployments().get("web").await.ok()?;
+        let status = d.status?;
+        let want = d.spec?.replicas?;
+        let current = d.metadata.generation == status.observed_generation
+            && status.updated_replicas == Some(want)
+            && status.available_replicas == Some(want)
+            && status.replicas == Some(want);
+        let image_now = replica_sets(t).await.iter().any(|rs| {
+            rs.spec.as_ref().and_then(|s| s.template.as_ref()).and_then(|tp| tp.spec.as_ref()).map(|s| s.containers[0].image.clone())
+                == Some(Some(image.to_owned()))
+                && rs.status.as_ref().map(|s| s.replicas) == Some(want)
+        });
+        (current && image_now).then_some(())
+    })
+    .await;
+}
+
+contract!(a_rollout_makes_revision_2_and_a_rollback_reuses_revision_1, |t| {
+    t.web(2).await;
+    rolled_out(&t, "web:1").await;
+    let first = replica_sets(&t).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(revision(&first[0]), "1");
+    let original_template = first[0].spec.as_ref().unwrap().template.clone().unwrap();
+
+    t.deployments()
+        .patch("web", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web:2"}]}}}})))
+        .await
+        .unwrap();
+    rolled_out(&t, "web:2").await;
+    let sets = replica_sets(&t).await;
+    assert_eq!(sets.len(), 2);
+    let d = t.deployments().get("web").await.unwrap();
+    assert_eq!(d.metadata.annotations.unwrap()["deployment.kubernetes.io/revision"], "2");
+
+    // kubectl rollout undo: the old template minus pod-template-hash, by JSON patch.
+    let mut template = serde_json::to_value(&original_template).unwrap();
+    template["metadata"]["labels"].as_object_mut().unwrap().remove("pod-template-hash");
+    t.deployments()
+        .patch("web", &PatchParams::default(), &Patch::<Value>::Json(serde_json::from_value(json!([{"op": "replace", "path": "/spec/template", "value": template}])).unwrap()))
+        .await
+        .unwrap();
+    rolled_out(&t, "web:1").await;
+    let sets = replica_sets(&t).await;
+    assert_eq!(sets.len(), 2, "the first ReplicaSet is reused");
+    let reused = sets.iter().find(|rs| rs.metadata.uid == first[0].metadata.uid).unwrap();
+    assert_eq!(revision(reused), "3");
+    assert_eq!(reused.metadata.annotations.as_ref().unwrap()["deployment.kubernetes.io/revision-history"], "1");
+});
+
+contract!(a_restart_annotation_rolls_out_a_new_replica_set, |t| {
+    t.web(1).await;
+    rolled_out(&t, "web:1").await;
+    t.deployments()
+        .patch("web", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-26T04:17:02Z"}}}}})))
+        .await
+        .unwrap();
+    eventually("a second ReplicaSet", async || (replica_sets(&t).await.len() == 2).then_some(())).await;
+    let sets = replica_sets(&t).await;
+    let newest = sets.iter().find(|rs| revision(rs) == "2").unwrap();
+    let annotations = newest.spec.as_ref().unwrap().template.as_ref().unwrap().metadata.as_ref().unwrap().annotations.clone().unwrap();
+    assert_eq!(annotations["kubectl.kubernetes.io/restartedAt"], "2026-11-26T04:17:02Z");
+});
