@@ -61,6 +61,8 @@ P50=$(echo "$WRK" | awk '$1=="50%" {print $2}')
 P99=$(echo "$WRK" | awk '$1=="99%" {print $2}')
 RSS_LOAD=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
 
+SIMULATOR=$(cargo run -q --release -p gantry-simulator --example throughput)
+
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 cat <<REPORT
 | measure | result |
@@ -70,4 +72,5 @@ cat <<REPORT
 | cold start to ready (median of 5) | ${COLD_MS} ms (runs: ${starts[*]}) |
 | overview SSR, 64 connections, 10 s | ${RPS} req/s, p50 ${P50}, p99 ${P99} |
 | resident memory idle / after load | $(( RSS_IDLE / 1024 )) MiB / $(( RSS_LOAD / 1024 )) MiB |
+$SIMULATOR
 REPORT

@@ -250,7 +250,7 @@ async fn a_malformed_label_selector_is_a_bad_request() {
 }
 
 #[tokio::test]
-async fn a_watch_from_a_resource_version_sees_later_changes_and_bookmarks() {
+async fn a_watch_from_a_resource_version_sees_later_changes() {
     let (sim, client) = start().await;
     let deployments: Api<Deployment> = Api::namespaced(client, DEV);
     let list = deployments.list(&ListParams::default()).await.unwrap();
@@ -374,5 +374,69 @@ async fn the_control_api_switches_an_outage_that_ends_by_itself() {
     assert_eq!(pushed.status(), 201);
     let (_, manifests) = sim.cluster.git.resolve("co2-calculator-dev", "main").unwrap();
     assert_eq!(manifests["backend"], "x/backend:2");
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn watches_that_allow_bookmarks_get_them_with_the_current_version() {
+    let options = Options {
+        controllers: false,
+        bookmark_interval: Duration::from_millis(200),
+        ..Options::default()
+    };
+    let sim = Running::start(options, 0).await.unwrap();
+    let mut config = kube::Config::new(sim.url().parse().unwrap());
+    config.default_retry = false;
+    let deployments: Api<Deployment> = Api::namespaced(Client::try_from(config).unwrap(), DEV);
+    let rv =
+        deployments.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
+    let mut stream =
+        deployments.watch(&WatchParams::default().timeout(5), &rv).await.unwrap().boxed();
+    let event = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match event {
+        WatchEvent::Bookmark(b) => assert!(
+            b.metadata.resource_version.parse::<u64>().unwrap() >= rv.parse::<u64>().unwrap()
+        ),
+        other => panic!("expected BOOKMARK, got {other:?}"),
+    }
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn refused_connections_and_slow_answers_are_what_clients_see() {
+    let (sim, client) = start().await;
+    let deployments: Api<Deployment> = Api::namespaced(client, DEV);
+    sim.cluster.faults.set_refusing(true);
+    let error = deployments.get("backend").await.unwrap_err();
+    assert!(
+        !matches!(error, kube::Error::Api(_)),
+        "a transport error, not an API answer: {error:?}"
+    );
+    sim.cluster.faults.set_refusing(false);
+    assert!(deployments.get("backend").await.is_ok());
+
+    sim.cluster.faults.set_delay(Duration::from_millis(400));
+    let started = std::time::Instant::now();
+    deployments.get("backend").await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    sim.cluster.faults.set_delay(Duration::ZERO);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_dry_run_is_refused_rather_than_stored() {
+    let (sim, client) = start().await;
+    let deployments: Api<Deployment> = Api::namespaced(client, DEV);
+    let params = PatchParams { dry_run: true, ..PatchParams::default() };
+    let error = deployments
+        .patch_scale("backend", &params, &Patch::Merge(json!({"spec": {"replicas": 9}})))
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(error).code, 400);
+    assert_eq!(deployments.get("backend").await.unwrap().spec.unwrap().replicas, Some(3));
     sim.stop().await;
 }

@@ -4,13 +4,18 @@
 //!
 //! The real apiserver is found through GANTRY_ORACLE_KUBECONFIG (./run test starts it).
 
+// Helpers here are test code: a failure should fail the test where it happens.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
 use gantry_sim::{Options, Running};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::core::Status;
 use kube::discovery::ApiResource;
 use kube::Client;
@@ -32,7 +37,9 @@ impl Drop for Target {
 }
 
 async fn simulated() -> Target {
-    let sim = Running::start(Options { seed: false, speed: 10.0, ..Options::default() }, 0).await.unwrap();
+    let sim = Running::start(Options { seed: false, speed: 10.0, ..Options::default() }, 0)
+        .await
+        .unwrap();
     let mut config = kube::Config::new(sim.url().parse().unwrap());
     config.default_retry = false;
     let client = Client::try_from(config).unwrap();
@@ -43,9 +50,12 @@ async fn real() -> Target {
     let path = std::env::var("GANTRY_ORACLE_KUBECONFIG")
         .expect("GANTRY_ORACLE_KUBECONFIG is not set: run through ./run test, which starts the real apiserver");
     let kubeconfig = kube::config::Kubeconfig::read_from(path).unwrap();
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-        .await
-        .unwrap();
+    let mut config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
     config.default_retry = false;
     let client = Client::try_from(config).unwrap();
     prepare(client, None, true).await
@@ -67,7 +77,10 @@ async fn prepare(client: Client, simulator: Option<Running>, needs_kubelet: bool
     let namespace = format!("contract-{:x}", rand::random::<u32>());
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
-        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap(),
+        )
         .await
         .unwrap();
     let crds: Api<DynamicObject> = Api::all_with(
@@ -90,14 +103,16 @@ async fn prepare(client: Client, simulator: Option<Running>, needs_kubelet: bool
     }))
     .unwrap();
     let _ = crds.create(&PostParams::default(), &crd).await;
-    let apps: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &applications_resource());
+    let apps: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &namespace, &applications_resource());
     for _ in 0..100 {
         if apps.list(&ListParams::default()).await.is_ok() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let kubelet = needs_kubelet.then(|| tokio::spawn(stand_in_kubelet(client.clone(), namespace.clone())));
+    let kubelet =
+        needs_kubelet.then(|| tokio::spawn(stand_in_kubelet(client.clone(), namespace.clone())));
     Target { client, namespace, _simulator: simulator, kubelet }
 }
 
@@ -116,7 +131,8 @@ async fn stand_in_kubelet(client: Client, namespace: String) {
                 let status = json!({"status": {"phase": "Running", "conditions": [
                     {"type": "Ready", "status": "True", "lastTransitionTime": now},
                     {"type": "ContainersReady", "status": "True", "lastTransitionTime": now}]}});
-                let _ = pods.patch_status(&name, &PatchParams::default(), &Patch::Merge(status)).await;
+                let _ =
+                    pods.patch_status(&name, &PatchParams::default(), &Patch::Merge(status)).await;
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -190,7 +206,10 @@ contract!(a_missing_object_is_404_not_found, |t| {
     assert_eq!((s.code, s.reason.as_str()), (404, "NotFound"));
     assert_eq!(s.message, "deployments.apps \"nope\" not found");
     let details = s.details.unwrap();
-    assert_eq!((details.name.as_str(), details.group.as_str(), details.kind.as_str()), ("nope", "apps", "deployments"));
+    assert_eq!(
+        (details.name.as_str(), details.group.as_str(), details.kind.as_str()),
+        ("nope", "apps", "deployments")
+    );
 });
 
 contract!(creating_twice_is_409_already_exists, |t| {
@@ -208,7 +227,8 @@ contract!(an_update_with_a_stale_resource_version_is_409_conflict, |t| {
     let mut labelled = stale.clone();
     labelled.metadata.labels.get_or_insert_default().insert("touched".into(), "yes".into());
     t.deployments().replace("web", &PostParams::default(), &labelled).await.unwrap();
-    let s = status(t.deployments().replace("web", &PostParams::default(), &stale).await.unwrap_err());
+    let s =
+        status(t.deployments().replace("web", &PostParams::default(), &stale).await.unwrap_err());
     assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
     assert!(s.message.starts_with("Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified"), "{}", s.message);
 });
@@ -217,7 +237,11 @@ contract!(a_negative_scale_is_422_invalid_on_spec_replicas, |t| {
     t.web(1).await;
     let s = status(
         t.deployments()
-            .patch_scale("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": -1}})))
+            .patch_scale(
+                "web",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"replicas": -1}})),
+            )
             .await
             .unwrap_err(),
     );
@@ -233,7 +257,11 @@ contract!(the_scale_subresource_reports_replicas_and_selector, |t| {
     assert_eq!(scale.status.unwrap().selector.as_deref(), Some("app=web"));
     let scaled = t
         .deployments()
-        .patch_scale("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
         .await
         .unwrap();
     assert_eq!(scaled.spec.unwrap().replicas, Some(3));
@@ -244,7 +272,11 @@ contract!(strategic_merge_on_a_custom_resource_is_415, |t| {
     t.app().await;
     let s = status(
         t.apps()
-            .patch("app", &PatchParams::default(), &Patch::Strategic(json!({"metadata": {"labels": {"a": "b"}}})))
+            .patch(
+                "app",
+                &PatchParams::default(),
+                &Patch::Strategic(json!({"metadata": {"labels": {"a": "b"}}})),
+            )
             .await
             .unwrap_err(),
     );
@@ -258,14 +290,19 @@ contract!(strategic_merge_on_a_custom_resource_is_415, |t| {
 });
 
 contract!(a_malformed_label_selector_is_400, |t| {
-    let s = status(t.deployments().list(&ListParams::default().labels("app in web")).await.unwrap_err());
+    let s = status(
+        t.deployments().list(&ListParams::default().labels("app in web")).await.unwrap_err(),
+    );
     assert_eq!((s.code, s.reason.as_str()), (400, "BadRequest"));
 });
 
 contract!(paging_with_limit_and_continue_returns_every_object_once, |t| {
     let maps: Api<ConfigMap> = Api::namespaced(t.client.clone(), &t.namespace);
     for i in 0..5 {
-        let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": format!("cm-{i}")}, "data": {"i": i.to_string()}})).unwrap();
+        let cm: ConfigMap = serde_json::from_value(
+            json!({"metadata": {"name": format!("cm-{i}")}, "data": {"i": i.to_string()}}),
+        )
+        .unwrap();
         maps.create(&PostParams::default(), &cm).await.unwrap();
     }
     let mut names = Vec::new();
@@ -277,7 +314,9 @@ contract!(paging_with_limit_and_continue_returns_every_object_once, |t| {
         }
         let page = maps.list(&params).await.unwrap();
         assert!(page.items.len() <= 2);
-        names.extend(page.items.into_iter().filter_map(|c| c.metadata.name).filter(|n| n.starts_with("cm-")));
+        names.extend(
+            page.items.into_iter().filter_map(|c| c.metadata.name).filter(|n| n.starts_with("cm-")),
+        );
         token = page.metadata.continue_.filter(|c| !c.is_empty());
         if token.is_none() {
             break;
@@ -289,10 +328,22 @@ contract!(paging_with_limit_and_continue_returns_every_object_once, |t| {
 
 contract!(a_watch_from_the_list_version_sees_the_next_change, |t| {
     t.web(1).await;
-    let rv = t.deployments().list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
-    let mut stream = t.deployments().watch(&WatchParams::default().timeout(10), &rv).await.unwrap().boxed();
+    let rv = t
+        .deployments()
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut stream =
+        t.deployments().watch(&WatchParams::default().timeout(10), &rv).await.unwrap().boxed();
     t.deployments()
-        .patch("web", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"seen": "yes"}}})))
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"seen": "yes"}}})),
+        )
         .await
         .unwrap();
     let seen = tokio::time::timeout(Duration::from_secs(10), async {
@@ -312,8 +363,13 @@ contract!(a_watch_from_the_list_version_sees_the_next_change, |t| {
 
 contract!(a_watch_from_zero_starts_with_the_current_objects, |t| {
     t.web(1).await;
-    let mut stream = t.deployments().watch(&WatchParams::default().timeout(5), "0").await.unwrap().boxed();
-    let first = tokio::time::timeout(Duration::from_secs(5), stream.try_next()).await.unwrap().unwrap().unwrap();
+    let mut stream =
+        t.deployments().watch(&WatchParams::default().timeout(5), "0").await.unwrap().boxed();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     match first {
         WatchEvent::Added(d) => assert_eq!(d.metadata.name.as_deref(), Some("web")),
         other => panic!("expected ADDED, got {other:?}"),
@@ -325,7 +381,11 @@ contract!(a_spec_change_bumps_generation_a_label_change_does_not, |t| {
     assert_eq!(d.metadata.generation, Some(1));
     let labelled = t
         .deployments()
-        .patch("web", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})))
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})),
+        )
         .await
         .unwrap();
     assert_eq!(labelled.metadata.generation, Some(1));
@@ -341,14 +401,23 @@ contract!(status_sent_to_the_main_endpoint_is_ignored, |t| {
     t.web(1).await;
     let patched = t
         .deployments()
-        .patch("web", &PatchParams::default(), &Patch::Merge(json!({"status": {"observedGeneration": 42}})))
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"observedGeneration": 42}})),
+        )
         .await
         .unwrap();
     assert_ne!(patched.status.and_then(|s| s.observed_generation), Some(42));
 });
 
 fn revision(rs: &ReplicaSet) -> String {
-    rs.metadata.annotations.as_ref().and_then(|a| a.get("deployment.kubernetes.io/revision")).cloned().unwrap_or_default()
+    rs.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("deployment.kubernetes.io/revision"))
+        .cloned()
+        .unwrap_or_default()
 }
 
 async fn replica_sets(t: &Target) -> Vec<ReplicaSet> {
@@ -366,7 +435,11 @@ async fn rolled_out(t: &Target, image: &str) {
             && status.available_replicas == Some(want)
             && status.replicas == Some(want);
         let image_now = replica_sets(t).await.iter().any(|rs| {
-            rs.spec.as_ref().and_then(|s| s.template.as_ref()).and_then(|tp| tp.spec.as_ref()).map(|s| s.containers[0].image.clone())
+            rs.spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .and_then(|tp| tp.spec.as_ref())
+                .map(|s| s.containers[0].image.clone())
                 == Some(Some(image.to_owned()))
                 && rs.status.as_ref().map(|s| s.replicas) == Some(want)
         });
@@ -397,7 +470,16 @@ contract!(a_rollout_makes_revision_2_and_a_rollback_reuses_revision_1, |t| {
     let mut template = serde_json::to_value(&original_template).unwrap();
     template["metadata"]["labels"].as_object_mut().unwrap().remove("pod-template-hash");
     t.deployments()
-        .patch("web", &PatchParams::default(), &Patch::<Value>::Json(serde_json::from_value(json!([{"op": "replace", "path": "/spec/template", "value": template}])).unwrap()))
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::<Value>::Json(
+                serde_json::from_value(
+                    json!([{"op": "replace", "path": "/spec/template", "value": template}]),
+                )
+                .unwrap(),
+            ),
+        )
         .await
         .unwrap();
     rolled_out(&t, "web:1").await;
@@ -405,7 +487,10 @@ contract!(a_rollout_makes_revision_2_and_a_rollback_reuses_revision_1, |t| {
     assert_eq!(sets.len(), 2, "the first ReplicaSet is reused");
     let reused = sets.iter().find(|rs| rs.metadata.uid == first[0].metadata.uid).unwrap();
     assert_eq!(revision(reused), "3");
-    assert_eq!(reused.metadata.annotations.as_ref().unwrap()["deployment.kubernetes.io/revision-history"], "1");
+    assert_eq!(
+        reused.metadata.annotations.as_ref().unwrap()["deployment.kubernetes.io/revision-history"],
+        "1"
+    );
 });
 
 contract!(a_restart_annotation_rolls_out_a_new_replica_set, |t| {
@@ -415,9 +500,82 @@ contract!(a_restart_annotation_rolls_out_a_new_replica_set, |t| {
         .patch("web", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-26T04:17:02Z"}}}}})))
         .await
         .unwrap();
-    eventually("a second ReplicaSet", async || (replica_sets(&t).await.len() == 2).then_some(())).await;
+    eventually("a second ReplicaSet", async || (replica_sets(&t).await.len() == 2).then_some(()))
+        .await;
     let sets = replica_sets(&t).await;
     let newest = sets.iter().find(|rs| revision(rs) == "2").unwrap();
-    let annotations = newest.spec.as_ref().unwrap().template.as_ref().unwrap().metadata.as_ref().unwrap().annotations.clone().unwrap();
+    let annotations = newest
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .as_ref()
+        .unwrap()
+        .metadata
+        .as_ref()
+        .unwrap()
+        .annotations
+        .clone()
+        .unwrap();
     assert_eq!(annotations["kubectl.kubernetes.io/restartedAt"], "2026-11-26T04:17:02Z");
 });
+
+contract!(an_application_update_with_a_stale_resource_version_is_409_conflict, |t| {
+    // Argo CD's own sync: GET, refuse if an operation runs, update with the resourceVersion
+    // read, retry on 409. The conflict must come back for custom resources too.
+    let app = t.app().await;
+    let mut first = app.clone();
+    first.data["operation"] =
+        json!({"initiatedBy": {"username": "alice"}, "sync": {"revision": "main"}});
+    t.apps().replace("app", &PostParams::default(), &first).await.unwrap();
+    let mut second = app;
+    second.data["operation"] =
+        json!({"initiatedBy": {"username": "bob"}, "sync": {"revision": "main"}});
+    let s = status(t.apps().replace("app", &PostParams::default(), &second).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+    assert_eq!(
+        t.apps().get("app").await.unwrap().data["operation"]["initiatedBy"]["username"],
+        "alice"
+    );
+});
+
+/// CronJob is only batch/v1beta1 on the 1.20 oracle, which kube-rs does not speak: the
+/// backup contract runs against the simulator only.
+mod backups_simulator_only {
+    use k8s_openapi::api::batch::v1::{CronJob, Job};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cron_job_creates_a_job_that_completes_and_records_success() {
+        eprintln!("simulator only: CronJob is batch/v1beta1 on the 1.20 oracle");
+        let sim = Running::start(Options { seed: false, speed: 600.0, ..Options::default() }, 0)
+            .await
+            .unwrap();
+        let mut config = kube::Config::new(sim.url().parse().unwrap());
+        config.default_retry = false;
+        let t = prepare(Client::try_from(config).unwrap(), None, false).await;
+        let cronjobs: Api<CronJob> = Api::namespaced(t.client.clone(), &t.namespace);
+        let cj: CronJob = serde_json::from_value(json!({
+            "metadata": {"name": "db-backup"},
+            "spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                "restartPolicy": "Never", "containers": [{"name": "dump", "image": "postgres:16.4"}]}}}}},
+        }))
+        .unwrap();
+        cronjobs.create(&PostParams::default(), &cj).await.unwrap();
+        eventually("a successful backup", async || {
+            cronjobs.get("db-backup").await.ok()?.status?.last_successful_time
+        })
+        .await;
+        let jobs: Api<Job> = Api::namespaced(t.client.clone(), &t.namespace);
+        let list = jobs.list(&ListParams::default()).await.unwrap();
+        assert!(list.items.iter().any(|j| j.status.as_ref().and_then(|s| s.succeeded) == Some(1)));
+        assert!(list.items.iter().all(|j| j
+            .metadata
+            .owner_references
+            .as_ref()
+            .is_some_and(|o| o[0].name == "db-backup")));
+        drop(t);
+        sim.stop().await;
+    }
+}

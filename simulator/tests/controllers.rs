@@ -462,3 +462,41 @@ async fn the_autoscaler_undoes_a_manual_scale_of_its_target() {
     .await;
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn a_stalled_rollout_keeps_new_pods_unready_and_reports_the_deadline() {
+    // prod: dev's Argo CD application self-heals and would undo the change.
+    let sim = start(30.0).await;
+    let c = &sim.cluster;
+    wait_for(20, "frontend available", || {
+        available(&get(c, ids::DEPLOYMENT, PROD, "frontend")).then_some(())
+    })
+    .await;
+    c.faults.set(WorkloadFault::NeverReady, PROD, "frontend", true);
+    c.store
+        .update(ids::DEPLOYMENT, PROD, "frontend", None, |d| {
+            let mut next = d.clone();
+            next["spec"]["progressDeadlineSeconds"] = json!(60);
+            next["spec"]["template"]["spec"]["containers"][0]["image"] =
+                json!("registry.example.org/co2-calculator/frontend:1.8.3");
+            Ok(next)
+        })
+        .unwrap();
+    wait_for(30, "ProgressDeadlineExceeded", || {
+        let d = get(c, ids::DEPLOYMENT, PROD, "frontend");
+        d["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["reason"] == "ProgressDeadlineExceeded")
+            .then_some(())
+    })
+    .await;
+    let unready_running = list(c, ids::POD, PROD).into_iter().any(|p| {
+        p["metadata"]["labels"]["app"] == "frontend"
+            && p["status"]["phase"] == "Running"
+            && p["status"]["containerStatuses"][0]["ready"] == false
+    });
+    assert!(unready_running, "the new pod runs but is not ready");
+    assert!(list(c, ids::EVENT, PROD).iter().any(|e| e["reason"] == "ProgressDeadlineExceeded"));
+    sim.stop().await;
+}

@@ -101,6 +101,10 @@ async fn scale_and_rollout_commands_work() {
         .ok(&["-n", "co2-calculator-prod", "rollout", "status", "deploy/frontend", "--timeout=60s"])
         .await;
     assert!(out.contains("successfully rolled out"), "{out}");
+    // The scale shows in `kubectl get`.
+    let row =
+        k.ok(&["-n", "co2-calculator-prod", "get", "deploy", "frontend", "--no-headers"]).await;
+    assert_eq!(row.split_whitespace().nth(1), Some("4/4"), "{row}");
 
     k.ok(&[
         "-n",
@@ -135,12 +139,37 @@ async fn scale_and_rollout_commands_work() {
         "registry.example.org/co2-calculator/frontend:1.8.2"
     );
     assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3");
+    let image = k
+        .ok(&[
+            "-n",
+            "co2-calculator-prod",
+            "get",
+            "deploy",
+            "frontend",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])
+        .await;
+    assert_eq!(image, "registry.example.org/co2-calculator/frontend:1.8.2", "undo visible in get");
 
     let out = k.ok(&["-n", "co2-calculator-prod", "rollout", "restart", "deploy/backend"]).await;
     assert!(out.contains("restarted"), "{out}");
-    let d = k.sim.cluster.store.get(ids::DEPLOYMENT, "co2-calculator-prod", "backend").unwrap();
-    assert!(d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
-        .is_string());
+    let restarted = k
+        .ok(&[
+            "-n",
+            "co2-calculator-prod",
+            "get",
+            "deploy",
+            "backend",
+            "-o",
+            r"jsonpath={.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}",
+        ])
+        .await;
+    assert!(restarted.starts_with("20"), "restart visible in get: {restarted:?}");
+    let sets = k
+        .ok(&["-n", "co2-calculator-prod", "get", "rs", "-l", "app=backend", "--no-headers"])
+        .await;
+    assert!(sets.lines().count() >= 2, "the restart rolled out a new ReplicaSet: {sets}");
     k.stop().await;
 }
 
