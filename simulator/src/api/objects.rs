@@ -19,7 +19,9 @@ use crate::Cluster;
 pub async fn handle(cluster: &Cluster, request: Request) -> Result<Response, ApiError> {
     if request.param("dryRun").is_some() {
         // Refused rather than ignored: a "dry" change must never be stored.
-        return Err(ApiError::BadRequest("dryRun is not supported by the simulated cluster".into()));
+        return Err(ApiError::BadRequest(
+            "dryRun is not supported by the simulated cluster".into(),
+        ));
     }
     let sub = request.subresource.clone();
     match (&request.method, request.name.is_some(), sub.as_deref()) {
