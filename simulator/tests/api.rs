@@ -17,7 +17,10 @@ use serde_json::json;
 const DEV: &str = "co2-calculator-dev";
 
 async fn start() -> (Running, Client) {
-    let options = Options { controllers: false, ..Options::default() };
+    start_with(Options { controllers: false, ..Options::default() }).await
+}
+
+async fn start_with(options: Options) -> (Running, Client) {
     let sim = Running::start(options, 0).await.expect("simulator starts");
     let mut config = kube::Config::new(sim.url().parse().expect("url"));
     // kube retries 503s for up to 15 attempts by default; these tests look at the 503 itself.
@@ -384,10 +387,8 @@ async fn watches_that_allow_bookmarks_get_them_with_the_current_version() {
         bookmark_interval: Duration::from_millis(200),
         ..Options::default()
     };
-    let sim = Running::start(options, 0).await.unwrap();
-    let mut config = kube::Config::new(sim.url().parse().unwrap());
-    config.default_retry = false;
-    let deployments: Api<Deployment> = Api::namespaced(Client::try_from(config).unwrap(), DEV);
+    let (sim, client) = start_with(options).await;
+    let deployments: Api<Deployment> = Api::namespaced(client, DEV);
     let rv =
         deployments.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
     let mut stream =
