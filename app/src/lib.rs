@@ -6,6 +6,7 @@ pub mod error;
 pub mod overview;
 pub mod pages;
 pub mod shell;
+pub mod status;
 
 #[cfg(feature = "ssr")]
 pub mod context;

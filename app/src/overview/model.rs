@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+pub use crate::status::model::Health;
+
 /// What the overview page shows, as sent from the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overview {
@@ -18,33 +20,4 @@ pub struct EnvironmentCard {
     pub health: Health,
     /// One sentence in plain language for people who do not read Kubernetes states.
     pub summary: String,
-}
-
-/// The one-word roll-up of an environment's state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Health {
-    Healthy,
-    Degraded,
-    Down,
-    Unknown,
-}
-
-impl Health {
-    pub fn label(self) -> &'static str {
-        match self {
-            Health::Healthy => "Healthy",
-            Health::Degraded => "Degraded",
-            Health::Down => "Down",
-            Health::Unknown => "Unknown",
-        }
-    }
-
-    pub fn css(self) -> &'static str {
-        match self {
-            Health::Healthy => "healthy",
-            Health::Degraded => "degraded",
-            Health::Down => "down",
-            Health::Unknown => "unknown",
-        }
-    }
 }

@@ -1,0 +1,128 @@
+//! What the panel knows about an environment, as sent to the browser. Derived on the
+//! server from the cluster (see `derive`); plain data here so both sides share it.
+
+use serde::{Deserialize, Serialize};
+
+/// The one-word roll-up of an environment's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Health {
+    Healthy,
+    Degraded,
+    Down,
+    Unknown,
+}
+
+impl Health {
+    pub fn label(self) -> &'static str {
+        match self {
+            Health::Healthy => "Healthy",
+            Health::Degraded => "Degraded",
+            Health::Down => "Down",
+            Health::Unknown => "Unknown",
+        }
+    }
+
+    pub fn css(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Down => "down",
+            Health::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+}
+
+/// Where a workload's rollout stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rollout {
+    /// Every replica runs the current template and is available.
+    Complete,
+    /// Moving to the current template; `percent` of the desired replicas are updated and
+    /// available.
+    Progressing { percent: u8 },
+    /// Not moving: the reason as Kubernetes gives it (e.g. the progress deadline).
+    Stalled { reason: String },
+    /// Rollouts are paused on this workload.
+    Paused,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    pub container: String,
+    pub repository: String,
+    pub tag: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProblemKind {
+    CrashLoop,
+    ImagePull,
+    Unschedulable,
+    NotReady,
+}
+
+/// A pod in trouble, named so people can find it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodProblem {
+    pub pod: String,
+    pub kind: ProblemKind,
+    pub restarts: i32,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Autoscaler {
+    pub min: i32,
+    pub max: i32,
+    pub current: i32,
+    pub desired: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadStatus {
+    pub name: String,
+    pub kind: WorkloadKind,
+    pub desired: i32,
+    pub ready: i32,
+    pub updated: i32,
+    pub available: i32,
+    pub rollout: Rollout,
+    pub images: Vec<Image>,
+    pub restarts: i32,
+    pub problems: Vec<PodProblem>,
+    pub autoscaler: Option<Autoscaler>,
+}
+
+/// The last Argo CD operation on the environment's application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    pub phase: String,
+    pub message: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub initiated_by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgoStatus {
+    pub application: String,
+    pub sync: String,
+    pub health: String,
+    pub revision: String,
+    pub target_revision: String,
+    pub auto_sync: bool,
+    pub last_operation: Option<Operation>,
+}
+
+/// One environment's roll-up: health with the reason in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub health: Health,
+    pub reason: String,
+}
