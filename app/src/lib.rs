@@ -9,6 +9,8 @@ pub mod shell;
 pub mod status;
 
 #[cfg(feature = "ssr")]
+pub mod cluster;
+#[cfg(feature = "ssr")]
 pub mod context;
 
 pub use shell::{shell, App};

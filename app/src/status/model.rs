@@ -126,3 +126,15 @@ pub struct Verdict {
     pub health: Health,
     pub reason: String,
 }
+
+/// Everything the panel shows about one environment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentStatus {
+    pub name: String,
+    pub namespace: String,
+    pub verdict: Verdict,
+    pub workloads: Vec<WorkloadStatus>,
+    pub argo: Option<ArgoStatus>,
+    /// When the view stopped being refreshed (the API is unreachable), if it has.
+    pub stale_since: Option<String>,
+}
