@@ -23,6 +23,8 @@ PORT=${BENCH_PORT:-3900}
 BIN=target/release/gantry
 
 start_server() {
+  # With the simulated cluster: page views then read real watch caches, as in production.
+  GANTRY_SIMULATOR=true GANTRY_SIMULATOR_PORT=0 \
   GANTRY_DATABASE_URL=$URL GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_SITE_ROOT=target/site \
     GANTRY_LOG_FORMAT=json GANTRY_LOG=warn "$BIN" >/dev/null 2>&1 &
   SERVER_PID=$!

@@ -11,8 +11,11 @@ pub struct EnvironmentRef {
     pub namespace: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerContext {
     pub environments: Arc<Vec<EnvironmentRef>>,
     pub db: sqlx::PgPool,
+    /// One watch cache per environment, in the order of `environments`; empty when no
+    /// cluster is configured.
+    pub watches: Arc<Vec<crate::cluster::EnvironmentWatch>>,
 }

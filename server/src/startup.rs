@@ -26,6 +26,8 @@ pub enum StartupError {
     Simulator { port: u16, source: std::io::Error },
     #[error("cannot write the simulated cluster's kubeconfig to {path}: {source}")]
     Kubeconfig { path: String, source: std::io::Error },
+    #[error("cannot connect to the Kubernetes API ({source_kind}): {message}")]
+    Cluster { source_kind: &'static str, message: String },
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -58,7 +60,8 @@ impl Application {
         let listener =
             TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let simulator = start_simulator(settings).await?;
-        let state = app_state(settings, db)?;
+        let watches = start_watches(settings, simulator.as_ref()).await?;
+        let state = app_state(settings, db, watches)?;
         Ok(Self {
             listener,
             router: crate::http::router(state),
@@ -109,7 +112,73 @@ impl Application {
     }
 }
 
-fn app_state(settings: &Settings, db: sqlx::PgPool) -> Result<AppState, StartupError> {
+/// The client for the configured cluster. kube's default of retrying 503s for minutes is
+/// off: an unreachable API must show as a stale view within seconds, and the watches
+/// retry on their own.
+async fn cluster_client(
+    settings: &Settings,
+    simulator: Option<&gantry_sim::Running>,
+) -> Result<Option<kube::Client>, StartupError> {
+    use crate::config::ClusterSource;
+    let fail = |source_kind: &'static str| {
+        move |e: &dyn std::fmt::Display| StartupError::Cluster {
+            source_kind,
+            message: e.to_string(),
+        }
+    };
+    let mut config = match settings.cluster.source {
+        ClusterSource::None => return Ok(None),
+        ClusterSource::Simulator => {
+            let url = simulator.map(gantry_sim::Running::url).unwrap_or_default();
+            kube::Config::new(
+                url.parse().map_err(|e: http::uri::InvalidUri| fail("simulator")(&e))?,
+            )
+        }
+        ClusterSource::InCluster => {
+            kube::Config::incluster().map_err(|e| fail("in-cluster")(&e))?
+        }
+        ClusterSource::Kubeconfig => {
+            let options = kube::config::KubeConfigOptions {
+                context: settings.cluster.context.clone(),
+                ..Default::default()
+            };
+            kube::Config::from_kubeconfig(&options).await.map_err(|e| fail("kubeconfig")(&e))?
+        }
+    };
+    config.default_retry = false;
+    let client = kube::Client::try_from(config).map_err(|e| fail("client")(&e))?;
+    Ok(Some(client))
+}
+
+async fn start_watches(
+    settings: &Settings,
+    simulator: Option<&gantry_sim::Running>,
+) -> Result<Vec<gantry_app::cluster::EnvironmentWatch>, StartupError> {
+    let Some(client) = cluster_client(settings, simulator).await? else { return Ok(Vec::new()) };
+    let watches = settings
+        .environments
+        .iter()
+        .map(|env| {
+            let target = gantry_app::cluster::WatchTarget {
+                name: env.name.clone(),
+                namespace: env.namespace.clone(),
+                application: env
+                    .argocd_application
+                    .clone()
+                    .map(|app| (env.argocd_namespace.clone(), app)),
+            };
+            gantry_app::cluster::EnvironmentWatch::start(&client, target)
+        })
+        .collect();
+    tracing::info!(source = ?settings.cluster.source, environments = settings.environments.len(), "watching the cluster");
+    Ok(watches)
+}
+
+fn app_state(
+    settings: &Settings,
+    db: sqlx::PgPool,
+    watches: Vec<gantry_app::cluster::EnvironmentWatch>,
+) -> Result<AppState, StartupError> {
     let environments = settings
         .environments
         .iter()
@@ -135,7 +204,11 @@ fn app_state(settings: &Settings, db: sqlx::PgPool) -> Result<AppState, StartupE
     }
     Ok(AppState {
         leptos_options,
-        context: ServerContext { environments: Arc::new(environments), db },
+        context: ServerContext {
+            environments: Arc::new(environments),
+            db,
+            watches: Arc::new(watches),
+        },
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
     })
 }

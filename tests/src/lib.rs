@@ -27,6 +27,7 @@ pub fn test_settings(extra: &[(&str, &str)]) -> Settings {
         ("GANTRY_DATABASE_URL", "postgres://unused@127.0.0.1:1/unused"),
         ("GANTRY_SITE_ROOT", site_root.as_str()),
         ("GANTRY_SHUTDOWN_GRACE_SECONDS", "5"),
+        ("GANTRY_CLUSTER", "none"),
     ];
     vars.extend_from_slice(extra);
     Settings::from_sources(vars).expect("test settings are valid")

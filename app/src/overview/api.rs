@@ -26,12 +26,33 @@ mod ssr {
         let environments = context
             .environments
             .iter()
-            .map(|env| EnvironmentCard {
-                name: env.name.clone(),
-                namespace: env.namespace.clone(),
-                // No cluster connection exists yet in this version: say so rather than guess.
-                health: Health::Unknown,
-                summary: "Not connected to a cluster yet: status will appear here once Gantry watches it.".to_owned(),
+            .enumerate()
+            .map(|(i, env)| match context.watches.get(i) {
+                Some(watch) => {
+                    let status = watch.status();
+                    let summary = match &status.stale_since {
+                        Some(since) => format!(
+                            "{} (not refreshed since {since}: the cluster is unreachable)",
+                            status.verdict.reason
+                        ),
+                        None => status.verdict.reason.clone(),
+                    };
+                    EnvironmentCard {
+                        name: env.name.clone(),
+                        namespace: env.namespace.clone(),
+                        health: status.verdict.health,
+                        summary,
+                    }
+                }
+                // No cluster configured: say so rather than guess.
+                None => EnvironmentCard {
+                    name: env.name.clone(),
+                    namespace: env.namespace.clone(),
+                    health: Health::Unknown,
+                    summary:
+                        "No cluster is configured: set cluster.source to see this environment."
+                            .to_owned(),
+                },
             })
             .collect();
         Overview {

@@ -90,6 +90,13 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
         raw.simulator.kubeconfig = Some(v.into());
         set("simulator.kubeconfig", "GANTRY_SIMULATOR_KUBECONFIG");
     }
+    if let Some(v) = vars.get("GANTRY_CLUSTER") {
+        raw.cluster.source = Some(v.to_owned());
+        set("cluster.source", "GANTRY_CLUSTER");
+    }
+    if let Some(v) = vars.get("GANTRY_KUBE_CONTEXT") {
+        raw.cluster.context = Some(v.to_owned());
+    }
     if let Some(v) = vars.get("GANTRY_LOG") {
         raw.log.level = Some(v.to_owned());
         set("log.level", "GANTRY_LOG");

@@ -9,8 +9,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{
-    default_environments, ConfigError, DatabaseSettings, EnvironmentSettings, LogFormat,
-    LogSettings, ServerSettings, Settings, SimulatorSettings,
+    default_environments, ClusterSettings, ClusterSource, ConfigError, DatabaseSettings,
+    EnvironmentSettings, LogFormat, LogSettings, ServerSettings, Settings, SimulatorSettings,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -25,6 +25,8 @@ pub struct RawSettings {
     pub environments: Option<Vec<RawEnvironment>>,
     #[serde(default)]
     pub simulator: RawSimulator,
+    #[serde(default)]
+    pub cluster: RawCluster,
     /// Where each key's value came from, for error messages.
     #[serde(skip)]
     pub origins: HashMap<&'static str, String>,
@@ -67,6 +69,15 @@ pub struct RawSimulator {
 pub struct RawEnvironment {
     pub name: String,
     pub namespace: String,
+    pub argocd_application: Option<String>,
+    pub argocd_namespace: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub source: Option<String>,
+    pub context: Option<String>,
 }
 
 pub fn read(path: &str) -> Result<RawSettings, ConfigError> {
@@ -100,6 +111,7 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("log.level", raw.log.level.is_some()),
         ("environments", raw.environments.is_some()),
         ("simulator.enabled", raw.simulator.enabled.is_some()),
+        ("cluster.source", raw.cluster.source.is_some()),
         ("simulator.port", raw.simulator.port.is_some()),
         ("simulator.speed", raw.simulator.speed.is_some()),
         ("simulator.kubeconfig", raw.simulator.kubeconfig.is_some()),
@@ -196,6 +208,31 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         kubeconfig: raw.simulator.kubeconfig,
     };
 
+    let source = match raw.cluster.source.as_deref() {
+        Some("in-cluster") => ClusterSource::InCluster,
+        Some("kubeconfig") => ClusterSource::Kubeconfig,
+        Some("simulator") => ClusterSource::Simulator,
+        Some("none") => ClusterSource::None,
+        // The demo's simulator is the cluster unless another one is named.
+        None if simulator.enabled => ClusterSource::Simulator,
+        None => ClusterSource::InCluster,
+        Some(other) => {
+            return Err(fail(
+                "cluster.source",
+                format!(
+                "{other:?} is not one of \"in-cluster\", \"kubeconfig\", \"simulator\", \"none\""
+            ),
+            ))
+        }
+    };
+    if source == ClusterSource::Simulator && !simulator.enabled {
+        return Err(fail(
+            "cluster.source",
+            "\"simulator\" needs simulator.enabled = true".to_owned(),
+        ));
+    }
+    let cluster = ClusterSettings { source, context: raw.cluster.context };
+
     Ok(Settings {
         server: ServerSettings {
             listen,
@@ -210,6 +247,7 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         log: LogSettings { format, level },
         environments,
         simulator,
+        cluster,
     })
 }
 
@@ -246,7 +284,23 @@ fn validate_environments(list: Vec<RawEnvironment>) -> Result<Vec<EnvironmentSet
         if !seen.insert(env.name.clone()) {
             return Err(format!("[{index}].name {:?} is used twice", env.name));
         }
-        out.push(EnvironmentSettings { name: env.name, namespace: env.namespace });
+        let argocd_namespace = env.argocd_namespace.unwrap_or_else(|| "argocd".to_owned());
+        if !is_dns_label(&argocd_namespace) {
+            return Err(format!(
+                "[{index}].argocd_namespace {argocd_namespace:?} is not a valid namespace name"
+            ));
+        }
+        if let Some(app) = env.argocd_application.as_deref().filter(|a| !is_dns_label(a)) {
+            return Err(format!(
+                "[{index}].argocd_application {app:?} is not a valid Application name"
+            ));
+        }
+        out.push(EnvironmentSettings {
+            name: env.name,
+            namespace: env.namespace,
+            argocd_application: env.argocd_application,
+            argocd_namespace,
+        });
     }
     Ok(out)
 }

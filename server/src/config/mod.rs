@@ -22,6 +22,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub environments: Vec<EnvironmentSettings>,
     pub simulator: SimulatorSettings,
+    pub cluster: ClusterSettings,
 }
 
 /// The simulated cluster, started inside the server (demo and development only).
@@ -72,6 +73,30 @@ pub struct LogSettings {
 pub struct EnvironmentSettings {
     pub name: String,
     pub namespace: String,
+    /// The Argo CD Application deploying it, if any.
+    pub argocd_application: Option<String>,
+    /// Where Argo CD keeps its Applications.
+    pub argocd_namespace: String,
+}
+
+/// Where the Kubernetes API is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterSource {
+    /// The service account of the pod Gantry runs in.
+    InCluster,
+    /// The current (or a named) context of the kubeconfig (`KUBECONFIG` or ~/.kube/config).
+    Kubeconfig,
+    /// The simulated cluster started by this server.
+    Simulator,
+    /// No cluster: environments show as unknown.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSettings {
+    pub source: ClusterSource,
+    /// kubeconfig context to use (source = kubeconfig); the current one when unset.
+    pub context: Option<String>,
 }
 
 impl Settings {
@@ -102,6 +127,8 @@ fn default_environments() -> Vec<EnvironmentSettings> {
         .map(|name| EnvironmentSettings {
             name: name.to_owned(),
             namespace: format!("co2-calculator-{name}"),
+            argocd_application: Some(format!("co2-calculator-{name}")),
+            argocd_namespace: "argocd".to_owned(),
         })
         .collect()
 }

@@ -165,6 +165,43 @@ fn the_simulator_is_off_unless_asked_for_and_its_speed_is_bounded() {
 }
 
 #[test]
+fn the_cluster_is_the_simulator_in_the_demo_and_in_cluster_otherwise() {
+    use super::ClusterSource;
+    let plain = load(&[("DATABASE_URL", URL)]).expect("defaults");
+    assert_eq!(plain.cluster.source, ClusterSource::InCluster);
+    let demo = load(&[("DATABASE_URL", URL), ("GANTRY_SIMULATOR", "true")]).expect("demo");
+    assert_eq!(demo.cluster.source, ClusterSource::Simulator);
+    let chosen = load(&[
+        ("DATABASE_URL", URL),
+        ("GANTRY_CLUSTER", "kubeconfig"),
+        ("GANTRY_KUBE_CONTEXT", "enac"),
+    ])
+    .expect("kubeconfig");
+    assert_eq!(
+        (chosen.cluster.source, chosen.cluster.context.as_deref()),
+        (ClusterSource::Kubeconfig, Some("enac"))
+    );
+    let error =
+        load(&[("DATABASE_URL", URL), ("GANTRY_CLUSTER", "simulator")]).expect_err("no simulator");
+    assert!(
+        error.to_string().contains("cluster.source")
+            && error.to_string().contains("simulator.enabled"),
+        "{error}"
+    );
+    let error =
+        load(&[("DATABASE_URL", URL), ("GANTRY_CLUSTER", "minikube")]).expect_err("unknown");
+    assert!(error.to_string().contains("GANTRY_CLUSTER"), "{error}");
+}
+
+#[test]
+fn the_default_environments_are_deployed_by_their_argo_cd_applications() {
+    let settings = load(&[("DATABASE_URL", URL)]).expect("defaults");
+    let prod = &settings.environments[2];
+    assert_eq!(prod.argocd_application.as_deref(), Some("co2-calculator-prod"));
+    assert_eq!(prod.argocd_namespace, "argocd");
+}
+
+#[test]
 fn an_unknown_log_format_or_filter_is_refused() {
     let error = load(&[("DATABASE_URL", URL), ("GANTRY_LOG_FORMAT", "xml")]).expect_err("xml");
     assert!(error.to_string().contains("log.format"));
@@ -187,4 +224,5 @@ fn the_example_file_in_deploy_loads_and_matches_the_defaults() {
     assert_eq!(from_file.log.level, defaults.log.level);
     assert_eq!(from_file.environments, defaults.environments);
     assert_eq!(from_file.simulator, defaults.simulator);
+    assert_eq!(from_file.cluster, defaults.cluster);
 }

@@ -24,23 +24,30 @@ async fn health() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: this replica can serve pages (its database answers).
+/// Readiness: this replica can serve pages (its database answers, and every environment's
+/// watch cache has seen the cluster once).
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    match crate::db::ping(&state.context.db, Duration::from_secs(2)).await {
-        Ok(()) => {
-            (StatusCode::OK, Json(json!({ "status": "ready", "checks": { "database": "ok" } })))
-        }
+    let waiting: Vec<String> =
+        state.context.watches.iter().filter(|w| !w.synced()).map(|w| w.status().name).collect();
+    let cluster = if waiting.is_empty() {
+        "ok".to_owned()
+    } else {
+        format!("waiting for the first sync of {}", waiting.join(", "))
+    };
+    let database = match crate::db::ping(&state.context.db, Duration::from_secs(2)).await {
+        Ok(()) => "ok".to_owned(),
         Err(problem) => {
             tracing::warn!(%problem, "not ready: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({
-                    "status": "not ready",
-                    "checks": { "database": format!("unreachable: {problem}") },
-                })),
-            )
+            format!("unreachable: {problem}")
         }
-    }
+    };
+    let ready = database == "ok" && waiting.is_empty();
+    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready { "ready" } else { "not ready" };
+    (
+        code,
+        Json(json!({ "status": status, "checks": { "database": database, "cluster": cluster } })),
+    )
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
