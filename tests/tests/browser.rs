@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use gantry_tests::spawn_app;
+use gantry_tests::{spawn_app, spawn_app_with, test_settings};
 use sqlx::PgPool;
 
 fn project_root() -> PathBuf {
@@ -24,7 +24,22 @@ async fn the_panel_loads_hydrates_and_calls_the_server_in_chromium(db: PgPool) {
         std::env::var_os("GANTRY_PLAYWRIGHT").is_some(),
         "GANTRY_PLAYWRIGHT is not set: run through ./run test (scripts/bootstrap.sh installs playwright-core)"
     );
-    let app = spawn_app(db).await;
+    // On the simulated cluster, as in the demo: the overview shows real environments.
+    let settings = test_settings(&[
+        ("GANTRY_SIMULATOR", "true"),
+        ("GANTRY_SIMULATOR_PORT", "0"),
+        ("GANTRY_CLUSTER", "simulator"),
+    ]);
+    let app = spawn_app_with(db, settings).await;
+    let mut ready = false;
+    for _ in 0..100 {
+        if app.get("/ready").await.status() == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(ready, "the server did not become ready on the simulated cluster");
     let output_dir = project_root().join("tests/output");
     let result = tokio::process::Command::new("node")
         .arg(project_root().join("tests/browser/smoke.mjs"))
