@@ -69,17 +69,45 @@ fn OverviewGrid(overview: Overview) -> impl IntoView {
 
 #[component]
 fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
-    let EnvironmentCard { name, namespace, health, summary } = env;
+    let EnvironmentCard { name, namespace, health, summary, version, sync, rollouts, stale_since } =
+        env;
     // The view macro builds children before attributes: each needs its own copy.
     let heading = name.clone();
+    let stale = stale_since.map(|since| {
+        view! {
+            <p class="stale" role="status">
+                "Not refreshed since " {since} ": showing the last known state."
+            </p>
+        }
+    });
+    let version = version.map(|v| view! { <p class="version">"Version " <strong>{v}</strong></p> });
+    let sync = sync.map(|(state, auto)| {
+        let mode = if auto { "auto-sync on" } else { "manual sync" };
+        view! { <p class="muted">"Argo CD: " {state} " · " {mode}</p> }
+    });
+    let bars = rollouts
+        .into_iter()
+        .map(|(workload, percent)| {
+            view! {
+                <div class="rollout">
+                    <span>"Rolling out " {workload.clone()} " · " {percent} "%"</span>
+                    <progress max="100" value=percent aria-label=format!("rollout of {workload}")></progress>
+                </div>
+            }
+        })
+        .collect_view();
     view! {
-        <article class="env-card" data-env=name>
+        <article class="env-card" data-env=name data-health=health.css()>
             <header>
                 <h2>{heading}</h2>
                 <span class=format!("badge health-{}", health.css())>{health.label()}</span>
             </header>
             <p class="muted mono">{namespace}</p>
-            <p>{summary}</p>
+            {stale}
+            {version}
+            <p class="summary">{summary}</p>
+            {bars}
+            {sync}
         </article>
     }
 }

@@ -20,4 +20,12 @@ pub struct EnvironmentCard {
     pub health: Health,
     /// One sentence in plain language for people who do not read Kubernetes states.
     pub summary: String,
+    /// The application version running there (the most common image tag), if known.
+    pub version: Option<String>,
+    /// Argo CD's view: "Synced", "OutOfSync"…, with auto-sync on or off.
+    pub sync: Option<(String, bool)>,
+    /// Rollouts in progress: workload and percent done.
+    pub rollouts: Vec<(String, u8)>,
+    /// Set when the view is no longer refreshed: since when (RFC 3339).
+    pub stale_since: Option<String>,
 }
