@@ -173,6 +173,10 @@ impl EnvironmentWatch {
         }
     }
 
+    pub fn name(&self) -> &str {
+        &self.target.name
+    }
+
     /// Whether every kind has been listed once.
     pub fn synced(&self) -> bool {
         self.freshness.lock().map(|f| f.synced.len() >= KINDS).unwrap_or(false)

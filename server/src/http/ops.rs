@@ -28,7 +28,7 @@ async fn health() -> impl IntoResponse {
 /// watch cache has seen the cluster once).
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let waiting: Vec<String> =
-        state.context.watches.iter().filter(|w| !w.synced()).map(|w| w.status().name).collect();
+        state.context.watches.iter().filter(|w| !w.synced()).map(|w| w.name().to_owned()).collect();
     let cluster = if waiting.is_empty() {
         "ok".to_owned()
     } else {
