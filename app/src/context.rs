@@ -15,7 +15,16 @@ pub struct EnvironmentRef {
 pub struct ServerContext {
     pub environments: Arc<Vec<EnvironmentRef>>,
     pub db: sqlx::PgPool,
-    /// One watch cache per environment, in the order of `environments`; empty when no
-    /// cluster is configured.
-    pub watches: Arc<Vec<crate::cluster::EnvironmentWatch>>,
+    /// The environments' watch caches and derived status, in the order of
+    /// `environments`; no watches when no cluster is configured.
+    pub live: Arc<crate::cluster::live::Live>,
+}
+
+/// The server context of the current request (provided by the server to every render and
+/// server function).
+pub fn server_context() -> Result<ServerContext, crate::error::AppError> {
+    leptos::prelude::use_context::<ServerContext>().ok_or_else(|| {
+        tracing::error!("server context missing from the request");
+        crate::error::AppError::Internal
+    })
 }

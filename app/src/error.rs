@@ -13,6 +13,20 @@ pub enum AppError {
     /// Something failed on the server; the cause is in the server's log, never sent here.
     #[error("the server hit an internal problem; the operators can find it in the server log")]
     Internal,
+    /// What the request names does not exist (an environment, a workload).
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl AppError {
+    /// A "not found" error; on the server it also sets the response status to 404.
+    pub fn not_found(what: String) -> Self {
+        #[cfg(feature = "ssr")]
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+        AppError::NotFound(what)
+    }
 }
 
 impl FromServerFnError for AppError {

@@ -2,7 +2,9 @@
 //! functions the pages call. Compiled twice: with `ssr` into the server binary and with
 //! `hydrate` into the WebAssembly that makes the server-rendered page interactive.
 
+pub mod environment;
 pub mod error;
+pub mod live;
 pub mod overview;
 pub mod pages;
 pub mod shell;

@@ -38,6 +38,7 @@ pub struct Application {
     router: Router,
     grace: Duration,
     simulator: Option<gantry_sim::Running>,
+    live: Arc<gantry_app::cluster::live::Live>,
 }
 
 impl Application {
@@ -62,12 +63,20 @@ impl Application {
         let simulator = start_simulator(settings).await?;
         let watches = start_watches(settings, simulator.as_ref()).await?;
         let state = app_state(settings, db, watches)?;
+        let live = Arc::clone(&state.context.live);
         Ok(Self {
             listener,
+            live,
             router: crate::http::router(state),
             grace: settings.server.shutdown_grace,
             simulator,
         })
+    }
+
+    /// The simulated cluster started with the server, if any, and its URL (tests and
+    /// benchmarks change it while the panel watches).
+    pub fn simulator(&self) -> Option<(gantry_sim::Cluster, String)> {
+        self.simulator.as_ref().map(|s| (s.cluster.clone(), s.url()))
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, StartupError> {
@@ -85,9 +94,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let live = Arc::clone(&self.live);
         let signal = async move {
             shutdown.await;
             tracing::info!("stop requested: finishing requests in flight");
+            live.close();
             let _ = stopping_tx.send(());
         };
         let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
@@ -207,7 +218,7 @@ fn app_state(
         context: ServerContext {
             environments: Arc::new(environments),
             db,
-            watches: Arc::new(watches),
+            live: gantry_app::cluster::live::Live::start(watches),
         },
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
     })

@@ -10,6 +10,7 @@ pub mod controllers;
 pub mod error;
 pub mod faults;
 pub mod patch;
+pub mod requests;
 pub mod resources;
 pub mod seed;
 pub mod selectors;
@@ -65,6 +66,8 @@ pub struct Cluster {
     pub options: Arc<Options>,
     /// The Git repository Argo CD deploys from.
     pub git: controllers::GitRepo,
+    /// API requests answered so far, by kind.
+    pub requests: requests::Requests,
 }
 
 impl Cluster {
@@ -75,6 +78,7 @@ impl Cluster {
             faults: Faults::default(),
             options: Arc::new(options),
             git: controllers::GitRepo::default(),
+            requests: requests::Requests::default(),
         }
     }
 

@@ -33,12 +33,18 @@ function watch(page, allowed404 = []) {
     if ((m.type() === 'error' || m.type() === 'warning') && !expected) problems.push(`console.${m.type()}: ${m.text()} (${where})`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('requestfailed', (r) => {
+    // Leaving a page aborts its live stream: expected, not a failure.
+    const left = new URL(r.url()).pathname === '/api/live' && r.failure()?.errorText === 'net::ERR_ABORTED';
+    if (!left) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.on('response', (r) => {
     const path = new URL(r.url()).pathname;
     if (r.status() >= 400 && !allowed404.includes(path)) problems.push(`HTTP ${r.status()}: ${r.url()}`);
   });
 }
+
+const live = (page) => page.waitForSelector('#live[data-state="live"]', { timeout: 10000 });
 
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
@@ -46,7 +52,10 @@ try {
   watch(page);
 
   const started = Date.now();
-  await page.goto(base + '/', { waitUntil: 'networkidle' });
+  await page.goto(base + '/', { waitUntil: 'load' });
+  // The live stream opens once the page is hydrated (an open stream means the network
+  // never goes idle, so this is what "loaded" means here).
+  await live(page);
   const loadMs = Date.now() - started;
   check(await page.locator('nav >> text=Environments').count() === 1, 'navigation not rendered');
   check(await page.locator('.env-card').count() === 3, 'expected three environment cards');
@@ -64,7 +73,8 @@ try {
   await page.screenshot({ path: join(outDir, 'overview-dark.png'), fullPage: true });
 
   // The stored choice survives a reload (applied before paint).
-  await page.reload({ waitUntil: 'networkidle' });
+  await page.reload({ waitUntil: 'load' });
+  await live(page);
   check(await page.evaluate(() => document.documentElement.dataset.theme) === 'dark', 'theme choice not kept across reload');
   await toggle.click(); // back to following the system
   await page.waitForFunction(() => !document.documentElement.dataset.theme, null, { timeout: 5000 })
@@ -85,14 +95,16 @@ try {
   await page.waitForURL('**/history');
   check(await page.locator('nav a[aria-current="page"]').textContent() === 'History', 'History not marked current');
   await page.screenshot({ path: join(outDir, 'overview.png'), fullPage: true });
-  await page.goto(base + '/', { waitUntil: 'networkidle' });
+  await page.goto(base + '/', { waitUntil: 'load' });
+  await live(page);
   await page.screenshot({ path: join(outDir, 'overview.png'), fullPage: true });
 
   // A phone: the navigation stays reachable and nothing overflows sideways.
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const phonePage = await phone.newPage();
   watch(phonePage);
-  await phonePage.goto(base + '/', { waitUntil: 'networkidle' });
+  await phonePage.goto(base + '/', { waitUntil: 'load' });
+  await live(phonePage);
   check(await phonePage.locator('nav >> text=Audit').isVisible() || await phonePage.locator('nav ul').evaluate((e) => e.scrollWidth > e.clientWidth),
     'phone: navigation not reachable');
   const overflow = await phonePage.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

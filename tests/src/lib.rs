@@ -13,6 +13,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub db: PgPool,
+    /// The simulated cluster the server watches (when started with one) and its URL.
+    pub simulator: Option<(gantry_sim::Cluster, String)>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), gantry::startup::StartupError>>>,
 }
@@ -41,6 +43,7 @@ pub async fn spawn_app(db: PgPool) -> TestApp {
 pub async fn spawn_app_with(db: PgPool, settings: Settings) -> TestApp {
     let app = Application::build_with_pool(&settings, db.clone()).await.expect("server builds");
     let address = app.local_addr().expect("bound address");
+    let simulator = app.simulator();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(async move {
         let _ = stopped.await;
@@ -49,7 +52,26 @@ pub async fn spawn_app_with(db: PgPool, settings: Settings) -> TestApp {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("http client");
-    TestApp { address, client, db, stop: Some(stop), server: Some(server) }
+    TestApp { address, client, db, simulator, stop: Some(stop), server: Some(server) }
+}
+
+/// Starts Gantry on its own simulated cluster (as the demo does) and waits until every
+/// environment's watches have synced. `extra` adds or overrides settings.
+pub async fn spawn_on_simulator(db: PgPool, extra: &[(&str, &str)]) -> TestApp {
+    let mut vars = vec![
+        ("GANTRY_SIMULATOR", "true"),
+        ("GANTRY_SIMULATOR_PORT", "0"),
+        ("GANTRY_CLUSTER", "simulator"),
+    ];
+    vars.extend_from_slice(extra);
+    let app = spawn_app_with(db, test_settings(&vars)).await;
+    for _ in 0..100 {
+        if app.get("/ready").await.status() == 200 {
+            return app;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("the server did not become ready on the simulated cluster");
 }
 
 impl TestApp {

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use gantry_tests::{spawn_app, spawn_app_with, test_settings};
+use gantry_tests::{spawn_app, spawn_on_simulator};
 use sqlx::PgPool;
 
 fn project_root() -> PathBuf {
@@ -25,21 +25,7 @@ async fn the_panel_loads_hydrates_and_calls_the_server_in_chromium(db: PgPool) {
         "GANTRY_PLAYWRIGHT is not set: run through ./run test (scripts/bootstrap.sh installs playwright-core)"
     );
     // On the simulated cluster, as in the demo: the overview shows real environments.
-    let settings = test_settings(&[
-        ("GANTRY_SIMULATOR", "true"),
-        ("GANTRY_SIMULATOR_PORT", "0"),
-        ("GANTRY_CLUSTER", "simulator"),
-    ]);
-    let app = spawn_app_with(db, settings).await;
-    let mut ready = false;
-    for _ in 0..100 {
-        if app.get("/ready").await.status() == 200 {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    assert!(ready, "the server did not become ready on the simulated cluster");
+    let app = spawn_on_simulator(db, &[]).await;
     let output_dir = project_root().join("tests/output");
     let result = tokio::process::Command::new("node")
         .arg(project_root().join("tests/browser/smoke.mjs"))
@@ -54,6 +40,43 @@ async fn the_panel_loads_hydrates_and_calls_the_server_in_chromium(db: PgPool) {
     eprintln!("{stderr}");
     assert!(result.status.success(), "browser test failed:\n{stdout}\n{stderr}");
     assert!(output_dir.join("overview.png").exists(), "no screenshot saved");
+    app.stop().await;
+}
+
+/// With the overview open, `kubectl scale` shows without a reload; the time from the
+/// change to the screen is measured and kept in tests/output/live-latency.json for the
+/// README. An API outage shows the stale banner, and the detail pages update in place.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn cluster_changes_reach_the_open_page_without_reload_in_chromium(db: PgPool) {
+    assert!(
+        std::env::var_os("GANTRY_KUBECTL").is_some(),
+        "GANTRY_KUBECTL is not set: run through ./run test (scripts/bootstrap.sh installs kubectl)"
+    );
+    let output_dir = project_root().join("tests/output");
+    std::fs::create_dir_all(&output_dir).unwrap();
+    let kubeconfig = output_dir.join("live-test.kubeconfig");
+    let kubeconfig_text = kubeconfig.to_string_lossy().into_owned();
+    let app = spawn_on_simulator(db, &[("GANTRY_SIMULATOR_KUBECONFIG", &kubeconfig_text)]).await;
+    let result = tokio::process::Command::new("node")
+        .arg(project_root().join("tests/browser/live.mjs"))
+        .arg(format!("http://{}", app.address))
+        .arg(&output_dir)
+        .arg(&kubeconfig)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    eprintln!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(result.status.success(), "live browser test failed:\n{stdout}\n{stderr}");
+    let measured = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("LIVE "))
+        .expect("the live test prints its measurements");
+    let measured: serde_json::Value = serde_json::from_str(measured).unwrap();
+    assert_eq!(measured["samples"].as_array().map(Vec::len), Some(6), "{measured}");
+    std::fs::write(output_dir.join("live-latency.json"), measured.to_string()).unwrap();
     app.stop().await;
 }
 

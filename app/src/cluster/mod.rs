@@ -2,24 +2,33 @@
 //! date by watches, so pages read memory and never call the Kubernetes API. Each cache
 //! knows whether it has synced once and since when it has been failing (stale).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DynamicObject};
 use kube::discovery::ApiResource;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::status::derive;
-use crate::status::model::{EnvironmentStatus, Health, Verdict, WorkloadStatus};
+use crate::status::model::{
+    EnvironmentStatus, Health, PodInfo, Revision, Verdict, WorkloadStatus, MAX_EVENTS,
+};
+use crate::status::words;
+
+pub mod live;
 
 /// Which environment to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +42,9 @@ pub struct WatchTarget {
 /// Longest wait between two attempts of a failing watch. A kind counts as fresh again once
 /// this much (plus a margin) has passed without an error: a retry has then succeeded.
 const MAX_RETRY: Duration = Duration::from_secs(3);
+
+/// How long a failed watch's retry may take to fail in turn.
+const RETRY_MARGIN: Duration = Duration::from_secs(2);
 
 /// Retry delays for failing watches: 250 ms doubling up to `MAX_RETRY`. Short on purpose:
 /// the panel must notice both an outage and its end within seconds.
@@ -74,8 +86,10 @@ struct Freshness {
 impl Freshness {
     /// Forgets failures not repeated for longer than a retry takes: the retry worked.
     fn settle(&mut self, now: DateTime<Utc>) {
-        let quiet =
-            chrono::Duration::from_std(MAX_RETRY * 2).unwrap_or(chrono::Duration::seconds(6));
+        // The next retry comes at most MAX_RETRY after a failure; the margin lets that
+        // request itself fail (a slow API) before the kind counts as fresh.
+        let quiet = chrono::Duration::from_std(MAX_RETRY + RETRY_MARGIN)
+            .unwrap_or(chrono::Duration::seconds(5));
         self.failing.retain(|(_, _, latest)| now - *latest < quiet);
     }
 }
@@ -84,14 +98,21 @@ pub struct EnvironmentWatch {
     target: WatchTarget,
     deployments: Store<Deployment>,
     statefulsets: Store<StatefulSet>,
+    replicasets: Store<ReplicaSet>,
     pods: Store<Pod>,
     autoscalers: Store<HorizontalPodAutoscaler>,
+    cronjobs: Store<CronJob>,
+    jobs: Store<Job>,
+    events: Store<Event>,
     applications: Store<DynamicObject>,
     freshness: Arc<Mutex<Freshness>>,
+    /// Woken on every change any watch sees (and on failures): the live view re-derives.
+    changed: Arc<Notify>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-const KINDS: usize = 5;
+/// How many kinds each environment watches (one watch each).
+pub const KINDS: usize = 9;
 
 fn application_resource() -> ApiResource {
     ApiResource {
@@ -107,68 +128,72 @@ impl EnvironmentWatch {
     /// Starts the watches; they run until the value is dropped.
     pub fn start(client: &Client, target: WatchTarget) -> Self {
         let freshness = Arc::new(Mutex::new(Freshness::default()));
+        let changed = Arc::new(Notify::new());
         let ns = target.namespace.clone();
         let mut tasks = Vec::new();
-        let (deployments, t) = watch(
-            "deployments",
+        let mut spawn = |task| tasks.push(task);
+        let follows = Follows { freshness: &freshness, changed: &changed };
+        let all = watcher::Config::default;
+        let deployments =
+            follows.watch("deployments", Api::namespaced(client.clone(), &ns), all(), &mut spawn);
+        let statefulsets =
+            follows.watch("statefulsets", Api::namespaced(client.clone(), &ns), all(), &mut spawn);
+        let replicasets =
+            follows.watch("replicasets", Api::namespaced(client.clone(), &ns), all(), &mut spawn);
+        let pods = follows.watch("pods", Api::namespaced(client.clone(), &ns), all(), &mut spawn);
+        let autoscalers =
+            follows.watch("autoscalers", Api::namespaced(client.clone(), &ns), all(), &mut spawn);
+        let cronjobs =
+            follows.watch("cronjobs", Api::namespaced(client.clone(), &ns), all(), &mut spawn);
+        let jobs = follows.watch("jobs", Api::namespaced(client.clone(), &ns), all(), &mut spawn);
+        // Only warnings: normal events are the bulk of a busy namespace and say nothing
+        // the workload status does not.
+        let events = follows.watch(
+            "events",
             Api::namespaced(client.clone(), &ns),
-            watcher::Config::default(),
-            &freshness,
+            all().fields("type=Warning"),
+            &mut spawn,
         );
-        tasks.push(t);
-        let (statefulsets, t) = watch(
-            "statefulsets",
-            Api::namespaced(client.clone(), &ns),
-            watcher::Config::default(),
-            &freshness,
-        );
-        tasks.push(t);
-        let (pods, t) = watch(
-            "pods",
-            Api::namespaced(client.clone(), &ns),
-            watcher::Config::default(),
-            &freshness,
-        );
-        tasks.push(t);
-        let (autoscalers, t) = watch(
-            "autoscalers",
-            Api::namespaced(client.clone(), &ns),
-            watcher::Config::default(),
-            &freshness,
-        );
-        tasks.push(t);
-        let (applications, t) = match &target.application {
+        let applications = match &target.application {
             Some((app_ns, app)) => {
                 let api: Api<DynamicObject> =
                     Api::namespaced_with(client.clone(), app_ns, &application_resource());
-                let config = watcher::Config::default().fields(&format!("metadata.name={app}"));
+                let config = all().fields(&format!("metadata.name={app}"));
                 let writer = reflector::store::Writer::new(application_resource());
                 let reader = writer.as_reader();
                 let stream = reflector::reflector(
                     writer,
                     watcher::watcher(api, config).backoff(CappedBackoff::default()),
                 );
-                (reader, tokio::spawn(follow("applications", stream, Arc::clone(&freshness))))
+                spawn(tokio::spawn(follow(
+                    "applications",
+                    stream,
+                    Arc::clone(&freshness),
+                    Arc::clone(&changed),
+                )));
+                reader
             }
             None => {
                 // Nothing to watch: count the kind as synced for good.
                 if let Ok(mut f) = freshness.lock() {
                     f.synced.push("applications");
                 }
-                let reader = reflector::store::Writer::<DynamicObject>::new(application_resource())
-                    .as_reader();
-                (reader, tokio::spawn(async {}))
+                reflector::store::Writer::<DynamicObject>::new(application_resource()).as_reader()
             }
         };
-        tasks.push(t);
         Self {
             target,
             deployments,
             statefulsets,
+            replicasets,
             pods,
             autoscalers,
+            cronjobs,
+            jobs,
+            events,
             applications,
             freshness,
+            changed,
             tasks,
         }
     }
@@ -189,35 +214,106 @@ impl EnvironmentWatch {
         freshness.failing.iter().map(|(_, since, _)| *since).min()
     }
 
+    /// Woken whenever a watch sees a change or fails.
+    pub fn changed(&self) -> Arc<Notify> {
+        Arc::clone(&self.changed)
+    }
+
     /// The environment as the panel shows it, from memory.
     pub fn status(&self) -> EnvironmentStatus {
         let pods = self.pods.state();
         let autoscalers = self.autoscalers.state();
-        let selects = |selector: Option<&std::collections::BTreeMap<String, String>>, pod: &Pod| {
-            let labels = pod.metadata.labels.clone().unwrap_or_default();
-            selector
-                .is_some_and(|s| !s.is_empty() && s.iter().all(|(k, v)| labels.get(k) == Some(v)))
+        let replicasets = self.replicasets.state();
+        let selects = |selector: Option<&BTreeMap<String, String>>, pod: &Pod| {
+            let labels = pod.metadata.labels.as_ref();
+            selector.is_some_and(|s| {
+                !s.is_empty() && s.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+            })
         };
+        // Which workload each pod belongs to, and (for Deployments) its revision.
+        let mut owner: Vec<Option<String>> = vec![None; pods.len()];
+        let mut pod_revision: Vec<Option<i64>> = vec![None; pods.len()];
         let mut workloads: Vec<WorkloadStatus> = Vec::new();
+        let mut revisions: Vec<Revision> = Vec::new();
         for d in self.deployments.state() {
+            let name = d.metadata.name.clone().unwrap_or_default();
             let selector = d.spec.as_ref().and_then(|s| s.selector.match_labels.as_ref());
-            let mine: Vec<&Pod> =
-                pods.iter().map(AsRef::as_ref).filter(|p| selects(selector, p)).collect();
+            let mut mine: Vec<&Pod> = Vec::new();
+            for (i, p) in pods.iter().enumerate() {
+                if selects(selector, p) {
+                    owner[i] = Some(name.clone());
+                    mine.push(p);
+                }
+            }
             let hpa = autoscalers.iter().map(AsRef::as_ref).find(|h| {
                 h.spec.as_ref().is_some_and(|s| {
-                    s.scale_target_ref.kind == "Deployment"
-                        && Some(&s.scale_target_ref.name) == d.metadata.name.as_ref()
+                    s.scale_target_ref.kind == "Deployment" && s.scale_target_ref.name == name
                 })
             });
+            let current = derive::revision_of(&d.metadata);
+            for rs in
+                replicasets.iter().filter(|rs| owned_by(&rs.metadata, "Deployment", &d.metadata))
+            {
+                let revision = derive::revision(rs, &name, current);
+                let hash = rs.metadata.labels.as_ref().and_then(|l| l.get(TEMPLATE_HASH));
+                for (i, p) in pods.iter().enumerate() {
+                    let pod_hash = p.metadata.labels.as_ref().and_then(|l| l.get(TEMPLATE_HASH));
+                    if owner[i].as_deref() == Some(name.as_str())
+                        && hash.is_some()
+                        && pod_hash == hash
+                    {
+                        pod_revision[i] = Some(revision.revision);
+                    }
+                }
+                revisions.push(revision);
+            }
             workloads.push(derive::deployment(&d, &mine, hpa));
         }
         for s in self.statefulsets.state() {
+            let name = s.metadata.name.clone().unwrap_or_default();
             let selector = s.spec.as_ref().and_then(|s| s.selector.match_labels.as_ref());
-            let mine: Vec<&Pod> =
-                pods.iter().map(AsRef::as_ref).filter(|p| selects(selector, p)).collect();
+            let mut mine: Vec<&Pod> = Vec::new();
+            for (i, p) in pods.iter().enumerate() {
+                if selects(selector, p) {
+                    owner[i] = Some(name.clone());
+                    mine.push(p);
+                }
+            }
             workloads.push(derive::statefulset(&s, &mine));
         }
-        workloads.sort_by(|a, b| a.name.cmp(&b.name));
+        words::problems_first(&mut workloads);
+        revisions.sort_by(|a, b| (&a.workload, b.revision).cmp(&(&b.workload, a.revision)));
+        let mut pod_lines: Vec<PodInfo> = pods
+            .iter()
+            .enumerate()
+            .map(|(i, p)| derive::pod_info(p, owner[i].as_deref(), pod_revision[i]))
+            .collect();
+        pod_lines.sort_by(|a, b| {
+            (a.problem.is_none(), &a.workload, &a.name).cmp(&(
+                b.problem.is_none(),
+                &b.workload,
+                &b.name,
+            ))
+        });
+        let jobs = self.jobs.state();
+        let mut scheduled: Vec<_> = self
+            .cronjobs
+            .state()
+            .iter()
+            .map(|c| {
+                let runs: Vec<&Job> = jobs
+                    .iter()
+                    .map(AsRef::as_ref)
+                    .filter(|j| owned_by(&j.metadata, "CronJob", &c.metadata))
+                    .collect();
+                derive::scheduled_job(c, &runs)
+            })
+            .collect();
+        scheduled.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut events: Vec<_> =
+            self.events.state().iter().filter_map(|e| derive::warning(e)).collect();
+        events.sort_by(|a, b| b.last_ms.cmp(&a.last_ms).then_with(|| a.object.cmp(&b.object)));
+        events.truncate(MAX_EVENTS);
         let argo = self
             .applications
             .state()
@@ -240,8 +336,26 @@ impl EnvironmentWatch {
             stale_since: self
                 .stale_since()
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            pods: pod_lines,
+            revisions,
+            jobs: scheduled,
+            events,
         }
     }
+}
+
+/// The label linking a Deployment's pods to the ReplicaSet (revision) that made them.
+const TEMPLATE_HASH: &str = "pod-template-hash";
+
+/// Whether `meta` names `owner` (of `kind`) as its controller.
+fn owned_by(meta: &ObjectMeta, kind: &str, owner: &ObjectMeta) -> bool {
+    meta.owner_references.iter().flatten().any(|r| {
+        r.kind == kind
+            && match &owner.uid {
+                Some(uid) => &r.uid == uid,
+                None => Some(&r.name) == owner.name.as_ref(),
+            }
+    })
 }
 
 impl Drop for EnvironmentWatch {
@@ -252,27 +366,43 @@ impl Drop for EnvironmentWatch {
     }
 }
 
-fn watch<K>(
-    kind: &'static str,
-    api: Api<K>,
-    config: watcher::Config,
-    freshness: &Arc<Mutex<Freshness>>,
-) -> (Store<K>, JoinHandle<()>)
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(
-        writer,
-        watcher::watcher(api, config).backoff(CappedBackoff::default()),
-    );
-    (reader, tokio::spawn(follow(kind, stream, Arc::clone(freshness))))
+/// What every watch of an environment reports to.
+struct Follows<'a> {
+    freshness: &'a Arc<Mutex<Freshness>>,
+    changed: &'a Arc<Notify>,
+}
+
+impl Follows<'_> {
+    /// Starts one reflector; `spawn` keeps its task so dropping the environment stops it.
+    fn watch<K>(
+        &self,
+        kind: &'static str,
+        api: Api<K>,
+        config: watcher::Config,
+        spawn: &mut impl FnMut(JoinHandle<()>),
+    ) -> Store<K>
+    where
+        K: Resource<DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let (reader, writer) = reflector::store();
+        let stream = reflector::reflector(
+            writer,
+            watcher::watcher(api, config).backoff(CappedBackoff::default()),
+        );
+        spawn(tokio::spawn(follow(
+            kind,
+            stream,
+            Arc::clone(self.freshness),
+            Arc::clone(self.changed),
+        )));
+        reader
+    }
 }
 
 /// Drives one reflector and records whether its watch is healthy.
@@ -280,9 +410,12 @@ async fn follow<K>(
     kind: &'static str,
     stream: impl futures_util::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
     freshness: Arc<Mutex<Freshness>>,
+    changed: Arc<Notify>,
 ) {
     futures_util::pin_mut!(stream);
     while let Some(event) = stream.next().await {
+        // Coalesces: a burst of events wakes the live view once.
+        changed.notify_one();
         let Ok(mut f) = freshness.lock() else { return };
         match event {
             Ok(event) => {

@@ -4,21 +4,33 @@ mod api;
 mod model;
 
 pub use api::{get_overview, GetOverview};
-pub use model::{EnvironmentCard, Health, Overview};
+pub use model::{card, EnvironmentCard, Health, Overview};
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+use crate::live::{self, LiveIndicator};
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     // Bumped by the refresh button; the resource re-runs the server function.
     let refreshes = RwSignal::new(0_u32);
     let overview = Resource::new(move || refreshes.get(), |_| get_overview());
+    // Cards pushed by the server since the page loaded; they replace the loaded ones.
+    let pushed: RwSignal<Vec<EnvironmentCard>> = RwSignal::new(Vec::new());
+    let connection = live::follow(Vec::new, move |status| {
+        let fresh = card(&status);
+        pushed.update(|cards| match cards.iter_mut().find(|c| c.name == fresh.name) {
+            Some(slot) => *slot = fresh,
+            None => cards.push(fresh),
+        });
+    });
 
     view! {
         <Title text="Environments"/>
         <header class="page-header">
             <h1>"Environments"</h1>
+            <LiveIndicator state=connection/>
             <button
                 type="button"
                 class="button"
@@ -45,7 +57,24 @@ pub fn OverviewPage() -> impl IntoView {
                     </section>
                 }
             }>
-                {move || overview.get().map(|result| result.map(|o| view! { <OverviewGrid overview=o/> }))}
+                {move || {
+                    overview
+                        .get()
+                        .map(|result| {
+                            result
+                                .map(|mut o| {
+                                    pushed
+                                        .with(|cards| {
+                                            for c in &mut o.environments {
+                                                if let Some(p) = cards.iter().find(|p| p.name == c.name) {
+                                                    c.clone_from(p);
+                                                }
+                                            }
+                                        });
+                                    view! { <OverviewGrid overview=o/> }
+                                })
+                        })
+                }}
             </ErrorBoundary>
         </Transition>
     }
@@ -69,14 +98,27 @@ fn OverviewGrid(overview: Overview) -> impl IntoView {
 
 #[component]
 fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
-    let EnvironmentCard { name, namespace, health, summary, version, sync, rollouts, stale_since } =
-        env;
+    let EnvironmentCard {
+        name,
+        namespace,
+        health,
+        plain,
+        summary,
+        problems,
+        version,
+        sync,
+        rollouts,
+        healthy_workloads,
+        replicas,
+        stale_since,
+    } = env;
     // The view macro builds children before attributes: each needs its own copy.
     let heading = name.clone();
+    let href = format!("/environments/{name}");
     let stale = stale_since.map(|since| {
         view! {
-            <p class="stale" role="status">
-                "Not refreshed since " {since} ": showing the last known state."
+            <p class="stale" role="alert">
+                "Stale since " {since} ": the cluster cannot be reached; showing the last known state."
             </p>
         }
     });
@@ -84,6 +126,13 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
     let sync = sync.map(|(state, auto)| {
         let mode = if auto { "auto-sync on" } else { "manual sync" };
         view! { <p class="muted">"Argo CD: " {state} " · " {mode}</p> }
+    });
+    let problems = (!problems.is_empty()).then(|| {
+        view! {
+            <ul class="problems">
+                {problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}
+            </ul>
+        }
     });
     let bars = rollouts
         .into_iter()
@@ -96,17 +145,25 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
             }
         })
         .collect_view();
+    let (healthy, total) = healthy_workloads;
+    let (ready, desired) = replicas;
+    let is_stale = stale.is_some().to_string();
     view! {
-        <article class="env-card" data-env=name data-health=health.css()>
+        <article class="env-card" data-env=name data-health=health.css() data-desired=desired data-stale=is_stale>
             <header>
-                <h2>{heading}</h2>
+                <h2><a href=href>{heading}</a></h2>
                 <span class=format!("badge health-{}", health.css())>{health.label()}</span>
             </header>
+            <p class="plain">{plain}</p>
             <p class="muted mono">{namespace}</p>
             {stale}
+            {problems}
             {version}
             <p class="summary">{summary}</p>
             {bars}
+            <p class="muted workloads-count">
+                {healthy} " of " {total} " workloads running normally · " {ready} "/" {desired} " replicas ready"
+            </p>
             {sync}
         </article>
     }

@@ -8,6 +8,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::environment::{EnvironmentPage, WorkloadPage};
 use crate::overview::OverviewPage;
 use crate::pages::{NotFound, Upcoming};
 
@@ -48,6 +49,11 @@ pub fn App() -> impl IntoView {
                 <main class="content" id="content">
                     <Routes fallback=NotFound>
                         <Route path=path!("") view=OverviewPage/>
+                        <Route path=path!("environments/:env") view=EnvironmentPage/>
+                        <Route
+                            path=path!("environments/:env/workloads/:workload")
+                            view=WorkloadPage
+                        />
                         <Route path=path!(":section") view=Upcoming/>
                     </Routes>
                 </main>

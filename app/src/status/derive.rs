@@ -1,15 +1,22 @@
 //! Status derivation: pure functions from Kubernetes objects to what the panel shows.
 //! No cluster, no database: everything here is unit-tested on hand-made objects.
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Container, Event, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 
 use super::model::{
-    ArgoStatus, Autoscaler, Health, Image, Operation, PodProblem, ProblemKind, Rollout, Verdict,
-    WorkloadKind, WorkloadStatus,
+    ArgoStatus, Autoscaler, Health, Image, JobOutcome, JobRun, Operation, PodInfo, PodProblem,
+    ProblemKind, Revision, Rollout, ScheduledJob, Verdict, WarningEvent, WorkloadKind,
+    WorkloadStatus,
 };
+use super::words::problem_words;
+
+/// The annotation Deployments and their ReplicaSets carry with the revision number.
+const REVISION: &str = "deployment.kubernetes.io/revision";
 
 /// `registry/app:tag` → (repository, tag). Without a tag: the digest shortened like an
 /// image id ("sha256:" and 12 hex digits), or `latest`.
@@ -226,19 +233,6 @@ pub fn argo(application: &Value) -> ArgoStatus {
     }
 }
 
-fn problem_words(workload: &str, p: &PodProblem) -> String {
-    match p.kind {
-        ProblemKind::CrashLoop => {
-            format!("{workload} is crash-looping (pod {} restarted {} times)", p.pod, p.restarts)
-        }
-        ProblemKind::ImagePull => format!("{workload} cannot pull its image (pod {})", p.pod),
-        ProblemKind::Unschedulable => {
-            format!("{workload} has a pod that cannot be scheduled ({})", p.pod)
-        }
-        ProblemKind::NotReady => format!("{workload} has a pod that is not ready ({})", p.pod),
-    }
-}
-
 /// The environment's health and the reason in words, worst finding first.
 pub fn verdict(workloads: &[WorkloadStatus], argo: Option<&ArgoStatus>) -> Verdict {
     let mut findings: Vec<(Health, String)> = Vec::new();
@@ -293,6 +287,138 @@ pub fn verdict(workloads: &[WorkloadStatus], argo: Option<&ArgoStatus>) -> Verdi
             Verdict { health: Health::Healthy, reason }
         }
     }
+}
+
+fn millis(t: Option<&Time>) -> Option<i64> {
+    t.map(|t| t.0.as_millisecond())
+}
+
+/// A pod's line on the pages: state as `kubectl get pods` words it, readiness, restarts.
+pub fn pod_info(pod: &Pod, workload: Option<&str>, revision: Option<i64>) -> PodInfo {
+    let status = pod.status.clone().unwrap_or_default();
+    let containers = status.container_statuses.as_deref().unwrap_or(&[]);
+    let waiting = containers
+        .iter()
+        .filter_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone())
+        .find(|r| r != "ContainerCreating" || containers.len() == 1);
+    let terminated = containers
+        .iter()
+        .filter_map(|c| c.state.as_ref()?.terminated.as_ref()?.reason.clone())
+        .next();
+    let phase = status.phase.clone().unwrap_or_else(|| "Pending".into());
+    let state = if pod.metadata.deletion_timestamp.is_some() {
+        "Terminating".to_owned()
+    } else {
+        waiting.or(terminated).unwrap_or(phase)
+    };
+    let spec_containers = pod.spec.as_ref().map_or(0, |s| s.containers.len());
+    PodInfo {
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        workload: workload.map(str::to_owned),
+        state,
+        ready_containers: i32::try_from(containers.iter().filter(|c| c.ready).count())
+            .unwrap_or(i32::MAX),
+        containers: i32::try_from(spec_containers.max(containers.len())).unwrap_or(i32::MAX),
+        restarts: containers.iter().map(|c| c.restart_count).sum(),
+        created_ms: millis(pod.metadata.creation_timestamp.as_ref()).unwrap_or(0),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        revision,
+        problem: pod_problem(pod),
+    }
+}
+
+/// The revision number a Deployment or ReplicaSet carries, if any.
+pub fn revision_of(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<i64> {
+    meta.annotations.as_ref()?.get(REVISION)?.parse().ok()
+}
+
+/// A ReplicaSet as one revision of `workload`; `current` is the Deployment's revision.
+pub fn revision(rs: &ReplicaSet, workload: &str, current: Option<i64>) -> Revision {
+    let spec = rs.spec.as_ref();
+    let containers = spec
+        .and_then(|s| s.template.as_ref())
+        .and_then(|t| t.spec.as_ref())
+        .map(|s| s.containers.as_slice())
+        .unwrap_or(&[]);
+    let number = revision_of(&rs.metadata).unwrap_or(0);
+    Revision {
+        workload: workload.to_owned(),
+        replicaset: rs.metadata.name.clone().unwrap_or_default(),
+        revision: number,
+        images: images(containers),
+        desired: spec.and_then(|s| s.replicas).unwrap_or(0),
+        ready: rs.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
+        created_ms: millis(rs.metadata.creation_timestamp.as_ref()).unwrap_or(0),
+        current: current == Some(number),
+    }
+}
+
+/// How a Job stands: finished (by its Complete/Failed condition) or still running.
+pub fn job_run(job: &Job) -> JobRun {
+    let status = job.status.clone().unwrap_or_default();
+    let finished = |kind: &str| {
+        status.conditions.iter().flatten().any(|c| c.type_ == kind && c.status == "True")
+    };
+    let outcome = if finished("Complete") {
+        JobOutcome::Succeeded
+    } else if finished("Failed") {
+        JobOutcome::Failed
+    } else {
+        JobOutcome::Running
+    };
+    let failed_at = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Failed" && c.status == "True")
+        .and_then(|c| millis(c.last_transition_time.as_ref()));
+    JobRun {
+        name: job.metadata.name.clone().unwrap_or_default(),
+        outcome,
+        started_ms: millis(status.start_time.as_ref()),
+        finished_ms: millis(status.completion_time.as_ref()).or(failed_at),
+    }
+}
+
+/// A CronJob with the latest of its Jobs (`jobs`: those it owns, in any order).
+pub fn scheduled_job(cron: &CronJob, jobs: &[&Job]) -> ScheduledJob {
+    let spec = cron.spec.as_ref();
+    let latest = jobs
+        .iter()
+        .max_by_key(|j| (millis(j.metadata.creation_timestamp.as_ref()), j.metadata.name.clone()));
+    ScheduledJob {
+        name: cron.metadata.name.clone().unwrap_or_default(),
+        schedule: spec.map(|s| s.schedule.clone()).unwrap_or_default(),
+        suspended: spec.and_then(|s| s.suspend).unwrap_or(false),
+        last_run: latest.map(|j| job_run(j)),
+        last_success_ms: millis(cron.status.as_ref().and_then(|s| s.last_successful_time.as_ref())),
+    }
+}
+
+/// A Warning event as the pages list it; None for other event types.
+pub fn warning(event: &Event) -> Option<WarningEvent> {
+    if event.type_.as_deref() != Some("Warning") {
+        return None;
+    }
+    let o = &event.involved_object;
+    let last = millis(event.last_timestamp.as_ref())
+        .or_else(|| event.event_time.as_ref().map(|t| t.0.as_millisecond()))
+        .or_else(|| millis(event.first_timestamp.as_ref()))
+        .or_else(|| millis(event.metadata.creation_timestamp.as_ref()))
+        .unwrap_or(0);
+    Some(WarningEvent {
+        object: format!(
+            "{}/{}",
+            o.kind.as_deref().unwrap_or("Object"),
+            o.name.as_deref().unwrap_or("?")
+        ),
+        reason: event.reason.clone().unwrap_or_default(),
+        message: event.message.clone().unwrap_or_default(),
+        count: event.count.unwrap_or(1),
+        last_ms: last,
+    })
 }
 
 #[cfg(test)]

@@ -4,3 +4,4 @@
 #[cfg(feature = "ssr")]
 pub mod derive;
 pub mod model;
+pub mod words;

@@ -127,14 +127,94 @@ pub struct Verdict {
     pub reason: String,
 }
 
+/// A pod as the environment and workload pages list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodInfo {
+    pub name: String,
+    /// The workload whose selector matches it, if any.
+    pub workload: Option<String>,
+    /// Kubernetes' phase (Pending, Running, Succeeded, Failed) or the waiting reason of a
+    /// container when one is stuck (e.g. CrashLoopBackOff), as `kubectl get pods` shows.
+    pub state: String,
+    pub ready_containers: i32,
+    pub containers: i32,
+    pub restarts: i32,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_ms: i64,
+    pub node: Option<String>,
+    /// The ReplicaSet revision it belongs to, for Deployment pods.
+    pub revision: Option<i64>,
+    pub problem: Option<PodProblem>,
+}
+
+/// One ReplicaSet of a Deployment: a revision that can be rolled back to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    pub workload: String,
+    pub replicaset: String,
+    pub revision: i64,
+    pub images: Vec<Image>,
+    pub desired: i32,
+    pub ready: i32,
+    pub created_ms: i64,
+    /// The revision the Deployment's template currently asks for.
+    pub current: bool,
+}
+
+/// How a Job ended, or that it still runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobOutcome {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRun {
+    pub name: String,
+    pub outcome: JobOutcome,
+    pub started_ms: Option<i64>,
+    pub finished_ms: Option<i64>,
+}
+
+/// A CronJob (backups, clean-ups) with its latest run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledJob {
+    pub name: String,
+    pub schedule: String,
+    pub suspended: bool,
+    pub last_run: Option<JobRun>,
+    pub last_success_ms: Option<i64>,
+}
+
+/// A recent Warning event, newest first on the pages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarningEvent {
+    /// "Pod/backend-7c9f…", as kubectl names objects.
+    pub object: String,
+    pub reason: String,
+    pub message: String,
+    pub count: i32,
+    pub last_ms: i64,
+}
+
 /// Everything the panel shows about one environment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentStatus {
     pub name: String,
     pub namespace: String,
     pub verdict: Verdict,
+    /// Problems first, then by name.
     pub workloads: Vec<WorkloadStatus>,
     pub argo: Option<ArgoStatus>,
     /// When the view stopped being refreshed (the API is unreachable), if it has.
     pub stale_since: Option<String>,
+    pub pods: Vec<PodInfo>,
+    pub revisions: Vec<Revision>,
+    pub jobs: Vec<ScheduledJob>,
+    /// The most recent warnings (at most `MAX_EVENTS`), newest first.
+    pub events: Vec<WarningEvent>,
 }
+
+/// How many warning events an environment's status carries.
+pub const MAX_EVENTS: usize = 25;

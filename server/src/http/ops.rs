@@ -27,8 +27,14 @@ async fn health() -> impl IntoResponse {
 /// Readiness: this replica can serve pages (its database answers, and every environment's
 /// watch cache has seen the cluster once).
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let waiting: Vec<String> =
-        state.context.watches.iter().filter(|w| !w.synced()).map(|w| w.name().to_owned()).collect();
+    let waiting: Vec<String> = state
+        .context
+        .live
+        .watches()
+        .iter()
+        .filter(|w| !w.synced())
+        .map(|w| w.name().to_owned())
+        .collect();
     let cluster = if waiting.is_empty() {
         "ok".to_owned()
     } else {

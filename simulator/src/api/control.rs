@@ -2,6 +2,7 @@
 //! commits to the simulated Git repository, for tests, demos and the chaos controls.
 //!
 //! ```text
+//! GET  /simulator/requests                   API requests answered so far, by kind
 //! GET  /simulator/faults                     what is switched on
 //! PUT  /simulator/faults   {"fault": "crash-loop", "namespace": "co2-calculator-dev",
 //!                           "workload": "backend", "on": true}
@@ -30,6 +31,7 @@ pub fn router() -> Router<Cluster> {
     Router::new()
         .route("/simulator/faults", get(list).put(switch))
         .route("/simulator/git", post(push))
+        .route("/simulator/requests", get(requests))
 }
 
 #[derive(Deserialize)]
@@ -52,6 +54,10 @@ fn yes() -> bool {
 
 fn bad(message: &str) -> Response {
     json(StatusCode::BAD_REQUEST, &json!({"error": message}))
+}
+
+async fn requests(State(cluster): State<Cluster>) -> Response {
+    json(StatusCode::OK, &json!(cluster.requests.snapshot()))
 }
 
 async fn list(State(cluster): State<Cluster>) -> Response {

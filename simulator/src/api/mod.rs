@@ -30,6 +30,7 @@ pub fn router(cluster: Cluster) -> Router {
         .route("/apis/{*rest}", axum::routing::any(resources))
         .fallback(|| async { error(&ApiError::NoSuchPath) })
         .layer(axum::middleware::from_fn_with_state(cluster.clone(), crate::faults::middleware))
+        .layer(axum::middleware::from_fn_with_state(cluster.clone(), crate::requests::middleware))
         // After the fault layer: the controls keep working during a simulated outage.
         .merge(control::router())
         .with_state(cluster)

@@ -1,6 +1,7 @@
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Event, Pod};
 use serde_json::{json, Value};
 
 use super::*;
@@ -278,4 +279,99 @@ fn a_failed_sync_or_degraded_application_degrades_the_environment() {
     assert_eq!(verdict(&[healthy("backend")], Some(&degraded)).health, Health::Degraded);
     let fine = argo(&application("Synced", "Healthy", "Succeeded"));
     assert_eq!(verdict(&[healthy("backend")], Some(&fine)).health, Health::Healthy);
+}
+
+#[test]
+fn pod_lines_read_like_kubectl_get_pods() {
+    let mut pod = waiting_pod("backend-1", "CrashLoopBackOff", 5);
+    pod.metadata.creation_timestamp = Some(from(json!("2026-11-26T04:00:00Z")));
+    let info = pod_info(&pod, Some("backend"), Some(3));
+    assert_eq!(info.state, "CrashLoopBackOff");
+    assert_eq!((info.ready_containers, info.containers, info.restarts), (0, 1, 5));
+    assert_eq!(info.workload.as_deref(), Some("backend"));
+    assert_eq!(info.revision, Some(3));
+    assert_eq!(info.created_ms, 1_795_665_600_000);
+    assert_eq!(info.problem.map(|p| p.kind), Some(ProblemKind::CrashLoop));
+
+    let running = pod_info(&running_pod("backend-2", 0), None, None);
+    assert_eq!(running.state, "Running");
+    assert_eq!((running.ready_containers, running.containers), (1, 1));
+    assert!(running.problem.is_none());
+
+    let mut leaving = running_pod("backend-3", 0);
+    leaving.metadata.deletion_timestamp = Some(from(json!("2026-11-26T04:05:00Z")));
+    assert_eq!(pod_info(&leaving, None, None).state, "Terminating");
+
+    let pending: Pod = from(json!({"metadata": {"name": "p"}, "spec": {"containers": [
+        {"name": "a"}, {"name": "b"}]}}));
+    let info = pod_info(&pending, None, None);
+    assert_eq!((info.state.as_str(), info.ready_containers, info.containers), ("Pending", 0, 2));
+}
+
+#[test]
+fn replicasets_become_revisions_with_images() {
+    let rs: ReplicaSet = from(json!({
+        "metadata": {"name": "backend-7c9f", "creationTimestamp": "2026-11-26T04:00:00Z",
+            "annotations": {"deployment.kubernetes.io/revision": "7"}},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "backend"}},
+            "template": {"spec": {"containers": [
+                {"name": "backend", "image": "registry.example.org/co2/backend:1.8.3"}]}}},
+        "status": {"replicas": 2, "readyReplicas": 1}}));
+    let r = revision(&rs, "backend", Some(7));
+    assert_eq!((r.revision, r.desired, r.ready, r.current), (7, 2, 1, true));
+    assert_eq!(r.images[0].tag, "1.8.3");
+    assert_eq!(r.replicaset, "backend-7c9f");
+    assert!(!revision(&rs, "backend", Some(8)).current);
+    assert_eq!(revision_of(&rs.metadata), Some(7));
+}
+
+fn job(name: &str, created: &str, conditions: &Value) -> Job {
+    from(json!({"metadata": {"name": name, "creationTimestamp": created},
+        "status": {"startTime": created, "conditions": conditions}}))
+}
+
+#[test]
+fn jobs_report_running_succeeded_and_failed() {
+    let running = job("b-1", "2026-11-26T02:00:00Z", &json!([]));
+    assert_eq!(job_run(&running).outcome, JobOutcome::Running);
+    let mut done =
+        job("b-2", "2026-11-26T03:00:00Z", &json!([{"type": "Complete", "status": "True"}]));
+    if let Some(s) = done.status.as_mut() {
+        s.completion_time = Some(from(json!("2026-11-26T03:01:00Z")));
+    }
+    let run = job_run(&done);
+    assert_eq!(run.outcome, JobOutcome::Succeeded);
+    assert_eq!(run.finished_ms.map(|f| f - run.started_ms.unwrap_or(0)), Some(60_000));
+    let failed = job(
+        "b-3",
+        "2026-11-26T04:00:00Z",
+        &json!([{"type": "Failed", "status": "True", "lastTransitionTime": "2026-11-26T04:02:00Z"}]),
+    );
+    let run = job_run(&failed);
+    assert_eq!(run.outcome, JobOutcome::Failed);
+    assert!(run.finished_ms.is_some());
+
+    let cron: CronJob = from(json!({"metadata": {"name": "postgres-backup"},
+        "spec": {"schedule": "0 2 * * *", "jobTemplate": {}},
+        "status": {"lastSuccessfulTime": "2026-11-26T03:01:00Z"}}));
+    let s = scheduled_job(&cron, &[&done, &failed, &running]);
+    assert_eq!(s.schedule, "0 2 * * *");
+    assert!(!s.suspended);
+    assert_eq!(s.last_run.map(|r| r.name), Some("b-3".to_owned()), "the newest run");
+    assert!(s.last_success_ms.is_some());
+    assert!(scheduled_job(&cron, &[]).last_run.is_none());
+}
+
+#[test]
+fn only_warning_events_are_kept_with_their_object() {
+    let warning_event: Event = from(json!({"metadata": {"name": "e1"}, "type": "Warning",
+        "reason": "BackOff", "message": "Back-off restarting failed container", "count": 12,
+        "lastTimestamp": "2026-11-26T04:00:00Z",
+        "involvedObject": {"kind": "Pod", "name": "backend-1"}}));
+    let w = warning(&warning_event).expect("a warning");
+    assert_eq!(w.object, "Pod/backend-1");
+    assert_eq!((w.reason.as_str(), w.count, w.last_ms), ("BackOff", 12, 1_795_665_600_000));
+    let mut normal = warning_event;
+    normal.type_ = Some("Normal".into());
+    assert!(warning(&normal).is_none());
 }

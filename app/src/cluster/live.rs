@@ -1,0 +1,159 @@
+//! The live view: one derived status per environment, re-derived when its watches see a
+//! change, and one broadcast that every open page's stream listens to. Page renders read
+//! the latest snapshot (an `Arc` clone); streams filter the broadcast by environment. So
+//! neither the number of page views nor the number of open pages adds work for the
+//! Kubernetes API, and a status is derived and serialized once per change, not per viewer.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use super::EnvironmentWatch;
+use crate::status::model::EnvironmentStatus;
+
+/// Bursts of watch events within this window are derived once. Short against the
+/// 500 ms change-to-screen target; long enough that a rollout's dozens of events in a few
+/// milliseconds make one update, not dozens.
+const COALESCE: Duration = Duration::from_millis(25);
+
+/// Staleness is a matter of time passing without a successful watch, not of an event:
+/// re-check this often so the "stale since" banner appears within seconds of an outage.
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// How many updates a slow stream may fall behind before it skips to the latest state.
+const BACKLOG: usize = 256;
+
+/// One environment's latest status and its JSON, as streams send it.
+#[derive(Clone)]
+pub struct Snapshot {
+    pub status: Arc<EnvironmentStatus>,
+    pub json: Arc<str>,
+    /// Bumped at each change; lets a stream skip what it has already sent.
+    pub version: u64,
+}
+
+/// A change to one environment, as broadcast to the streams.
+#[derive(Clone)]
+pub struct Update {
+    /// Index of the environment in configuration order.
+    pub environment: usize,
+    pub snapshot: Snapshot,
+}
+
+pub struct Live {
+    watches: Vec<EnvironmentWatch>,
+    snapshots: Vec<RwLock<Snapshot>>,
+    updates: broadcast::Sender<Update>,
+    tasks: RwLock<Vec<JoinHandle<()>>>,
+    /// Turns true when the server stops: open streams end so shutdown is not held up.
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+fn snapshot(status: EnvironmentStatus, version: u64) -> Snapshot {
+    let json: Arc<str> = serde_json::to_string(&status).unwrap_or_else(|_| "{}".into()).into();
+    Snapshot { status: Arc::new(status), json, version }
+}
+
+impl Live {
+    /// Takes over the environments' watches and starts deriving their status.
+    pub fn start(watches: Vec<EnvironmentWatch>) -> Arc<Self> {
+        let snapshots = watches.iter().map(|w| RwLock::new(snapshot(w.status(), 0))).collect();
+        let (updates, _) = broadcast::channel(BACKLOG);
+        let live = Arc::new(Self {
+            watches,
+            snapshots,
+            updates,
+            tasks: RwLock::new(Vec::new()),
+            closing: tokio::sync::watch::Sender::new(false),
+        });
+        let tasks: Vec<JoinHandle<()>> = (0..live.watches.len())
+            .map(|i| tokio::spawn(follow(Arc::downgrade(&live), i)))
+            .collect();
+        if let Ok(mut slot) = live.tasks.write() {
+            *slot = tasks;
+        }
+        live
+    }
+
+    /// No cluster: nothing to watch, nothing to stream.
+    pub fn empty() -> Arc<Self> {
+        Self::start(Vec::new())
+    }
+
+    pub fn watches(&self) -> &[EnvironmentWatch] {
+        &self.watches
+    }
+
+    /// The latest snapshot of environment `i`, if it exists.
+    pub fn snapshot(&self, i: usize) -> Option<Snapshot> {
+        self.snapshots.get(i)?.read().ok().map(|s| s.clone())
+    }
+
+    /// Receives every later change, for all environments (callers filter).
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        self.updates.subscribe()
+    }
+
+    /// Ends every open stream (the server is stopping).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Live::close`] has been called.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            // An error means the sender is gone: the server is gone too.
+            let _ = closing.wait_for(|closed| *closed).await;
+        }
+    }
+
+    /// Open streams right now (each holds one receiver).
+    pub fn listeners(&self) -> usize {
+        self.updates.receiver_count()
+    }
+
+    /// Re-derives environment `i`; publishes if anything a page shows has changed.
+    fn refresh(&self, i: usize) {
+        let (Some(watch), Some(slot)) = (self.watches.get(i), self.snapshots.get(i)) else {
+            return;
+        };
+        let status = watch.status();
+        let Ok(mut current) = slot.write() else { return };
+        if *current.status == status {
+            return;
+        }
+        *current = snapshot(status, current.version + 1);
+        // No receivers is fine: nobody has a page open.
+        let _ = self.updates.send(Update { environment: i, snapshot: current.clone() });
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Ok(tasks) = self.tasks.read() {
+            for task in tasks.iter() {
+                task.abort();
+            }
+        }
+    }
+}
+
+/// Keeps environment `i`'s snapshot current until the live view is dropped.
+async fn follow(live: std::sync::Weak<Live>, i: usize) {
+    let Some(changed) =
+        live.upgrade().and_then(|l| l.watches.get(i).map(EnvironmentWatch::changed))
+    else {
+        return;
+    };
+    loop {
+        let woken = tokio::time::timeout(RECHECK, changed.notified()).await.is_ok();
+        if woken {
+            tokio::time::sleep(COALESCE).await;
+        }
+        let Some(live) = live.upgrade() else { return };
+        live.refresh(i);
+    }
+}

@@ -1,0 +1,147 @@
+//! Live updates in the browser: one server-sent-events stream per open page
+//! (`/api/live`), filtered by environment on the server, and the connection state for the
+//! "live" indicator. On the server (first render) nothing is opened: the page shows
+//! "connecting" until it is hydrated and the stream is open.
+
+use leptos::prelude::*;
+
+use crate::status::model::EnvironmentStatus;
+
+/// Where the stream stands, as the indicator shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Live,
+    /// The stream broke; the browser retries by itself and the page keeps the last state.
+    Reconnecting,
+}
+
+impl Connection {
+    pub fn css(self) -> &'static str {
+        match self {
+            Connection::Connecting => "connecting",
+            Connection::Live => "live",
+            Connection::Reconnecting => "reconnecting",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Connection::Connecting => "Connecting…",
+            Connection::Live => "Live",
+            Connection::Reconnecting => "Reconnecting…",
+        }
+    }
+}
+
+/// The stream's address for these environments (all of them when empty).
+pub fn stream_path(environments: &[String]) -> String {
+    let query: Vec<String> = environments.iter().map(|e| format!("env={e}")).collect();
+    if query.is_empty() {
+        "/api/live".to_owned()
+    } else {
+        format!("/api/live?{}", query.join("&"))
+    }
+}
+
+/// Follows the environments' status (`environments` is re-read reactively: the stream
+/// reopens when the page's environment changes); `on_status` gets every new status. The
+/// stream closes when the calling component is unmounted.
+pub fn follow(
+    environments: impl Fn() -> Vec<String> + 'static,
+    on_status: impl Fn(EnvironmentStatus) + 'static,
+) -> ReadSignal<Connection> {
+    let (state, set_state) = signal(Connection::Connecting);
+    #[cfg(feature = "hydrate")]
+    {
+        let on_status = std::rc::Rc::new(on_status);
+        // Effects run in the browser only, after hydration.
+        Effect::new(move |_| {
+            let path = stream_path(&environments());
+            let on_status = std::rc::Rc::clone(&on_status);
+            browser::open(&path, move |status| on_status(status), set_state);
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (environments, on_status, set_state);
+    state
+}
+
+/// The "live" dot and word, with the connection state as a data attribute for tests.
+#[component]
+pub fn LiveIndicator(state: ReadSignal<Connection>) -> impl IntoView {
+    view! {
+        <span
+            class=move || format!("live-indicator {}", state.get().css())
+            id="live"
+            data-state=move || state.get().css()
+            role="status"
+            title="Updates arrive by themselves while this is live"
+        >
+            <span class="dot" aria-hidden="true"></span>
+            {move || state.get().label()}
+        </span>
+    }
+}
+
+/// A ticking clock (milliseconds since the epoch) for ages: starts at `initial` so the
+/// first render matches the server's, then follows the browser's clock.
+pub fn clock(initial: i64) -> ReadSignal<i64> {
+    let (now, set_now) = signal(initial);
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || set_now.set(js_sys::Date::now() as i64),
+            std::time::Duration::from_secs(5),
+        );
+        set_now.set(js_sys::Date::now() as i64);
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = set_now;
+    now
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use leptos::prelude::*;
+    use send_wrapper::SendWrapper;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{EventSource, MessageEvent};
+
+    use super::Connection;
+    use crate::status::model::EnvironmentStatus;
+
+    pub fn open(
+        path: &str,
+        on_status: impl Fn(EnvironmentStatus) + 'static,
+        set_state: WriteSignal<Connection>,
+    ) {
+        let Ok(source) = EventSource::new(path) else {
+            set_state.set(Connection::Reconnecting);
+            return;
+        };
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let Some(text) = event.data().as_string() else { return };
+            match serde_json::from_str::<EnvironmentStatus>(&text) {
+                Ok(status) => on_status(status),
+                Err(error) => leptos::logging::warn!("unreadable live update: {error}"),
+            }
+        });
+        let on_open = Closure::<dyn FnMut()>::new(move || set_state.set(Connection::Live));
+        let on_error = Closure::<dyn FnMut()>::new(move || set_state.set(Connection::Reconnecting));
+        let _ =
+            source.add_event_listener_with_callback("status", on_message.as_ref().unchecked_ref());
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        // The closures must live as long as the stream; both go when the page does.
+        let held = SendWrapper::new((source, on_message, on_open, on_error));
+        on_cleanup(move || {
+            held.0.close();
+            drop(held);
+        });
+    }
+}

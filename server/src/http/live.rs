@@ -1,0 +1,134 @@
+//! `GET /api/live`: the status stream open pages listen to (server-sent events).
+//!
+//! Each stream is a filtered view of the one broadcast the live view publishes: it first
+//! sends the current status of the environments asked for (so a page that reconnects is
+//! up to date at once), then every change to them. `?env=prod&env=staging` limits the
+//! environments; without it a stream carries all of them.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::Stream;
+use gantry_app::cluster::live::{Snapshot, Update};
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/live", get(stream))
+}
+
+/// Proxies close idle connections; a comment line every so often keeps the stream open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("there is no environment named {name:?}; known environments: {known}")]
+    UnknownEnvironment { name: String, known: String },
+}
+
+impl IntoResponse for LiveError {
+    fn into_response(self) -> Response {
+        let code = match self {
+            LiveError::UnknownEnvironment { .. } => StatusCode::NOT_FOUND,
+        };
+        (code, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+/// What one stream still has to send and what it has sent.
+struct Feed {
+    updates: tokio::sync::broadcast::Receiver<Update>,
+    pending: VecDeque<(usize, Snapshot)>,
+    /// Per environment (configuration order): the version last sent, if wanted at all.
+    sent: Vec<Option<u64>>,
+    names: Vec<String>,
+    live: std::sync::Arc<gantry_app::cluster::live::Live>,
+}
+
+impl Feed {
+    fn queue_current(&mut self) {
+        for (i, sent) in self.sent.iter().enumerate() {
+            if sent.is_some() {
+                if let Some(snapshot) = self.live.snapshot(i) {
+                    self.pending.push_back((i, snapshot));
+                }
+            }
+        }
+    }
+
+    /// The next event to send; waits for a change when nothing is pending.
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some((i, snapshot)) = self.pending.pop_front() {
+                let Some(Some(sent)) = self.sent.get_mut(i) else { continue };
+                // Already sent (the first snapshot and a broadcast can overlap).
+                if snapshot.version < *sent {
+                    continue;
+                }
+                *sent = snapshot.version + 1;
+                let name = self.names.get(i).map_or("", String::as_str);
+                return Some(
+                    Event::default()
+                        .event("status")
+                        .id(format!("{name}:{}", snapshot.version))
+                        .data(&*snapshot.json),
+                );
+            }
+            match self.updates.recv().await {
+                Ok(update) => {
+                    if matches!(self.sent.get(update.environment), Some(Some(_))) {
+                        self.pending.push_back((update.environment, update.snapshot));
+                    }
+                }
+                // Fell behind: skip to the latest state rather than replay stale ones.
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "live stream fell behind; sending the latest state");
+                    self.queue_current();
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+async fn stream(
+    State(state): State<AppState>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, LiveError> {
+    let names: Vec<String> = state.context.environments.iter().map(|e| e.name.clone()).collect();
+    let asked: Vec<&String> = query.iter().filter(|(k, _)| k == "env").map(|(_, v)| v).collect();
+    let mut wanted = vec![asked.is_empty(); names.len()];
+    for name in asked {
+        let i = names.iter().position(|n| n == name).ok_or_else(|| {
+            LiveError::UnknownEnvironment { name: name.clone(), known: names.join(", ") }
+        })?;
+        wanted[i] = true;
+    }
+    let live = std::sync::Arc::clone(&state.context.live);
+    // Subscribe before reading the snapshots: a change in between is then not lost.
+    let updates = live.subscribe();
+    let closed = live.closed();
+    let mut feed = Feed {
+        updates,
+        pending: VecDeque::new(),
+        sent: wanted.into_iter().map(|w| w.then_some(0)).collect(),
+        names,
+        live,
+    };
+    feed.queue_current();
+    let events = futures_util::stream::unfold(feed, |mut feed| async move {
+        feed.next().await.map(|event| (Ok(event), feed))
+    });
+    // Ends when the server stops, so open pages do not hold up a graceful shutdown.
+    let events = futures_util::StreamExt::take_until(events, closed);
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}

@@ -1,0 +1,151 @@
+// Browser test of live updates, in headless Chromium driven by playwright-core, against a
+// panel running on the simulated cluster.
+// Usage: node live.mjs <base url> <output dir> <kubeconfig of the simulated cluster>
+// Proves: with the overview open, `kubectl scale` shows on screen without a reload, and
+// measures change-to-screen latency (from kubectl's write returning to the DOM change,
+// and from kubectl's start); an API outage shows the stale banner (time measured) and
+// recovery clears it; the environment and workload pages render, hydrate and update.
+// Prints one JSON line starting with "LIVE " with the measurements.
+import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const [base, outDir, kubeconfig] = process.argv.slice(2);
+if (!base || !outDir || !kubeconfig) {
+  console.error('usage: node live.mjs <base url> <output dir> <kubeconfig>');
+  process.exit(2);
+}
+mkdirSync(outDir, { recursive: true });
+const require = createRequire(join(process.env.GANTRY_PLAYWRIGHT, 'package.json'));
+const { chromium } = require('playwright-core');
+const kubectlBin = process.env.GANTRY_KUBECTL;
+if (!kubectlBin) {
+  console.error('GANTRY_KUBECTL is not set (scripts/bootstrap.sh installs kubectl)');
+  process.exit(2);
+}
+const kubectl = (...args) => run(kubectlBin, ['--kubeconfig', kubeconfig, ...args]);
+const simulator = readFileSync(kubeconfig, 'utf8').match(/server:\s*(\S+)/)[1];
+const fault = async (body) => {
+  const r = await fetch(`${simulator}/simulator/faults`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`simulator fault ${JSON.stringify(body)}: HTTP ${r.status}`);
+};
+
+const problems = [];
+const check = (ok, what) => { if (!ok) problems.push(what); };
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const browser = await chromium.launch({
+  executablePath: process.env.GANTRY_CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+});
+
+function watch(page) {
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+}
+
+// Resolves with the page's clock (ms since the epoch) when `selector` first matches.
+async function armSeen(page, selector) {
+  await page.evaluate((sel) => {
+    window.__seenAt = null;
+    const test = () => { if (!window.__seenAt && document.querySelector(sel)) window.__seenAt = Date.now(); };
+    window.__observer?.disconnect();
+    window.__observer = new MutationObserver(test);
+    window.__observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    test();
+  }, selector);
+}
+const seenAt = (page, timeout) =>
+  page.waitForFunction(() => window.__seenAt, null, { timeout }).then((h) => h.jsonValue());
+
+const result = { samples: [], fromStart: [] };
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  watch(page);
+  await page.goto(base + '/', { waitUntil: 'load' });
+  await page.waitForSelector('#live[data-state="live"]', { timeout: 10000 });
+  // Lost on a reload: proves the updates arrive in place.
+  await page.evaluate(() => { window.__noReload = true; });
+
+  const { stdout } = await kubectl('get', 'deployment', 'frontend', '-n', 'co2-calculator-dev', '-o', 'jsonpath={.spec.replicas}');
+  const start = Number(stdout);
+  const total = Number(await page.getAttribute('[data-env="dev"]', 'data-desired'));
+  for (let i = 1; i <= 6; i++) {
+    const replicas = start + (i % 2);
+    const expected = total + (i % 2);
+    await armSeen(page, `[data-env="dev"][data-desired="${expected}"]`);
+    const t0 = Date.now();
+    await kubectl('scale', 'deployment', 'frontend', '-n', 'co2-calculator-dev', `--replicas=${replicas}`);
+    const t1 = Date.now();
+    const shown = await seenAt(page, 5000).catch(() => null);
+    if (!shown) { problems.push(`scale to ${replicas} did not show within 5 s`); continue; }
+    result.samples.push(Math.max(0, shown - t1));
+    result.fromStart.push(shown - t0);
+  }
+  check(await page.evaluate(() => window.__noReload === true), 'the page reloaded');
+  await page.screenshot({ path: join(outDir, 'overview-live.png'), fullPage: true });
+
+  // An outage of the Kubernetes API: the stale banner, then recovery.
+  await armSeen(page, '[data-env="dev"][data-stale="true"] .stale');
+  const outage = Date.now();
+  await fault({ fault: 'unavailable', on: true });
+  const staleAt = await seenAt(page, 5000).catch(() => null);
+  check(staleAt, 'no stale banner within 5 s of the API becoming unavailable');
+  result.staleMs = staleAt ? staleAt - outage : null;
+  check(await page.locator('[data-env="dev"] .version').count() === 1, 'the last known state is not shown while stale');
+  await page.screenshot({ path: join(outDir, 'overview-stale.png'), fullPage: true });
+  await armSeen(page, '[data-env="dev"][data-stale="false"]');
+  const back = Date.now();
+  await fault({ fault: 'unavailable', on: false });
+  const clearedAt = await seenAt(page, 15000).catch(() => null);
+  check(clearedAt, 'the stale banner did not clear within 15 s of recovery');
+  result.recoveryMs = clearedAt ? clearedAt - back : null;
+
+  // The environment page: workloads problems first, pods, Argo CD; updates in place.
+  await page.click('[data-env="dev"] h2 a');
+  await page.waitForURL('**/environments/dev');
+  await page.waitForSelector('#live[data-state="live"]', { timeout: 10000 });
+  check(await page.locator('tr[data-workload="frontend"]').count() === 1, 'environment page: no frontend row');
+  check(await page.locator('tr[data-pod]').count() > 0, 'environment page: no pods');
+  check(await page.locator('#argo').count() === 1, 'environment page: no Argo CD panel');
+  await fault({ fault: 'crash-loop', namespace: 'co2-calculator-dev', workload: 'backend', on: true });
+  await page.waitForSelector('#env-health[data-health="degraded"]', { timeout: 15000 })
+    .catch(() => problems.push('environment page: a crash loop did not make dev degraded'));
+  check(await page.locator('tbody tr').first().getAttribute('data-workload') === 'backend',
+    'environment page: the crash-looping workload is not listed first');
+  await page.screenshot({ path: join(outDir, 'environment.png'), fullPage: true });
+  await fault({ fault: 'crash-loop', namespace: 'co2-calculator-dev', workload: 'backend', on: false });
+
+  // The workload page: its pods and its revisions.
+  await page.click('tr[data-workload="frontend"] a');
+  await page.waitForURL('**/environments/dev/workloads/frontend');
+  await page.waitForSelector('tr[data-revision]', { timeout: 5000 })
+    .catch(() => problems.push('workload page: no revisions'));
+  check(await page.locator('tr[data-pod]').count() >= 1, 'workload page: no pods');
+  await page.screenshot({ path: join(outDir, 'workload.png'), fullPage: true });
+} catch (e) {
+  problems.push(`test error: ${e.stack || e}`);
+} finally {
+  await browser.close();
+}
+if (result.samples.length) {
+  result.medianMs = median(result.samples);
+  result.maxMs = Math.max(...result.samples);
+  result.medianFromStartMs = median(result.fromStart);
+}
+console.log('LIVE ' + JSON.stringify(result));
+if (problems.length) {
+  console.error('LIVE BROWSER TEST FAILED:\n- ' + problems.join('\n- '));
+  process.exit(1);
+}
+console.log('live browser test passed');

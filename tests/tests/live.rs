@@ -1,0 +1,230 @@
+//! Live status over HTTP against the simulated cluster: the `/api/live` stream (current
+//! state first, then changes, filtered per environment; stale and recovered), the
+//! environment and workload pages, and what all of it costs the Kubernetes API.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use gantry_sim::resources::ids::DEPLOYMENT;
+use gantry_tests::{spawn_on_simulator, TestApp};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+/// Server-sent events read off a streaming response.
+struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(app: &TestApp, query: &str) -> Self {
+        let response = app.get(&format!("/api/live{query}")).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        Self { response, buffer: String::new() }
+    }
+
+    /// The next `status` event's data; None when the stream ends or stays quiet for 10 s.
+    async fn next(&mut self) -> Option<Value> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = "";
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(name) = line.strip_prefix("event: ") {
+                        event = name;
+                    } else if let Some(d) = line.strip_prefix("data: ") {
+                        data.push_str(d);
+                    }
+                }
+                if event == "status" {
+                    return Some(serde_json::from_str(&data).expect("status is JSON"));
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
+                .await
+                .ok()?
+                .ok()??;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Reads until `check` holds; every status read is handed to `seen` first.
+    async fn until(
+        &mut self,
+        what: &str,
+        mut seen: impl FnMut(&Value),
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        for _ in 0..200 {
+            let status = self.next().await.unwrap_or_else(|| panic!("stream ended before {what}"));
+            seen(&status);
+            if check(&status) {
+                return status;
+            }
+        }
+        panic!("no status with {what}");
+    }
+}
+
+fn desired(status: &Value, workload: &str) -> i64 {
+    status["workloads"]
+        .as_array()
+        .and_then(|ws| ws.iter().find(|w| w["name"] == workload))
+        .and_then(|w| w["desired"].as_i64())
+        .unwrap_or(-1)
+}
+
+fn scale(app: &TestApp, namespace: &str, workload: &str, replicas: i64) {
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    cluster
+        .store
+        .update(DEPLOYMENT, namespace, workload, None, |d| {
+            let mut next = d.clone();
+            next["spec"]["replicas"] = json!(replicas);
+            Ok(next)
+        })
+        .unwrap();
+}
+
+async fn api_requests(app: &TestApp) -> Value {
+    let (_, url) = app.simulator.as_ref().unwrap();
+    reqwest::get(format!("{url}/simulator/requests")).await.unwrap().json().await.unwrap()
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_stream_sends_the_current_state_then_only_its_environments_changes(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let mut dev = Events::open(&app, "?env=dev").await;
+    let first = dev.next().await.unwrap();
+    assert_eq!(first["name"], "dev", "the current state comes first");
+    let before = desired(&first, "frontend");
+    assert!(before > 0, "{first}");
+
+    // A change elsewhere first, then one in dev: the dev stream carries only dev.
+    scale(&app, "co2-calculator-staging", "frontend", 4);
+    scale(&app, "co2-calculator-dev", "frontend", before + 1);
+    let mut others = Vec::new();
+    dev.until(
+        "the new frontend scale",
+        |s| {
+            if s["name"] != "dev" {
+                others.push(s["name"].to_string());
+            }
+        },
+        |s| desired(s, "frontend") == before + 1,
+    )
+    .await;
+    assert!(others.is_empty(), "a dev stream carried {others:?}");
+
+    // Without a filter, a stream carries every environment, each current state first.
+    let mut all = Events::open(&app, "").await;
+    let mut names = Vec::new();
+    for _ in 0..3 {
+        names.push(all.next().await.unwrap()["name"].as_str().unwrap().to_owned());
+    }
+    names.sort();
+    assert_eq!(names, ["dev", "prod", "staging"]);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn an_unknown_environment_is_refused_with_the_known_ones(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let response = app.get("/api/live?env=dev&env=qa").await;
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["error"],
+        "there is no environment named \"qa\"; known environments: dev, staging, prod"
+    );
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn an_outage_streams_as_stale_with_the_last_state_and_recovery_clears_it(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let mut prod = Events::open(&app, "?env=prod").await;
+    let fresh = prod.until("healthy", |_| {}, |s| s["verdict"]["health"] == "Healthy").await;
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    cluster.faults.set_unavailable(true);
+    let stale = prod.until("stale_since", |_| {}, |s| s["stale_since"].is_string()).await;
+    assert_eq!(stale["workloads"], fresh["workloads"], "the last known state is kept");
+    cluster.faults.set_unavailable(false);
+    prod.until("fresh again", |_| {}, |s| s["stale_since"].is_null()).await;
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn page_views_and_open_streams_cost_no_kubernetes_api_requests(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    // Let the start-up settle: every watch open.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = api_requests(&app).await;
+    let mut streams = Vec::new();
+    for _ in 0..20 {
+        let mut s = Events::open(&app, "").await;
+        s.next().await.unwrap();
+        streams.push(s);
+    }
+    for path in ["/", "/environments/prod", "/environments/dev/workloads/backend"] {
+        for _ in 0..30 {
+            assert_eq!(app.get(path).await.status(), 200, "{path}");
+        }
+    }
+    let after = api_requests(&app).await;
+    assert_eq!(after, before, "page views or streams reached the Kubernetes API");
+    assert_eq!(before["writes"], 0, "the panel only watches");
+    // 9 kinds per environment, Argo CD's Application included: each one watch.
+    assert!(before["watches"].as_u64().unwrap() >= 27, "{before}");
+    drop(streams);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_environment_and_workload_pages_show_pods_revisions_and_jobs(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let page = app.get("/environments/prod").await.text().await.unwrap();
+    for expected in [
+        "co2-calculator-prod",
+        "data-workload=\"backend\"",
+        "data-pod=\"postgres-0\"",
+        "Argo CD",
+        "co2-calculator-prod</dd>",
+        "data-job=\"db-backup\"",
+        "Recent warnings",
+    ] {
+        assert!(page.contains(expected), "environment page lacks {expected}");
+    }
+    let page = app.get("/environments/prod/workloads/backend").await.text().await.unwrap();
+    assert!(page.contains("data-revision=\"1\""), "no revision 1 on the workload page");
+    assert!(page.contains("data-pod=\"backend-"), "no backend pod on the workload page");
+    assert!(!page.contains("data-pod=\"frontend-"), "another workload's pod listed");
+
+    for (path, message) in [
+        (
+            "/environments/qa",
+            "There is no environment named “qa”. Known environments: dev, staging, prod.",
+        ),
+        ("/environments/prod/workloads/nginx", "There is no workload named “nginx” in prod."),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(response.text().await.unwrap().contains(message), "{path}");
+    }
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn open_streams_end_when_the_server_stops(db: PgPool) {
+    let app = spawn_on_simulator(db, &[("GANTRY_SHUTDOWN_GRACE_SECONDS", "60")]).await;
+    let mut stream = Events::open(&app, "").await;
+    stream.next().await.unwrap();
+    let started = std::time::Instant::now();
+    app.stop().await;
+    // With a 60 s grace period, only the streams ending lets the server stop this soon.
+    assert!(started.elapsed() < Duration::from_secs(30), "stopping waited for the streams");
+    while stream.next().await.is_some() {}
+}
