@@ -12,7 +12,6 @@ pub mod status;
 
 #[cfg(feature = "ssr")]
 pub mod cluster;
-#[cfg(feature = "ssr")]
 pub mod context;
 
 pub use shell::{shell, App};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use gantry_app::context::{EnvironmentRef, ServerContext};
+use gantry_app::context::ServerContext;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
@@ -126,9 +126,11 @@ impl Application {
 /// The client for the configured cluster. kube's default of retrying 503s for minutes is
 /// off: an unreachable API must show as a stale view within seconds, and the watches
 /// retry on their own.
+/// `context` overrides `cluster.context` (an environment on another cluster).
 async fn cluster_client(
     settings: &Settings,
     simulator: Option<&gantry_sim::Running>,
+    context: Option<&String>,
 ) -> Result<Option<kube::Client>, StartupError> {
     use crate::config::ClusterSource;
     let fail = |source_kind: &'static str| {
@@ -150,7 +152,7 @@ async fn cluster_client(
         }
         ClusterSource::Kubeconfig => {
             let options = kube::config::KubeConfigOptions {
-                context: settings.cluster.context.clone(),
+                context: context.or(settings.cluster.context.as_ref()).cloned(),
                 ..Default::default()
             };
             kube::Config::from_kubeconfig(&options).await.map_err(|e| fail("kubeconfig")(&e))?
@@ -165,22 +167,31 @@ async fn start_watches(
     settings: &Settings,
     simulator: Option<&gantry_sim::Running>,
 ) -> Result<Vec<gantry_app::cluster::EnvironmentWatch>, StartupError> {
-    let Some(client) = cluster_client(settings, simulator).await? else { return Ok(Vec::new()) };
-    let watches = settings
-        .environments
-        .iter()
-        .map(|env| {
-            let target = gantry_app::cluster::WatchTarget {
-                name: env.name.clone(),
-                namespace: env.namespace.clone(),
-                application: env
-                    .argocd_application
-                    .clone()
-                    .map(|app| (env.argocd_namespace.clone(), app)),
-            };
-            gantry_app::cluster::EnvironmentWatch::start(&client, target)
-        })
-        .collect();
+    // One client per cluster: environments sharing a context share its connections.
+    let mut clients: Vec<(Option<&String>, kube::Client)> = Vec::new();
+    let mut watches = Vec::with_capacity(settings.environments.len());
+    for env in &settings.environments {
+        let context = env.cluster_context.as_ref();
+        let client = match clients.iter().find(|(c, _)| *c == context) {
+            Some((_, client)) => client.clone(),
+            None => {
+                let Some(client) = cluster_client(settings, simulator, context).await? else {
+                    return Ok(Vec::new());
+                };
+                clients.push((context, client.clone()));
+                client
+            }
+        };
+        let target = gantry_app::cluster::WatchTarget {
+            name: env.name.clone(),
+            namespace: env.namespace.clone(),
+            application: env
+                .argocd_application
+                .clone()
+                .map(|app| (env.argocd_namespace.clone(), app)),
+        };
+        watches.push(gantry_app::cluster::EnvironmentWatch::start(&client, target));
+    }
     tracing::info!(source = ?settings.cluster.source, environments = settings.environments.len(), "watching the cluster");
     Ok(watches)
 }
@@ -190,11 +201,7 @@ fn app_state(
     db: sqlx::PgPool,
     watches: Vec<gantry_app::cluster::EnvironmentWatch>,
 ) -> Result<AppState, StartupError> {
-    let environments = settings
-        .environments
-        .iter()
-        .map(|e| EnvironmentRef { name: e.name.clone(), namespace: e.namespace.clone() })
-        .collect();
+    let environments = settings.environments.clone();
     let site_root = settings.server.site_root.to_string_lossy().into_owned();
     let leptos_options = LeptosOptions::builder()
         .output_name(gantry_app::shell::OUTPUT_NAME)

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::context::EnvironmentConfig;
 use crate::error::AppError;
 use crate::status::model::EnvironmentStatus;
 
@@ -8,6 +9,8 @@ use crate::status::model::EnvironmentStatus;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentView {
     pub status: EnvironmentStatus,
+    /// How it is configured: scaling bounds, metrics selectors, dashboard links.
+    pub config: EnvironmentConfig,
     /// The server's clock when answering (ms since the epoch): ages on the first render.
     pub now_ms: i64,
 }
@@ -17,6 +20,7 @@ pub struct EnvironmentView {
 pub async fn get_environment(name: String) -> Result<EnvironmentView, AppError> {
     let context = crate::context::server_context()?;
     let Some(i) = context.environments.iter().position(|e| e.name == name) else {
+        // The list of names is no secret: every page's navigation shows the environments.
         let known: Vec<&str> = context.environments.iter().map(|e| e.name.as_str()).collect();
         return Err(AppError::not_found(format!(
             "There is no environment named “{name}”. Known environments: {}.",
@@ -30,6 +34,7 @@ pub async fn get_environment(name: String) -> Result<EnvironmentView, AppError> 
     };
     Ok(EnvironmentView {
         status: (*snapshot.status).clone(),
+        config: context.environments[i].clone(),
         now_ms: chrono::Utc::now().timestamp_millis(),
     })
 }

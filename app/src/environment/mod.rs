@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use crate::context::EnvironmentConfig;
 use crate::live::{self, Connection, LiveIndicator};
 use crate::status::model::EnvironmentStatus;
 use crate::status::words;
@@ -40,15 +41,24 @@ impl Followed {
     }
 
     /// The newest status (pushed if any, else loaded) and the time to measure ages from.
-    pub fn current(self) -> Option<Result<(EnvironmentStatus, i64), crate::error::AppError>> {
+    pub fn current(self) -> Option<Result<Current, crate::error::AppError>> {
         let (pushed, clock, env) = (self.pushed, self.clock, self.env);
         self.view.get().map(|result| {
-            result.map(|v| {
-                let status = pushed.get().filter(|p| p.name == env.get()).unwrap_or(v.status);
-                (status, clock.get().max(v.now_ms))
+            result.map(|v| Current {
+                status: pushed.get().filter(|p| p.name == env.get()).unwrap_or(v.status),
+                config: v.config,
+                now: clock.get().max(v.now_ms),
             })
         })
     }
+}
+
+/// What a page shows at one moment.
+pub(crate) struct Current {
+    pub status: EnvironmentStatus,
+    pub config: EnvironmentConfig,
+    /// When to measure ages from (ms since the epoch).
+    pub now: i64,
 }
 
 #[component]
@@ -70,8 +80,8 @@ pub fn EnvironmentPage() -> impl IntoView {
                         .current()
                         .map(|result| {
                             result
-                                .map(|(status, now)| {
-                                    view! { <EnvironmentDetail status now connection/> }
+                                .map(|current| {
+                                    view! { <EnvironmentDetail current connection/> }
                                 })
                         })
                 }}
@@ -81,11 +91,11 @@ pub fn EnvironmentPage() -> impl IntoView {
 }
 
 #[component]
-fn EnvironmentDetail(
-    status: EnvironmentStatus,
-    now: i64,
-    connection: ReadSignal<Connection>,
-) -> impl IntoView {
+fn EnvironmentDetail(current: Current, connection: ReadSignal<Connection>) -> impl IntoView {
+    let Current { status, config, now } = current;
+    let grafana = config.grafana_url.clone().map(|url| {
+        view! { <a class="button" href=url target="_blank" rel="noopener">"Grafana"</a> }
+    });
     let EnvironmentStatus {
         name,
         namespace,
@@ -105,6 +115,7 @@ fn EnvironmentDetail(
             <span class=format!("badge health-{}", health.css()) id="env-health" data-health=health.css()>
                 {health.label()}
             </span>
+            {grafana}
             <LiveIndicator state=connection/>
         </header>
         <StaleBanner since=stale_since/>
@@ -112,7 +123,7 @@ fn EnvironmentDetail(
         <p class="muted mono">"namespace " {namespace}</p>
         <section class="panel">
             <h2>"Workloads"</h2>
-            <WorkloadsTable env=name workloads/>
+            <WorkloadsTable env=name workloads config/>
         </section>
         <ArgoPanel argo/>
         <section class="panel">

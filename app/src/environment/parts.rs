@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::context::{EnvironmentConfig, WorkloadConfig};
 use crate::status::model::{
     ArgoStatus, JobOutcome, PodInfo, Revision, Rollout, ScheduledJob, WarningEvent, WorkloadKind,
     WorkloadStatus,
@@ -29,7 +30,7 @@ pub fn StaleBanner(since: Option<String>) -> impl IntoView {
     since.map(|since| {
         view! {
             <p class="stale banner" role="alert" id="stale-banner">
-                "Stale since " {since} ": the Kubernetes API cannot be reached. "
+                "Stale since " {words::when(&since)} ": the Kubernetes API cannot be reached. "
                 "This is the last known state; it updates by itself when the API is back."
             </p>
         }
@@ -63,8 +64,23 @@ pub fn technical(w: &WorkloadStatus) -> String {
     text
 }
 
+/// The configured scaling bounds, in words.
+pub fn bounds(config: Option<&WorkloadConfig>) -> String {
+    match config {
+        Some(c) if c.min_replicas == c.max_replicas => {
+            format!("always {} (configured)", c.min_replicas)
+        }
+        Some(c) => format!("scalable {}–{}", c.min_replicas, c.max_replicas),
+        None => "not configured: the panel will not scale it".to_owned(),
+    }
+}
+
 #[component]
-pub fn WorkloadsTable(env: String, workloads: Vec<WorkloadStatus>) -> impl IntoView {
+pub fn WorkloadsTable(
+    env: String,
+    workloads: Vec<WorkloadStatus>,
+    config: EnvironmentConfig,
+) -> impl IntoView {
     if workloads.is_empty() {
         return view! { <p class="muted">"No Deployments or StatefulSets in this namespace."</p> }
             .into_any();
@@ -86,6 +102,7 @@ pub fn WorkloadsTable(env: String, workloads: Vec<WorkloadStatus>) -> impl IntoV
                     <td>
                         <span class=format!("health-{}", health.css())>{words::workload_plain(&w)}</span>
                         <div class="muted small">{technical(&w)}</div>
+                        <div class="muted small">{bounds(config.workload(&w.name))}</div>
                         {progress}
                     </td>
                     <td class="mono">{tags(&w.images)}</td>
@@ -116,7 +133,7 @@ pub fn ArgoPanel(argo: Option<ArgoStatus>) -> impl IntoView {
         .into_any();
     };
     let operation = a.last_operation.map(|op| {
-        let when = op.finished_at.clone().unwrap_or_else(|| op.started_at.clone());
+        let when = words::when(op.finished_at.as_deref().unwrap_or(&op.started_at));
         let phase_class = format!("op-{}", op.phase.to_lowercase());
         view! {
             <dt>"Last operation"</dt>

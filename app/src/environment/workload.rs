@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::parts::{self, EventsTable, PodsTable, RevisionsTable, StaleBanner};
-use super::Followed;
+use super::{Current, Followed};
 use crate::error::AppError;
 use crate::live::{Connection, LiveIndicator};
 use crate::status::model::EnvironmentStatus;
@@ -32,14 +32,14 @@ pub fn WorkloadPage() -> impl IntoView {
                         .current()
                         .map(|result| {
                             result
-                                .and_then(|(status, now)| {
+                                .and_then(|current| {
                                     let name = workload.get();
-                                    if status.workloads.iter().any(|w| w.name == name) {
-                                        Ok(view! { <WorkloadDetail status name now connection/> })
+                                    if current.status.workloads.iter().any(|w| w.name == name) {
+                                        Ok(view! { <WorkloadDetail current name connection/> })
                                     } else {
                                         Err(AppError::not_found(format!(
                                             "There is no workload named “{name}” in {}.",
-                                            status.name
+                                            current.status.name
                                         )))
                                     }
                                 })
@@ -52,12 +52,20 @@ pub fn WorkloadPage() -> impl IntoView {
 
 #[component]
 fn WorkloadDetail(
-    status: EnvironmentStatus,
+    current: Current,
     name: String,
-    now: i64,
     connection: ReadSignal<Connection>,
 ) -> impl IntoView {
+    let Current { status, config, now } = current;
     let EnvironmentStatus { workloads, pods, revisions, events, stale_since, .. } = status;
+    let configured = config.workload(&name).cloned();
+    let grafana = configured.as_ref().and_then(|c| c.grafana_url.clone()).map(|url| {
+        view! { <a class="button" href=url target="_blank" rel="noopener">"Grafana"</a> }
+    });
+    let selector = configured.as_ref().map(|c| {
+        view! { <dt>"Metrics selector"</dt><dd class="mono">"{" {c.prometheus_selector.clone()} "}"</dd> }
+    });
+    let bounds = parts::bounds(configured.as_ref());
     let Some(w) = workloads.into_iter().find(|w| w.name == name) else {
         return ().into_any();
     };
@@ -81,12 +89,24 @@ fn WorkloadDetail(
             <span class=format!("badge health-{}", health.css()) id="workload-health" data-health=health.css()>
                 {health.label()}
             </span>
+            {grafana}
             <LiveIndicator state=connection/>
         </header>
         <StaleBanner since=stale_since/>
         <p class="plain lead">{words::workload_plain(&w)}</p>
-        <p class="muted">{parts::technical(&w)} " · version " <span class="mono">{parts::tags(&w.images)}</span></p>
         <ul class="problems">{problems}</ul>
+        <section class="panel">
+            <dl class="facts">
+                <dt>"State"</dt><dd>{parts::technical(&w)}</dd>
+                <dt>"Version"</dt><dd class="mono">{parts::tags(&w.images)}</dd>
+                <dt>"Images"</dt>
+                <dd class="mono small">
+                    {w.images.iter().map(|i| view! { <div>{format!("{}: {}:{}", i.container, i.repository, i.tag)}</div> }).collect_view()}
+                </dd>
+                <dt>"Scaling"</dt><dd id="bounds">{bounds}</dd>
+                {selector}
+            </dl>
+        </section>
         <section class="panel">
             <h2>"Pods"</h2>
             <PodsTable pods now show_workload=false/>

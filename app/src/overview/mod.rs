@@ -118,7 +118,7 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
     let stale = stale_since.map(|since| {
         view! {
             <p class="stale" role="alert">
-                "Stale since " {since} ": the cluster cannot be reached; showing the last known state."
+                "Stale since " {crate::status::words::when(&since)} ": the cluster cannot be reached; showing the last known state."
             </p>
         }
     });

@@ -40,7 +40,8 @@ pub fn problems_first(workloads: &mut [WorkloadStatus]) {
 pub fn problem_words(workload: &str, p: &PodProblem) -> String {
     match p.kind {
         ProblemKind::CrashLoop => {
-            format!("{workload} is crash-looping (pod {} restarted {} times)", p.pod, p.restarts)
+            let times = if p.restarts == 1 { "time" } else { "times" };
+            format!("{workload} is crash-looping (pod {} restarted {} {times})", p.pod, p.restarts)
         }
         ProblemKind::ImagePull => format!("{workload} cannot pull its image (pod {})", p.pod),
         ProblemKind::Unschedulable => {
@@ -105,6 +106,14 @@ pub fn age(from_ms: i64, now_ms: i64) -> String {
         s if s < 120 * 60 => format!("{}m", s / 60),
         s if s < 48 * 3600 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
+    }
+}
+
+/// An RFC 3339 UTC time as people read it: "2026-11-26 07:58:22 UTC".
+pub fn when(rfc3339: &str) -> String {
+    match rfc3339.strip_suffix('Z') {
+        Some(utc) => format!("{} UTC", utc.replacen('T', " ", 1)),
+        None => rfc3339.to_owned(),
     }
 }
 
@@ -218,6 +227,20 @@ mod tests {
         assert_eq!(age(0, 5 * 3_600_000), "5h");
         assert_eq!(age(0, 3 * 86_400_000), "3d");
         assert_eq!(age(10_000, 0), "0s");
+    }
+
+    #[test]
+    fn times_read_as_utc() {
+        assert_eq!(when("2026-11-26T07:58:22Z"), "2026-11-26 07:58:22 UTC");
+        assert_eq!(when("2026-11-26T08:58:22+01:00"), "2026-11-26T08:58:22+01:00");
+    }
+
+    #[test]
+    fn a_single_restart_is_singular() {
+        let mut p = crash();
+        assert!(problem_words("backend", &p).ends_with("restarted 4 times)"));
+        p.restarts = 1;
+        assert!(problem_words("backend", &p).ends_with("restarted 1 time)"));
     }
 
     #[test]

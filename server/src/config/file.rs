@@ -8,9 +8,10 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::environments::{self, RawEnvironment};
 use super::{
-    default_environments, ClusterSettings, ClusterSource, ConfigError, DatabaseSettings,
-    EnvironmentSettings, LogFormat, LogSettings, ServerSettings, Settings, SimulatorSettings,
+    ClusterSettings, ClusterSource, ConfigError, DatabaseSettings, LogFormat, LogSettings,
+    ServerSettings, Settings, SimulatorSettings,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,15 +63,6 @@ pub struct RawSimulator {
     pub port: Option<u16>,
     pub speed: Option<f64>,
     pub kubeconfig: Option<PathBuf>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawEnvironment {
-    pub name: String,
-    pub namespace: String,
-    pub argocd_application: Option<String>,
-    pub argocd_namespace: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,13 +182,6 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         return Err(fail("log.level", format!("{level:?} is not a valid log filter: {e}")));
     }
 
-    let environments = match raw.environments {
-        None => default_environments(),
-        Some(list) => {
-            validate_environments(list).map_err(|problem| fail("environments", problem))?
-        }
-    };
-
     let speed = raw.simulator.speed.unwrap_or(1.0);
     if !(0.1..=3600.0).contains(&speed) {
         return Err(fail("simulator.speed", format!("{speed} is out of range; use 0.1 to 3600")));
@@ -233,6 +218,15 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
     }
     let cluster = ClusterSettings { source, context: raw.cluster.context };
 
+    let environments = match raw.environments {
+        None => environments::defaults(),
+        Some(list) => environments::validate(list, source == ClusterSource::Kubeconfig).map_err(
+            |(key, problem)| {
+                ConfigError::new(format!("environments{key}"), origin("environments"), problem)
+            },
+        )?,
+    };
+
     Ok(Settings {
         server: ServerSettings {
             listen,
@@ -260,56 +254,4 @@ fn check_database_url(url: &SecretString) -> Result<(), String> {
     } else {
         Err("must be a PostgreSQL URL starting with postgres:// or postgresql://".to_owned())
     }
-}
-
-fn validate_environments(list: Vec<RawEnvironment>) -> Result<Vec<EnvironmentSettings>, String> {
-    if list.is_empty() {
-        return Err("at least one environment is needed".to_owned());
-    }
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::with_capacity(list.len());
-    for (index, env) in list.into_iter().enumerate() {
-        if !is_dns_label(&env.name) {
-            return Err(format!(
-                "[{index}].name {:?} must be a short lowercase name (letters, digits, '-')",
-                env.name
-            ));
-        }
-        if !is_dns_label(&env.namespace) {
-            return Err(format!(
-                "[{index}].namespace {:?} is not a valid Kubernetes namespace name",
-                env.namespace
-            ));
-        }
-        if !seen.insert(env.name.clone()) {
-            return Err(format!("[{index}].name {:?} is used twice", env.name));
-        }
-        let argocd_namespace = env.argocd_namespace.unwrap_or_else(|| "argocd".to_owned());
-        if !is_dns_label(&argocd_namespace) {
-            return Err(format!(
-                "[{index}].argocd_namespace {argocd_namespace:?} is not a valid namespace name"
-            ));
-        }
-        if let Some(app) = env.argocd_application.as_deref().filter(|a| !is_dns_label(a)) {
-            return Err(format!(
-                "[{index}].argocd_application {app:?} is not a valid Application name"
-            ));
-        }
-        out.push(EnvironmentSettings {
-            name: env.name,
-            namespace: env.namespace,
-            argocd_application: env.argocd_application,
-            argocd_namespace,
-        });
-    }
-    Ok(out)
-}
-
-/// RFC 1123 label, as Kubernetes requires for namespace names.
-fn is_dns_label(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 63
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !value.starts_with('-')
-        && !value.ends_with('-')
 }

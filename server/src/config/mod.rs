@@ -3,6 +3,7 @@
 //! server at start with a message that names it, instead of failing later.
 
 mod env;
+mod environments;
 mod error;
 mod file;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 pub use error::ConfigError;
+pub use gantry_app::context::{EnvironmentConfig, WorkloadConfig};
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -20,7 +22,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub log: LogSettings,
-    pub environments: Vec<EnvironmentSettings>,
+    pub environments: Vec<EnvironmentConfig>,
     pub simulator: SimulatorSettings,
     pub cluster: ClusterSettings,
 }
@@ -69,16 +71,6 @@ pub struct LogSettings {
     pub level: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvironmentSettings {
-    pub name: String,
-    pub namespace: String,
-    /// The Argo CD Application deploying it, if any.
-    pub argocd_application: Option<String>,
-    /// Where Argo CD keeps its Applications.
-    pub argocd_namespace: String,
-}
-
 /// Where the Kubernetes API is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClusterSource {
@@ -118,19 +110,6 @@ impl Settings {
         env::apply(&vars, &mut raw)?;
         file::validate(raw)
     }
-}
-
-/// The built-in default environments: the CO2 calculator's three namespaces.
-fn default_environments() -> Vec<EnvironmentSettings> {
-    ["dev", "staging", "prod"]
-        .into_iter()
-        .map(|name| EnvironmentSettings {
-            name: name.to_owned(),
-            namespace: format!("co2-calculator-{name}"),
-            argocd_application: Some(format!("co2-calculator-{name}")),
-            argocd_namespace: "argocd".to_owned(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

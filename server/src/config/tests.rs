@@ -226,3 +226,129 @@ fn the_example_file_in_deploy_loads_and_matches_the_defaults() {
     assert_eq!(from_file.simulator, defaults.simulator);
     assert_eq!(from_file.cluster, defaults.cluster);
 }
+
+/// Loads a file holding one environment with `extra` lines appended; returns the error.
+fn environment_error(extra: &str, vars: &[(&str, &str)]) -> String {
+    let file =
+        file_with(&format!("[[environments]]\nname = \"dev\"\nnamespace = \"co2-dev\"\n{extra}\n"));
+    let mut all = vec![("DATABASE_URL", URL), ("GANTRY_CONFIG", file.path())];
+    all.extend_from_slice(vars);
+    load(&all).expect_err(extra).to_string()
+}
+
+#[test]
+fn workloads_have_scaling_bounds_selectors_and_links() {
+    let file = file_with(
+        r#"
+[[environments]]
+name = "prod"
+namespace = "co2-prod"
+grafana_url = "https://grafana.example.org/d/co2?var-ns=co2-prod"
+[[environments.workloads]]
+name = "backend"
+min_replicas = 2
+max_replicas = 8
+[[environments.workloads]]
+name = "postgres"
+kind = "StatefulSet"
+prometheus_selector = 'namespace="co2-prod",statefulset="postgres"'
+grafana_url = "https://grafana.example.org/d/pg"
+"#,
+    );
+    let settings = load(&[("DATABASE_URL", URL), ("GANTRY_CONFIG", file.path())]).expect("valid");
+    let prod = &settings.environments[0];
+    assert_eq!(prod.prometheus_selector, "namespace=\"co2-prod\"", "derived from the namespace");
+    assert_eq!(
+        prod.grafana_url.as_deref(),
+        Some("https://grafana.example.org/d/co2?var-ns=co2-prod")
+    );
+    let backend = prod.workload("backend").expect("backend");
+    assert_eq!((backend.min_replicas, backend.max_replicas), (2, 8));
+    assert_eq!(backend.prometheus_selector, "namespace=\"co2-prod\",pod=~\"backend-.*\"");
+    let postgres = prod.workload("postgres").expect("postgres");
+    assert_eq!(postgres.kind, gantry_app::status::model::WorkloadKind::StatefulSet);
+    assert_eq!((postgres.min_replicas, postgres.max_replicas), (1, 1), "defaults: exactly one");
+    assert_eq!(postgres.prometheus_selector, "namespace=\"co2-prod\",statefulset=\"postgres\"");
+}
+
+#[test]
+fn bad_workload_entries_are_refused_naming_the_key() {
+    let workload = |lines: &str| format!("[[environments.workloads]]\nname = \"backend\"\n{lines}");
+    for (lines, key, words) in [
+        (
+            workload("min_replicas = 4\nmax_replicas = 2"),
+            "environments[0].workloads[0].max_replicas",
+            "below min_replicas",
+        ),
+        (
+            workload("max_replicas = 5000"),
+            "environments[0].workloads[0].max_replicas",
+            "out of range",
+        ),
+        (
+            workload("min_replicas = -1"),
+            "environments[0].workloads[0].min_replicas",
+            "out of range",
+        ),
+        (workload("kind = \"DaemonSet\""), "environments[0].workloads[0].kind", "DaemonSet"),
+        (
+            workload("prometheus_selector = 'namespace=co2'"),
+            "environments[0].workloads[0].prometheus_selector",
+            "double quotes",
+        ),
+        (
+            workload("grafana_url = \"grafana.local\""),
+            "environments[0].workloads[0].grafana_url",
+            "http",
+        ),
+        (
+            format!("{}\n{}", workload(""), workload("")),
+            "environments[0].workloads[1].name",
+            "listed twice",
+        ),
+        (
+            "[[environments.workloads]]\nname = \"Back_End\"".to_owned(),
+            "environments[0].workloads[0].name",
+            "Back_End",
+        ),
+        (
+            "prometheus_selector = 'namespace=\"a\",'".to_owned(),
+            "environments[0].prometheus_selector",
+            "comma",
+        ),
+        ("cluster_context = \"prod\"".to_owned(), "environments[0].cluster_context", "kubeconfig"),
+        (workload("replicas = 3"), "environments", "unknown field"),
+    ] {
+        let error = environment_error(&lines, &[]);
+        assert!(error.contains(key) && error.contains(words), "{lines:?} → {error}");
+    }
+}
+
+#[test]
+fn an_environment_can_live_on_another_kubeconfig_context() {
+    let file = file_with(
+        "[[environments]]\nname = \"dev\"\nnamespace = \"co2-dev\"\n\
+         [[environments]]\nname = \"prod\"\nnamespace = \"co2-prod\"\ncluster_context = \"prod-cluster\"\n",
+    );
+    let settings = load(&[
+        ("DATABASE_URL", URL),
+        ("GANTRY_CONFIG", file.path()),
+        ("GANTRY_CLUSTER", "kubeconfig"),
+    ])
+    .expect("valid");
+    assert_eq!(settings.environments[0].cluster_context, None);
+    assert_eq!(settings.environments[1].cluster_context.as_deref(), Some("prod-cluster"));
+}
+
+#[test]
+fn the_default_workloads_are_the_co2_calculator_with_production_headroom() {
+    let settings = load(&[("DATABASE_URL", URL)]).expect("defaults");
+    let bounds = |env: usize, w: &str| {
+        let w = settings.environments[env].workload(w).expect("workload");
+        (w.min_replicas, w.max_replicas)
+    };
+    assert_eq!(bounds(0, "backend"), (1, 4));
+    assert_eq!(bounds(2, "backend"), (3, 10));
+    assert_eq!(bounds(2, "redis"), (1, 1));
+    assert_eq!(bounds(2, "postgres"), (1, 1));
+}
