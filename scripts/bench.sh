@@ -2,8 +2,10 @@
 # Measures the figures reported in the README's "Performance" section, on a release build:
 #   - first load: bytes a browser downloads for the first page (HTML + JS + WASM + CSS), gzip
 #   - cold start: process start until /ready answers 200 (database already running)
-#   - overview SSR throughput and latency at 64 connections (wrk)
-#   - resident memory idle and after the load
+#   - overview and environment page SSR throughput and latency at 64 connections (wrk),
+#     and the Kubernetes API requests the simulated cluster answered meanwhile
+#   - resident memory idle, after the load, and with 500 open live streams
+#   - for comparison, how long kubectl takes to fetch what the overview shows
 # Run it through ./run bench (which bootstraps the tools).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,15 +24,17 @@ URL=$(scripts/postgres.sh url)
 PORT=${BENCH_PORT:-3900}
 BIN=target/release/gantry
 
+WORK=$(mktemp -d)
+KUBECONFIG_FILE=$WORK/simulator.kubeconfig
 start_server() {
   # With the simulated cluster: page views then read real watch caches, as in production.
-  GANTRY_SIMULATOR=true GANTRY_SIMULATOR_PORT=0 \
+  GANTRY_SIMULATOR=true GANTRY_SIMULATOR_PORT=0 GANTRY_SIMULATOR_KUBECONFIG=$KUBECONFIG_FILE \
   GANTRY_DATABASE_URL=$URL GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_SITE_ROOT=target/site \
     GANTRY_LOG_FORMAT=json GANTRY_LOG=warn "$BIN" >/dev/null 2>&1 &
   SERVER_PID=$!
 }
 stop_server() { kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
-trap stop_server EXIT
+trap 'stop_server; rm -rf "$WORK"' EXIT
 
 # --- cold start to ready (median of 5) ---
 starts=()
@@ -56,12 +60,50 @@ RAW_WASM=$(stat -c %s target/site/pkg/gantry_bg.wasm)
 sleep 1
 RSS_IDLE=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
 
-# --- overview SSR under load ---
-WRK=$(wrk -t2 -c64 -d10s --latency "http://127.0.0.1:$PORT/" 2>&1)
-RPS=$(echo "$WRK" | awk '/Requests\/sec/ {print $2}')
-P50=$(echo "$WRK" | awk '$1=="50%" {print $2}')
-P99=$(echo "$WRK" | awk '$1=="99%" {print $2}')
-RSS_LOAD=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
+SIM=$(awk '/server:/ {print $2}' "$KUBECONFIG_FILE")
+api_requests() { curl -fs "$SIM/simulator/requests" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin).values()))'; }
+rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
+ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.2f ms", v / 1000; else if (v ~ /ms$/) printf "%.1f ms", v + 0; else printf "%.0f ms", v * 1000 }'; }
+
+# --- pages under load (wrk), counting what the cluster's API answers meanwhile ---
+load() {
+  local out; out=$(wrk -t2 -c64 -d10s --latency "http://127.0.0.1:$PORT$1" 2>&1)
+  printf '%s req/s, p50 %s, p99 %s' "$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')" \
+    "$(ms "$(echo "$out" | awk '$1=="50%" {print $2}')")" "$(ms "$(echo "$out" | awk '$1=="99%" {print $2}')")"
+}
+API_BEFORE=$(api_requests)
+OVERVIEW=$(load /)
+ENVIRONMENT=$(load /environments/prod)
+API_DURING=$(( $(api_requests) - API_BEFORE ))
+RSS_LOAD=$(rss)
+
+# --- 500 open live streams, with changes flowing to them ---
+STREAMS_OUT=$WORK/streams.out
+python3 scripts/streams.py "127.0.0.1:$PORT" 500 8 > "$STREAMS_OUT" &
+STREAMS_PID=$!
+until grep -q '^open' "$STREAMS_OUT" 2>/dev/null; do sleep 0.1; done
+for replicas in 3 2 3 2; do
+  kubectl --kubeconfig "$KUBECONFIG_FILE" scale deployment frontend -n co2-calculator-dev --replicas=$replicas >/dev/null
+  sleep 1.5
+done
+RSS_STREAMS=$(rss)
+wait "$STREAMS_PID"
+STREAM_EVENTS=$(awk '/^events/ {print $2}' "$STREAMS_OUT")
+
+# --- the same information through kubectl (median of 5 runs of the whole set) ---
+kubectl_all() {
+  for env in dev staging prod; do
+    kubectl --kubeconfig "$KUBECONFIG_FILE" get deployments,statefulsets,replicasets,pods,horizontalpodautoscalers,cronjobs,jobs,events \
+      -n "co2-calculator-$env" >/dev/null
+  done
+  kubectl --kubeconfig "$KUBECONFIG_FILE" get applications.argoproj.io -n argocd >/dev/null
+}
+runs=()
+for _ in 1 2 3 4 5; do
+  t0=$(date +%s%N); kubectl_all; t1=$(date +%s%N)
+  runs+=($(( (t1 - t0) / 1000000 )))
+done
+KUBECTL_MS=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 3p)
 
 SIMULATOR=$(cargo run -q --release -p gantry-simulator --example throughput)
 
@@ -72,7 +114,11 @@ cat <<REPORT
 | first load, gzip (HTML + JS + WASM + CSS) | $(kib "$TOTAL") (HTML $(kib "$HTML"), JS $(kib "$JS"), WASM $(kib "$WASM"), CSS $(kib "$CSS")) |
 | WASM before compression | $(kib "$RAW_WASM") |
 | cold start to ready (median of 5) | ${COLD_MS} ms (runs: ${starts[*]}) |
-| overview SSR, 64 connections, 10 s | ${RPS} req/s, p50 ${P50}, p99 ${P99} |
-| resident memory idle / after load | $(( RSS_IDLE / 1024 )) MiB / $(( RSS_LOAD / 1024 )) MiB |
+| overview page (\`/\`), 64 connections, 10 s | $OVERVIEW |
+| environment page (\`/environments/prod\`), 64 connections, 10 s | $ENVIRONMENT |
+| Kubernetes API requests during both runs | $API_DURING |
+| resident memory idle / after the load | $(( RSS_IDLE / 1024 )) MiB / $(( RSS_LOAD / 1024 )) MiB |
+| resident memory with 500 open live streams | $(( RSS_STREAMS / 1024 )) MiB ($STREAM_EVENTS status events delivered in 8 s) |
+| kubectl fetching the same (4 \`kubectl get\`, median of 5) | ${KUBECTL_MS} ms (runs: ${runs[*]}) |
 $SIMULATOR
 REPORT

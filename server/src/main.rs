@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+// Rendering a page is many small short-lived allocations; glibc's allocator spent a
+// quarter of the CPU time of an overview render (measured with perf), mimalloc far less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = match gantry::config::Settings::load() {

@@ -101,7 +101,14 @@ impl Application {
             live.close();
             let _ = stopping_tx.send(());
         };
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        // Pages stream in several writes (the frame, then each resolved part): without
+        // TCP_NODELAY, Nagle's algorithm and delayed ACKs hold a response's tail for ~40 ms.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
+        let server = axum::serve(listener, self.router).with_graceful_shutdown(signal);
         let grace = self.grace;
         let deadline = async move {
             if stopping_rx.await.is_ok() {

@@ -6,7 +6,7 @@ mod theme;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use crate::environment::{EnvironmentPage, WorkloadPage};
 use crate::overview::OverviewPage;
@@ -48,11 +48,18 @@ pub fn App() -> impl IntoView {
                 <nav::Sidebar/>
                 <main class="content" id="content">
                     <Routes fallback=NotFound>
-                        <Route path=path!("") view=OverviewPage/>
-                        <Route path=path!("environments/:env") view=EnvironmentPage/>
+                        // The data of these pages is in the server's memory: rendering them
+                        // whole is cheaper than streaming a fallback and patching it in.
+                        <Route path=path!("") view=OverviewPage ssr=SsrMode::Async/>
+                        <Route
+                            path=path!("environments/:env")
+                            view=EnvironmentPage
+                            ssr=SsrMode::Async
+                        />
                         <Route
                             path=path!("environments/:env/workloads/:workload")
                             view=WorkloadPage
+                            ssr=SsrMode::Async
                         />
                         <Route path=path!(":section") view=Upcoming/>
                     </Routes>
