@@ -2,6 +2,7 @@
 //! functions the pages call. Compiled twice: with `ssr` into the server binary and with
 //! `hydrate` into the WebAssembly that makes the server-rendered page interactive.
 
+pub mod codec;
 pub mod environment;
 pub mod error;
 pub mod live;

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::status::model::EnvironmentStatus;
+use serde::de::DeserializeOwned;
 
 /// Where the stream stands, as the indicator shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,36 +34,52 @@ impl Connection {
     }
 }
 
-/// The stream's address for these environments (all of them when empty).
-pub fn stream_path(environments: &[String]) -> String {
-    let query: Vec<String> = environments.iter().map(|e| format!("env={e}")).collect();
-    if query.is_empty() {
-        "/api/live".to_owned()
-    } else {
-        format!("/api/live?{}", query.join("&"))
+/// What a page wants from the stream (the server's `view=`): the event it listens to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// The overview's cards.
+    Card,
+    /// The environment and workload pages' data.
+    Detail,
+}
+
+impl View {
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Card => "card",
+            View::Detail => "detail",
+        }
     }
 }
 
-/// Follows the environments' status (`environments` is re-read reactively: the stream
-/// reopens when the page's environment changes); `on_status` gets every new status. The
+/// The stream's address for these environments (all of them when empty).
+pub fn stream_path(view: View, environments: &[String]) -> String {
+    let mut query = vec![format!("view={}", view.name())];
+    query.extend(environments.iter().map(|e| format!("env={e}")));
+    format!("/api/live?{}", query.join("&"))
+}
+
+/// Follows the environments (`environments` is re-read reactively: the stream reopens
+/// when the page's environment changes); `on_update` gets every new card or detail. The
 /// stream closes when the calling component is unmounted.
-pub fn follow(
+pub fn follow<T: DeserializeOwned + 'static>(
+    view: View,
     environments: impl Fn() -> Vec<String> + 'static,
-    on_status: impl Fn(EnvironmentStatus) + 'static,
+    on_update: impl Fn(T) + 'static,
 ) -> ReadSignal<Connection> {
     let (state, set_state) = signal(Connection::Connecting);
     #[cfg(feature = "hydrate")]
     {
-        let on_status = std::rc::Rc::new(on_status);
+        let on_update = std::rc::Rc::new(on_update);
         // Effects run in the browser only, after hydration.
         Effect::new(move |_| {
-            let path = stream_path(&environments());
-            let on_status = std::rc::Rc::clone(&on_status);
-            browser::open(&path, move |status| on_status(status), set_state);
+            let path = stream_path(view, &environments());
+            let on_update = std::rc::Rc::clone(&on_update);
+            browser::open(&path, view.name(), move |update| on_update(update), set_state);
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (environments, on_status, set_state);
+    let _ = (view, environments, on_update, set_state);
     state
 }
 
@@ -113,11 +129,11 @@ mod browser {
     use web_sys::{EventSource, MessageEvent};
 
     use super::Connection;
-    use crate::status::model::EnvironmentStatus;
 
-    pub fn open(
+    pub fn open<T: serde::de::DeserializeOwned + 'static>(
         path: &str,
-        on_status: impl Fn(EnvironmentStatus) + 'static,
+        event: &str,
+        on_update: impl Fn(T) + 'static,
         set_state: WriteSignal<Connection>,
     ) {
         let Ok(source) = EventSource::new(path) else {
@@ -126,15 +142,14 @@ mod browser {
         };
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let Some(text) = event.data().as_string() else { return };
-            match serde_json::from_str::<EnvironmentStatus>(&text) {
-                Ok(status) => on_status(status),
+            match serde_json::from_str::<T>(&text) {
+                Ok(update) => on_update(update),
                 Err(error) => leptos::logging::warn!("unreadable live update: {error}"),
             }
         });
         let on_open = Closure::<dyn FnMut()>::new(move || set_state.set(Connection::Live));
         let on_error = Closure::<dyn FnMut()>::new(move || set_state.set(Connection::Reconnecting));
-        let _ =
-            source.add_event_listener_with_callback("status", on_message.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback(event, on_message.as_ref().unchecked_ref());
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         // The closures must live as long as the stream; both go when the page does.

@@ -232,7 +232,7 @@ fn app_state(
         context: ServerContext {
             environments: Arc::new(environments),
             db,
-            live: gantry_app::cluster::live::Live::start(watches),
+            live: gantry_app::cluster::live::Live::start(watches, settings.environments.clone()),
         },
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
     })

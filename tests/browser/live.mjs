@@ -115,23 +115,23 @@ try {
   await page.click('[data-env="dev"] h2 a');
   await page.waitForURL('**/environments/dev');
   await page.waitForSelector('#live[data-state="live"]', { timeout: 10000 });
-  check(await page.locator('tr[data-workload="frontend"]').count() === 1, 'environment page: no frontend row');
-  check(await page.locator('tr[data-pod]').count() > 0, 'environment page: no pods');
+  check(await page.locator('[data-table="workloads"] tr[data-key="frontend"]').count() === 1, 'environment page: no frontend row');
+  check(await page.locator('[data-table="pods"] tbody tr').count() > 0, 'environment page: no pods');
   check(await page.locator('#argo').count() === 1, 'environment page: no Argo CD panel');
   await fault({ fault: 'crash-loop', namespace: 'co2-calculator-dev', workload: 'backend', on: true });
   await page.waitForSelector('#env-health[data-health="degraded"]', { timeout: 15000 })
     .catch(() => problems.push('environment page: a crash loop did not make dev degraded'));
-  check(await page.locator('tbody tr').first().getAttribute('data-workload') === 'backend',
+  check(await page.locator('[data-table="workloads"] tbody tr').first().getAttribute('data-key') === 'backend',
     'environment page: the crash-looping workload is not listed first');
   await page.screenshot({ path: join(outDir, 'environment.png'), fullPage: true });
   await fault({ fault: 'crash-loop', namespace: 'co2-calculator-dev', workload: 'backend', on: false });
 
   // The workload page: its pods and its revisions.
-  await page.click('tr[data-workload="frontend"] a');
+  await page.click('[data-table="workloads"] tr[data-key="frontend"] a');
   await page.waitForURL('**/environments/dev/workloads/frontend');
-  await page.waitForSelector('tr[data-revision]', { timeout: 5000 })
+  await page.waitForSelector('[data-table="revisions"] tr[data-key]', { timeout: 5000 })
     .catch(() => problems.push('workload page: no revisions'));
-  check(await page.locator('tr[data-pod]').count() >= 1, 'workload page: no pods');
+  check(await page.locator('[data-table="pods"] tbody tr').count() >= 1, 'workload page: no pods');
   await page.screenshot({ path: join(outDir, 'workload.png'), fullPage: true });
 } catch (e) {
   problems.push(`test error: ${e.stack || e}`);

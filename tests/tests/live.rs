@@ -26,6 +26,11 @@ impl Events {
 
     /// The next `status` event's data; None when the stream ends or stays quiet for 10 s.
     async fn next(&mut self) -> Option<Value> {
+        self.next_named("status").await
+    }
+
+    /// The next event called `name`.
+    async fn next_named(&mut self, name: &str) -> Option<Value> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -38,8 +43,8 @@ impl Events {
                         data.push_str(d);
                     }
                 }
-                if event == "status" {
-                    return Some(serde_json::from_str(&data).expect("status is JSON"));
+                if event == name {
+                    return Some(serde_json::from_str(&data).expect("events carry JSON"));
                 }
                 continue;
             }
@@ -131,6 +136,25 @@ async fn a_stream_sends_the_current_state_then_only_its_environments_changes(db:
 }
 
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_stream_carries_the_form_a_page_asks_for(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let mut cards = Events::open(&app, "?env=prod&view=card").await;
+    let card = cards.next_named("card").await.unwrap();
+    assert_eq!(card["name"], "prod");
+    assert_eq!(card["version"], "1.8.2");
+    assert!(card["plain"].is_string() && card["workloads"].is_null(), "{card}");
+    let mut details = Events::open(&app, "?env=prod&view=detail").await;
+    let detail = details.next_named("detail").await.unwrap();
+    assert_eq!(detail["workloads"]["name"], "workloads");
+    assert_eq!(detail["workload_pages"].as_array().map(Vec::len), Some(5));
+    let response = app.get("/api/live?view=yaml").await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "view=\"yaml\" is not one of status, detail, card");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn an_unknown_environment_is_refused_with_the_known_ones(db: PgPool) {
     let app = spawn_on_simulator(db, &[]).await;
     let response = app.get("/api/live?env=dev&env=qa").await;
@@ -187,21 +211,34 @@ async fn page_views_and_open_streams_cost_no_kubernetes_api_requests(db: PgPool)
 async fn the_environment_and_workload_pages_show_pods_revisions_and_jobs(db: PgPool) {
     let app = spawn_on_simulator(db, &[]).await;
     let page = app.get("/environments/prod").await.text().await.unwrap();
-    for expected in [
-        "co2-calculator-prod",
-        "data-workload=\"backend\"",
-        "data-pod=\"postgres-0\"",
-        "Argo CD",
-        "co2-calculator-prod</dd>",
-        "data-job=\"db-backup\"",
-        "Recent warnings",
-    ] {
-        assert!(page.contains(expected), "environment page lacks {expected}");
+    let table = |page: &str, name: &str| -> String {
+        let start = page
+            .find(&format!("data-table=\"{name}\""))
+            .unwrap_or_else(|| panic!("no {name} table"));
+        let end = page[start..].find("</table>").map_or(page.len(), |e| start + e);
+        page[start..end].to_owned()
+    };
+    for (name, key) in [("workloads", "backend"), ("pods", "postgres-0"), ("jobs", "db-backup")] {
+        assert!(table(&page, name).contains(&format!("data-key=\"{key}\"")), "{name} lacks {key}");
     }
+    assert!(
+        page.contains("id=\"argo\"") && page.contains("co2-calculator-prod"),
+        "no Argo CD facts"
+    );
+    assert!(page.contains("Recent warnings"));
+    assert!(table(&page, "workloads").contains("scalable 3–10"), "prod backend's bounds not shown");
     let page = app.get("/environments/prod/workloads/backend").await.text().await.unwrap();
-    assert!(page.contains("data-revision=\"1\""), "no revision 1 on the workload page");
-    assert!(page.contains("data-pod=\"backend-"), "no backend pod on the workload page");
-    assert!(!page.contains("data-pod=\"frontend-"), "another workload's pod listed");
+    assert!(
+        table(&page, "revisions").contains("data-key=\"1\""),
+        "no revision 1 on the workload page"
+    );
+    let pods = table(&page, "pods");
+    assert!(pods.contains("data-key=\"backend-"), "no backend pod on the workload page");
+    assert!(!pods.contains("data-key=\"frontend-"), "another workload's pod listed");
+    assert!(
+        page.contains("namespace=\"co2-calculator-prod\",pod=~\"backend-.*\""),
+        "no metrics selector"
+    );
 
     for (path, message) in [
         (

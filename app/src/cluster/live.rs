@@ -11,6 +11,10 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use super::EnvironmentWatch;
+use crate::context::EnvironmentConfig;
+use crate::environment::model::EnvironmentDetail;
+use crate::environment::present;
+use crate::overview::{card, EnvironmentCard};
 use crate::status::model::EnvironmentStatus;
 
 /// Bursts of watch events within this window are derived once. Short against the
@@ -25,13 +29,56 @@ const RECHECK: Duration = Duration::from_secs(1);
 /// How many updates a slow stream may fall behind before it skips to the latest state.
 const BACKLOG: usize = 256;
 
-/// One environment's latest status and its JSON, as streams send it.
+/// One environment's latest status, in each form a page or a stream asks for, each
+/// serialized once.
 #[derive(Clone)]
 pub struct Snapshot {
     pub status: Arc<EnvironmentStatus>,
-    pub json: Arc<str>,
+    /// The environment and workload pages' data.
+    pub detail: Arc<EnvironmentDetail>,
+    /// The overview's card.
+    pub card: Arc<EnvironmentCard>,
+    /// JSON of the status, the detail and the card, in the order of [`View`].
+    pub json: [Arc<str>; 3],
     /// Bumped at each change; lets a stream skip what it has already sent.
     pub version: u64,
+}
+
+/// The forms a stream can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// The whole derived status (for scripts and tools).
+    Status,
+    /// What the environment and workload pages show.
+    Detail,
+    /// What the overview shows.
+    Card,
+}
+
+impl View {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "status" => Some(View::Status),
+            "detail" => Some(View::Detail),
+            "card" => Some(View::Card),
+            _ => None,
+        }
+    }
+
+    /// The event name on the stream.
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Status => "status",
+            View::Detail => "detail",
+            View::Card => "card",
+        }
+    }
+}
+
+impl Snapshot {
+    pub fn json(&self, view: View) -> &Arc<str> {
+        &self.json[view as usize]
+    }
 }
 
 /// A change to one environment, as broadcast to the streams.
@@ -44,6 +91,7 @@ pub struct Update {
 
 pub struct Live {
     watches: Vec<EnvironmentWatch>,
+    configs: Vec<EnvironmentConfig>,
     snapshots: Vec<RwLock<Snapshot>>,
     updates: broadcast::Sender<Update>,
     tasks: RwLock<Vec<JoinHandle<()>>>,
@@ -51,18 +99,35 @@ pub struct Live {
     closing: tokio::sync::watch::Sender<bool>,
 }
 
-fn snapshot(status: EnvironmentStatus, version: u64) -> Snapshot {
-    let json: Arc<str> = serde_json::to_string(&status).unwrap_or_else(|_| "{}".into()).into();
-    Snapshot { status: Arc::new(status), json, version }
+fn to_json(value: &impl serde::Serialize) -> Arc<str> {
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".into()).into()
+}
+
+fn snapshot(status: EnvironmentStatus, config: &EnvironmentConfig, version: u64) -> Snapshot {
+    let detail = present::detail(&status, config);
+    let card = card(&status);
+    Snapshot {
+        json: [to_json(&status), to_json(&detail), to_json(&card)],
+        status: Arc::new(status),
+        detail: Arc::new(detail),
+        card: Arc::new(card),
+        version,
+    }
 }
 
 impl Live {
-    /// Takes over the environments' watches and starts deriving their status.
-    pub fn start(watches: Vec<EnvironmentWatch>) -> Arc<Self> {
-        let snapshots = watches.iter().map(|w| RwLock::new(snapshot(w.status(), 0))).collect();
+    /// Takes over the environments' watches (in the order of `configs`) and starts
+    /// deriving their status.
+    pub fn start(watches: Vec<EnvironmentWatch>, configs: Vec<EnvironmentConfig>) -> Arc<Self> {
+        let snapshots = watches
+            .iter()
+            .zip(&configs)
+            .map(|(w, c)| RwLock::new(snapshot(w.status(), c, 0)))
+            .collect();
         let (updates, _) = broadcast::channel(BACKLOG);
         let live = Arc::new(Self {
             watches,
+            configs,
             snapshots,
             updates,
             tasks: RwLock::new(Vec::new()),
@@ -75,11 +140,6 @@ impl Live {
             *slot = tasks;
         }
         live
-    }
-
-    /// No cluster: nothing to watch, nothing to stream.
-    pub fn empty() -> Arc<Self> {
-        Self::start(Vec::new())
     }
 
     pub fn watches(&self) -> &[EnvironmentWatch] {
@@ -117,7 +177,9 @@ impl Live {
 
     /// Re-derives environment `i`; publishes if anything a page shows has changed.
     fn refresh(&self, i: usize) {
-        let (Some(watch), Some(slot)) = (self.watches.get(i), self.snapshots.get(i)) else {
+        let (Some(watch), Some(slot), Some(config)) =
+            (self.watches.get(i), self.snapshots.get(i), self.configs.get(i))
+        else {
             return;
         };
         let status = watch.status();
@@ -125,7 +187,7 @@ impl Live {
         if *current.status == status {
             return;
         }
-        *current = snapshot(status, current.version + 1);
+        *current = snapshot(status, config, current.version + 1);
         // No receivers is fine: nobody has a page open.
         let _ = self.updates.send(Update { environment: i, snapshot: current.clone() });
     }

@@ -1,22 +1,19 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::context::EnvironmentConfig;
+use super::model::EnvironmentDetail;
 use crate::error::AppError;
-use crate::status::model::EnvironmentStatus;
 
 /// One environment's page data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentView {
-    pub status: EnvironmentStatus,
-    /// How it is configured: scaling bounds, metrics selectors, dashboard links.
-    pub config: EnvironmentConfig,
+    pub detail: EnvironmentDetail,
     /// The server's clock when answering (ms since the epoch): ages on the first render.
     pub now_ms: i64,
 }
 
 /// The environment named `name`, from the live view (memory only).
-#[server(prefix = "/api", endpoint = "environment")]
+#[server(prefix = "/api", endpoint = "environment", output = crate::codec::JsonAnswer)]
 pub async fn get_environment(name: String) -> Result<EnvironmentView, AppError> {
     let context = crate::context::server_context()?;
     let Some(i) = context.environments.iter().position(|e| e.name == name) else {
@@ -33,8 +30,7 @@ pub async fn get_environment(name: String) -> Result<EnvironmentView, AppError> 
         )));
     };
     Ok(EnvironmentView {
-        status: (*snapshot.status).clone(),
-        config: context.environments[i].clone(),
+        detail: (*snapshot.detail).clone(),
         now_ms: chrono::Utc::now().timestamp_millis(),
     })
 }

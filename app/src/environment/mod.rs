@@ -2,7 +2,11 @@
 //! (`/environments/:env/workloads/:workload`), both kept current by the live stream.
 
 mod api;
+pub mod model;
 mod parts;
+#[cfg(feature = "ssr")]
+pub mod present;
+mod table;
 mod workload;
 
 pub use api::{get_environment, EnvironmentView, GetEnvironment};
@@ -12,17 +16,16 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::context::EnvironmentConfig;
 use crate::live::{self, Connection, LiveIndicator};
-use crate::status::model::EnvironmentStatus;
-use crate::status::words;
-use parts::{ArgoPanel, EventsTable, JobsTable, PodsTable, StaleBanner, WorkloadsTable};
+use model::EnvironmentDetail;
+use parts::{Facts, StaleBanner};
+use table::DataTable;
 
 /// The page's data: loaded once, then replaced by what the stream pushes.
 #[derive(Clone, Copy)]
 pub(crate) struct Followed {
     pub view: Resource<Result<EnvironmentView, crate::error::AppError>>,
-    pub pushed: RwSignal<Option<EnvironmentStatus>>,
+    pub pushed: RwSignal<Option<EnvironmentDetail>>,
     pub connection: ReadSignal<Connection>,
     pub clock: ReadSignal<i64>,
     pub env: Memo<String>,
@@ -34,19 +37,23 @@ impl Followed {
         let params = use_params_map();
         let env = Memo::new(move |_| params.with(|p| p.get("env").unwrap_or_default()));
         let view = Resource::new(move || env.get(), get_environment);
-        let pushed: RwSignal<Option<EnvironmentStatus>> = RwSignal::new(None);
-        let connection =
-            live::follow(move || vec![env.get()], move |status| pushed.set(Some(status)));
+        let pushed: RwSignal<Option<EnvironmentDetail>> = RwSignal::new(None);
+        let connection = live::follow(
+            live::View::Detail,
+            move || vec![env.get()],
+            move |d| {
+                pushed.set(Some(d));
+            },
+        );
         Self { view, pushed, connection, clock: live::clock(0), env }
     }
 
-    /// The newest status (pushed if any, else loaded) and the time to measure ages from.
+    /// The newest data (pushed if any, else loaded) and the time to measure ages from.
     pub fn current(self) -> Option<Result<Current, crate::error::AppError>> {
         let (pushed, clock, env) = (self.pushed, self.clock, self.env);
         self.view.get().map(|result| {
             result.map(|v| Current {
-                status: pushed.get().filter(|p| p.name == env.get()).unwrap_or(v.status),
-                config: v.config,
+                detail: pushed.get().filter(|p| p.name == env.get()).unwrap_or(v.detail),
                 now: clock.get().max(v.now_ms),
             })
         })
@@ -55,8 +62,7 @@ impl Followed {
 
 /// What a page shows at one moment.
 pub(crate) struct Current {
-    pub status: EnvironmentStatus,
-    pub config: EnvironmentConfig,
+    pub detail: EnvironmentDetail,
     /// When to measure ages from (ms since the epoch).
     pub now: i64,
 }
@@ -73,70 +79,86 @@ pub fn EnvironmentPage() -> impl IntoView {
             " / "
             <span>{move || env.get()}</span>
         </nav>
-        <Transition fallback=|| view! { <p class="muted">"Loading the environment…"</p> }>
+        <Loaded
+            followed
+            render=Callback::new(move |current| {
+                Ok(view! { <EnvironmentSection current connection/> }.into_any())
+            })
+        />
+    }
+}
+
+/// The loading and error frame both detail pages share (one compiled Transition).
+#[component]
+fn Loaded(
+    followed: Followed,
+    render: Callback<Current, Result<AnyView, crate::error::AppError>>,
+) -> impl IntoView {
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             <ErrorBoundary fallback=parts::error_panel>
-                {move || {
-                    followed
-                        .current()
-                        .map(|result| {
-                            result
-                                .map(|current| {
-                                    view! { <EnvironmentDetail current connection/> }
-                                })
-                        })
-                }}
+                {move || followed.current().map(|result| result.and_then(|c| render.run(c)))}
             </ErrorBoundary>
         </Transition>
     }
 }
 
 #[component]
-fn EnvironmentDetail(current: Current, connection: ReadSignal<Connection>) -> impl IntoView {
-    let Current { status, config, now } = current;
-    let grafana = config.grafana_url.clone().map(|url| {
-        view! { <a class="button" href=url target="_blank" rel="noopener">"Grafana"</a> }
-    });
-    let EnvironmentStatus {
+fn EnvironmentSection(current: Current, connection: ReadSignal<Connection>) -> impl IntoView {
+    let Current { detail, now } = current;
+    let EnvironmentDetail {
         name,
         namespace,
-        verdict,
-        workloads,
-        argo,
+        health,
+        plain,
         stale_since,
+        grafana_url,
+        argo,
+        workloads,
         pods,
-        revisions: _,
         jobs,
         events,
-    } = status;
-    let health = verdict.health;
+        workload_pages: _,
+    } = detail;
+    let argo = match argo {
+        Some(facts) => view! { <Facts facts id="argo"/> }.into_any(),
+        None => view! {
+            <p class="muted">"No Argo CD application is configured for this environment."</p>
+        }
+        .into_any(),
+    };
     view! {
         <header class="page-header">
-            <h1 class="env-title">{name.clone()}</h1>
+            <h1 class="env-title">{name}</h1>
             <span class=format!("badge health-{}", health.css()) id="env-health" data-health=health.css()>
                 {health.label()}
             </span>
-            {grafana}
+            {parts::grafana(grafana_url)}
             <LiveIndicator state=connection/>
         </header>
         <StaleBanner since=stale_since/>
-        <p class="plain lead">{words::health_plain(health)} ". " {words::sentence(&verdict.reason)} "."</p>
+        <p class="plain lead">{plain}</p>
         <p class="muted mono">"namespace " {namespace}</p>
         <section class="panel">
             <h2>"Workloads"</h2>
-            <WorkloadsTable env=name workloads config/>
+            <DataTable table=workloads now/>
         </section>
-        <ArgoPanel argo/>
+        <section class="panel">
+            <h2>"Argo CD"</h2>
+            {argo}
+        </section>
         <section class="panel">
             <h2>"Pods"</h2>
-            <PodsTable pods now show_workload=true/>
+            <DataTable table=pods now/>
         </section>
         <section class="panel">
             <h2>"Scheduled jobs"</h2>
-            <JobsTable jobs now/>
+            <DataTable table=jobs now/>
         </section>
         <section class="panel">
             <h2>"Recent warnings"</h2>
-            <EventsTable events now/>
+            <DataTable table=events now/>
         </section>
     }
+    .into_any()
 }

@@ -2,12 +2,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::parts::{self, EventsTable, PodsTable, RevisionsTable, StaleBanner};
-use super::{Current, Followed};
+use super::model::WorkloadDetail;
+use super::parts::{self, Facts, StaleBanner};
+use super::table::DataTable;
+use super::{Current, Followed, Loaded};
 use crate::error::AppError;
 use crate::live::{Connection, LiveIndicator};
-use crate::status::model::EnvironmentStatus;
-use crate::status::words;
 
 #[component]
 pub fn WorkloadPage() -> impl IntoView {
@@ -25,99 +25,71 @@ pub fn WorkloadPage() -> impl IntoView {
             " / "
             <span>{move || workload.get()}</span>
         </nav>
-        <Transition fallback=|| view! { <p class="muted">"Loading the workload…"</p> }>
-            <ErrorBoundary fallback=parts::error_panel>
-                {move || {
-                    followed
-                        .current()
-                        .map(|result| {
-                            result
-                                .and_then(|current| {
-                                    let name = workload.get();
-                                    if current.status.workloads.iter().any(|w| w.name == name) {
-                                        Ok(view! { <WorkloadDetail current name connection/> })
-                                    } else {
-                                        Err(AppError::not_found(format!(
-                                            "There is no workload named “{name}” in {}.",
-                                            current.status.name
-                                        )))
-                                    }
-                                })
-                        })
-                }}
-            </ErrorBoundary>
-        </Transition>
+        <Loaded
+            followed
+            render=Callback::new(move |current: Current| {
+                let name = workload.get();
+                let Current { detail, now } = current;
+                let stale_since = detail.stale_since;
+                match detail.workload_pages.into_iter().find(|w| w.name == name) {
+                    Some(page) => {
+                        Ok(view! { <WorkloadSection page stale_since now connection/> }.into_any())
+                    }
+                    None => Err(AppError::not_found(format!(
+                        "There is no workload named “{name}” in {}.",
+                        detail.name
+                    ))),
+                }
+            })
+        />
     }
 }
 
 #[component]
-fn WorkloadDetail(
-    current: Current,
-    name: String,
+fn WorkloadSection(
+    page: WorkloadDetail,
+    stale_since: Option<String>,
+    now: i64,
     connection: ReadSignal<Connection>,
 ) -> impl IntoView {
-    let Current { status, config, now } = current;
-    let EnvironmentStatus { workloads, pods, revisions, events, stale_since, .. } = status;
-    let configured = config.workload(&name).cloned();
-    let grafana = configured.as_ref().and_then(|c| c.grafana_url.clone()).map(|url| {
-        view! { <a class="button" href=url target="_blank" rel="noopener">"Grafana"</a> }
-    });
-    let selector = configured.as_ref().map(|c| {
-        view! { <dt>"Metrics selector"</dt><dd class="mono">"{" {c.prometheus_selector.clone()} "}"</dd> }
-    });
-    let bounds = parts::bounds(configured.as_ref());
-    let Some(w) = workloads.into_iter().find(|w| w.name == name) else {
-        return ().into_any();
-    };
-    let health = words::workload_health(&w);
-    let pods: Vec<_> = pods.into_iter().filter(|p| p.workload.as_deref() == Some(&name)).collect();
-    let revisions: Vec<_> = revisions.into_iter().filter(|r| r.workload == name).collect();
-    // Events about the workload itself, its ReplicaSets or its pods (their names start
-    // with the workload's).
-    let events: Vec<_> = events
-        .into_iter()
-        .filter(|e| e.object.split_once('/').is_some_and(|(_, n)| n.starts_with(&name)))
-        .collect();
-    let problems = w
-        .problems
-        .iter()
-        .map(|p| view! { <li>{words::sentence(&words::problem_words(&w.name, p))} ": " {p.message.clone()}</li> })
-        .collect_view();
+    let WorkloadDetail {
+        name,
+        health,
+        plain,
+        problems,
+        facts,
+        grafana_url,
+        pods,
+        revisions,
+        events,
+    } = page;
+    let problems = problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view();
     view! {
         <header class="page-header">
-            <h1>{w.name.clone()}</h1>
+            <h1>{name}</h1>
             <span class=format!("badge health-{}", health.css()) id="workload-health" data-health=health.css()>
                 {health.label()}
             </span>
-            {grafana}
+            {parts::grafana(grafana_url)}
             <LiveIndicator state=connection/>
         </header>
         <StaleBanner since=stale_since/>
-        <p class="plain lead">{words::workload_plain(&w)}</p>
+        <p class="plain lead">{plain}</p>
         <ul class="problems">{problems}</ul>
         <section class="panel">
-            <dl class="facts">
-                <dt>"State"</dt><dd>{parts::technical(&w)}</dd>
-                <dt>"Version"</dt><dd class="mono">{parts::tags(&w.images)}</dd>
-                <dt>"Images"</dt>
-                <dd class="mono small">
-                    {w.images.iter().map(|i| view! { <div>{format!("{}: {}:{}", i.container, i.repository, i.tag)}</div> }).collect_view()}
-                </dd>
-                <dt>"Scaling"</dt><dd id="bounds">{bounds}</dd>
-                {selector}
-            </dl>
+            <Facts facts id="workload-facts"/>
         </section>
         <section class="panel">
             <h2>"Pods"</h2>
-            <PodsTable pods now show_workload=false/>
+            <DataTable table=pods now/>
         </section>
         <section class="panel">
             <h2>"Revisions"</h2>
-            <RevisionsTable revisions now/>
+            <DataTable table=revisions now/>
         </section>
         <section class="panel">
             <h2>"Recent warnings"</h2>
-            <EventsTable events now/>
+            <DataTable table=events now/>
         </section>
     }
     .into_any()

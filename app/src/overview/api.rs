@@ -4,7 +4,7 @@ use super::model::Overview;
 use crate::error::AppError;
 
 /// The environments as the server knows them.
-#[server(prefix = "/api", endpoint = "overview")]
+#[server(prefix = "/api", endpoint = "overview", output = crate::codec::JsonAnswer)]
 pub async fn get_overview() -> Result<Overview, AppError> {
     let context = crate::context::server_context()?;
     Ok(ssr::overview(&context))

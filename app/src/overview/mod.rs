@@ -4,7 +4,9 @@ mod api;
 mod model;
 
 pub use api::{get_overview, GetOverview};
-pub use model::{card, EnvironmentCard, Health, Overview};
+#[cfg(feature = "ssr")]
+pub use model::card;
+pub use model::{EnvironmentCard, Health, Overview};
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,8 +20,7 @@ pub fn OverviewPage() -> impl IntoView {
     let overview = Resource::new(move || refreshes.get(), |_| get_overview());
     // Cards pushed by the server since the page loaded; they replace the loaded ones.
     let pushed: RwSignal<Vec<EnvironmentCard>> = RwSignal::new(Vec::new());
-    let connection = live::follow(Vec::new, move |status| {
-        let fresh = card(&status);
+    let connection = live::follow(live::View::Card, Vec::new, move |fresh: EnvironmentCard| {
         pushed.update(|cards| match cards.iter_mut().find(|c| c.name == fresh.name) {
             Some(slot) => *slot = fresh,
             None => cards.push(fresh),

@@ -1,8 +1,7 @@
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 pub use crate::status::model::Health;
+#[cfg(feature = "ssr")]
 use crate::status::model::{EnvironmentStatus, Rollout};
 use crate::status::words;
 
@@ -63,11 +62,12 @@ impl EnvironmentCard {
     }
 }
 
-/// The overview's card for one environment's status. Runs on the server for the first
-/// render and in the browser for each live update.
+/// The overview's card for one environment's status, built on the server once per change
+/// (the browser receives cards ready to show).
+#[cfg(feature = "ssr")]
 pub fn card(status: &EnvironmentStatus) -> EnvironmentCard {
     // The version people talk about: the tag most workloads run.
-    let mut tags: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut tags: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for w in &status.workloads {
         if let Some(image) = w.images.first() {
             *tags.entry(image.tag.as_str()).or_default() += 1;
@@ -113,7 +113,7 @@ pub fn card(status: &EnvironmentStatus) -> EnvironmentCard {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::card;
     use crate::status::model::{

@@ -3,7 +3,9 @@
 //! Each stream is a filtered view of the one broadcast the live view publishes: it first
 //! sends the current status of the environments asked for (so a page that reconnects is
 //! up to date at once), then every change to them. `?env=prod&env=staging` limits the
-//! environments; without it a stream carries all of them.
+//! environments (without it: all of them); `?view=` picks the form: `status` (the
+//! derived status, the default), `detail` (the environment page's data) or `card` (the
+//! overview's). The event's name is the view's.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -16,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
-use gantry_app::cluster::live::{Snapshot, Update};
+use gantry_app::cluster::live::{Snapshot, Update, View};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -33,12 +35,15 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub enum LiveError {
     #[error("there is no environment named {name:?}; known environments: {known}")]
     UnknownEnvironment { name: String, known: String },
+    #[error("view={0:?} is not one of status, detail, card")]
+    UnknownView(String),
 }
 
 impl IntoResponse for LiveError {
     fn into_response(self) -> Response {
         let code = match self {
             LiveError::UnknownEnvironment { .. } => StatusCode::NOT_FOUND,
+            LiveError::UnknownView(_) => StatusCode::BAD_REQUEST,
         };
         (code, Json(json!({ "error": self.to_string() }))).into_response()
     }
@@ -51,6 +56,7 @@ struct Feed {
     /// Per environment (configuration order): the version last sent, if wanted at all.
     sent: Vec<Option<u64>>,
     names: Vec<String>,
+    view: View,
     live: std::sync::Arc<gantry_app::cluster::live::Live>,
 }
 
@@ -78,9 +84,9 @@ impl Feed {
                 let name = self.names.get(i).map_or("", String::as_str);
                 return Some(
                     Event::default()
-                        .event("status")
+                        .event(self.view.name())
                         .id(format!("{name}:{}", snapshot.version))
-                        .data(&*snapshot.json),
+                        .data(&**snapshot.json(self.view)),
                 );
             }
             match self.updates.recv().await {
@@ -106,6 +112,10 @@ async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, LiveError> {
     let names: Vec<String> = state.context.environments.iter().map(|e| e.name.clone()).collect();
     let asked: Vec<&String> = query.iter().filter(|(k, _)| k == "env").map(|(_, v)| v).collect();
+    let view = match query.iter().rev().find(|(k, _)| k == "view") {
+        None => View::Status,
+        Some((_, v)) => View::parse(v).ok_or_else(|| LiveError::UnknownView(v.clone()))?,
+    };
     let mut wanted = vec![asked.is_empty(); names.len()];
     for name in asked {
         let i = names.iter().position(|n| n == name).ok_or_else(|| {
@@ -122,6 +132,7 @@ async fn stream(
         pending: VecDeque::new(),
         sent: wanted.into_iter().map(|w| w.then_some(0)).collect(),
         names,
+        view,
         live,
     };
     feed.queue_current();

@@ -1,0 +1,562 @@
+//! The status as the pages show it, built once per change on the server: tables of plain
+//! cells, facts, sentences. Pure functions of the status and the configuration, tested
+//! here; the browser only displays the result.
+
+use super::model::{EnvironmentDetail, Fact, WorkloadDetail};
+use super::table::{col, num, Cell, Row, Table, AGE};
+use crate::context::{EnvironmentConfig, WorkloadConfig};
+use crate::status::model::{
+    ArgoStatus, EnvironmentStatus, JobOutcome, PodInfo, Revision, Rollout, ScheduledJob,
+    WarningEvent, WorkloadKind, WorkloadStatus,
+};
+use crate::status::words;
+
+fn kind_label(kind: WorkloadKind) -> &'static str {
+    match kind {
+        WorkloadKind::Deployment => "Deployment",
+        WorkloadKind::StatefulSet => "StatefulSet",
+    }
+}
+
+/// Image tags of a workload, "1.8.2" or "backend 1.8.2, proxy 1.27".
+pub fn tags(images: &[crate::status::model::Image]) -> String {
+    match images {
+        [one] => one.tag.clone(),
+        many => {
+            many.iter().map(|i| format!("{} {}", i.container, i.tag)).collect::<Vec<_>>().join(", ")
+        }
+    }
+}
+
+/// A workload's state for operators: replicas and rollout.
+pub fn technical(w: &WorkloadStatus) -> String {
+    let mut text =
+        format!("{}/{} ready · {}", w.ready, w.desired, words::rollout_words(&w.rollout));
+    if let Some(a) = &w.autoscaler {
+        text.push_str(&format!(" · autoscaled {}–{} (wants {})", a.min, a.max, a.desired));
+    }
+    text
+}
+
+/// The configured scaling bounds, in words.
+pub fn bounds(config: Option<&WorkloadConfig>) -> String {
+    match config {
+        Some(c) if c.min_replicas == c.max_replicas => {
+            format!("always {} (configured)", c.min_replicas)
+        }
+        Some(c) => format!("scalable {}–{}", c.min_replicas, c.max_replicas),
+        None => "not configured: the panel will not scale it".to_owned(),
+    }
+}
+
+/// Workloads, problems first: plain words next to the technical state.
+pub fn workloads_table(
+    env: &str,
+    workloads: &[WorkloadStatus],
+    config: &EnvironmentConfig,
+) -> Table {
+    let rows = workloads
+        .iter()
+        .map(|w| {
+            let health = words::workload_health(w);
+            let progress = match w.rollout {
+                Rollout::Progressing { percent } => Some(percent),
+                _ => None,
+            };
+            Row {
+                key: w.name.clone(),
+                health: Some(health.css().to_owned()),
+                cells: vec![
+                    Cell::text(&w.name)
+                        .link(format!("/environments/{env}/workloads/{}", w.name))
+                        .note(kind_label(w.kind)),
+                    Cell::text(words::workload_plain(w))
+                        .class(format!("health-{}", health.css()))
+                        .note(technical(w))
+                        .note(bounds(config.workload(&w.name)))
+                        .progress(progress),
+                    Cell::text(tags(&w.images)).class("mono"),
+                    Cell::number(w.restarts),
+                ],
+            }
+        })
+        .collect();
+    Table {
+        name: "workloads".into(),
+        columns: vec![col("Workload"), col("State"), col("Version"), num("Restarts")],
+        rows,
+        empty: "No Deployments or StatefulSets in this namespace.".into(),
+    }
+}
+
+fn short_revision(revision: &str) -> String {
+    revision.chars().take(7).collect()
+}
+
+/// Pods as `kubectl get pods` shows them, with their workload and revision.
+pub fn pods_table(pods: &[&PodInfo], show_workload: bool) -> Table {
+    let rows = pods
+        .iter()
+        .map(|p| {
+            let mut state = Cell::text(&p.state);
+            if let Some(problem) = &p.problem {
+                state = state.class("health-degraded").note(problem.message.clone());
+            }
+            let mut cells = vec![Cell::text(&p.name).class("mono")];
+            if show_workload {
+                cells.push(Cell::text(p.workload.clone().unwrap_or_default()));
+            }
+            let ready = Cell::text(format!("{}/{}", p.ready_containers, p.containers)).numeric();
+            cells.extend([
+                state,
+                if p.ready_containers == p.containers { ready } else { ready.class("warn") },
+                Cell::number(p.restarts),
+                Cell::age(p.created_ms),
+                Cell::text(p.revision.map(|r| r.to_string()).unwrap_or_default()).numeric(),
+                Cell::text(p.node.clone().unwrap_or_default()).class("mono small"),
+            ]);
+            Row { key: p.name.clone(), health: None, cells }
+        })
+        .collect();
+    let mut columns = vec![col("Pod")];
+    if show_workload {
+        columns.push(col("Workload"));
+    }
+    columns.extend([
+        col("State"),
+        num("Ready"),
+        num("Restarts"),
+        num("Age"),
+        num("Revision"),
+        col("Node"),
+    ]);
+    Table { name: "pods".into(), columns, rows, empty: "No pods.".into() }
+}
+
+/// A Deployment's ReplicaSets: the revisions it can roll back to.
+pub fn revisions_table(revisions: &[&Revision]) -> Table {
+    let rows = revisions
+        .iter()
+        .map(|r| Row {
+            key: r.revision.to_string(),
+            health: None,
+            cells: vec![
+                Cell::text(if r.current {
+                    format!("{} (current)", r.revision)
+                } else {
+                    r.revision.to_string()
+                })
+                .numeric(),
+                Cell::text(tags(&r.images)).class("mono"),
+                Cell::text(&r.replicaset).class("mono small"),
+                Cell::text(format!("{}/{}", r.ready, r.desired)).numeric(),
+                Cell::age(r.created_ms),
+            ],
+        })
+        .collect();
+    Table {
+        name: "revisions".into(),
+        columns: vec![num("Revision"), col("Version"), col("ReplicaSet"), num("Ready"), num("Age")],
+        rows,
+        empty: "No ReplicaSets: revisions exist for Deployments only.".into(),
+    }
+}
+
+/// CronJobs (backups, clean-ups) with their last run.
+pub fn jobs_table(jobs: &[ScheduledJob]) -> Table {
+    let rows = jobs
+        .iter()
+        .map(|j| {
+            let last = match &j.last_run {
+                None => Cell::text("never ran"),
+                Some(run) => {
+                    let outcome = match run.outcome {
+                        JobOutcome::Running => "running",
+                        JobOutcome::Succeeded => "succeeded",
+                        JobOutcome::Failed => "FAILED",
+                    };
+                    let cell = match run.finished_ms.or(run.started_ms) {
+                        Some(t) => Cell::with_age(format!("{outcome}, {AGE} ago"), t),
+                        None => Cell::text(outcome),
+                    };
+                    if run.outcome == JobOutcome::Failed {
+                        cell.class("health-degraded")
+                    } else {
+                        cell
+                    }
+                }
+            };
+            let name = if j.suspended { format!("{} (suspended)", j.name) } else { j.name.clone() };
+            Row {
+                key: j.name.clone(),
+                health: None,
+                cells: vec![
+                    Cell::text(name),
+                    Cell::text(&j.schedule).class("mono"),
+                    last,
+                    j.last_success_ms.map_or_else(
+                        || Cell::text("never"),
+                        |t| Cell::with_age(format!("{AGE} ago"), t),
+                    ),
+                ],
+            }
+        })
+        .collect();
+    Table {
+        name: "jobs".into(),
+        columns: vec![col("CronJob"), col("Schedule"), col("Last run"), col("Last success")],
+        rows,
+        empty: "No CronJobs in this namespace.".into(),
+    }
+}
+
+/// Warning events, newest first.
+pub fn events_table(events: &[&WarningEvent]) -> Table {
+    let rows = events
+        .iter()
+        .map(|e| Row {
+            key: e.object.clone(),
+            health: None,
+            cells: vec![
+                Cell::age(e.last_ms),
+                Cell::text(&e.object).class("mono small"),
+                Cell::text(&e.reason),
+                Cell::text(if e.count > 1 {
+                    format!("{} (×{})", e.message, e.count)
+                } else {
+                    e.message.clone()
+                }),
+            ],
+        })
+        .collect();
+    Table {
+        name: "events".into(),
+        columns: vec![num("When"), col("Object"), col("Reason"), col("Message")],
+        rows,
+        empty: "No warnings.".into(),
+    }
+}
+
+fn fact(label: &str, value: String, class: &str) -> Fact {
+    Fact { label: label.to_owned(), value, notes: Vec::new(), class: class.to_owned() }
+}
+
+/// The Argo CD Application as facts.
+pub fn argo_facts(a: &ArgoStatus) -> Vec<Fact> {
+    let mode = if a.auto_sync { "auto-sync on" } else { "manual sync" };
+    let mut facts = vec![
+        fact("Application", a.application.clone(), "mono"),
+        fact("Sync", format!("{} · {mode}", a.sync), ""),
+        fact("Health", a.health.clone(), ""),
+        fact(
+            "Revision",
+            format!("{} (tracking {})", short_revision(&a.revision), a.target_revision),
+            "mono",
+        ),
+    ];
+    if let Some(op) = &a.last_operation {
+        let when = words::when(op.finished_at.as_deref().unwrap_or(&op.started_at));
+        let mut f = fact(
+            "Last operation",
+            format!("{} · by {} · {when}", op.phase, op.initiated_by),
+            &format!("op-{}", op.phase.to_lowercase()),
+        );
+        if !op.message.is_empty() {
+            f.notes.push(op.message.clone());
+        }
+        facts.push(f);
+    }
+    facts
+}
+
+/// One workload's page.
+pub fn workload_detail(
+    status: &EnvironmentStatus,
+    w: &WorkloadStatus,
+    config: Option<&WorkloadConfig>,
+) -> WorkloadDetail {
+    let name = w.name.as_str();
+    let pods: Vec<&PodInfo> =
+        status.pods.iter().filter(|p| p.workload.as_deref() == Some(name)).collect();
+    let revisions: Vec<&Revision> =
+        status.revisions.iter().filter(|r| r.workload == name).collect();
+    // Events about the workload itself, its ReplicaSets or its pods (their names start
+    // with the workload's).
+    let events: Vec<&WarningEvent> = status
+        .events
+        .iter()
+        .filter(|e| e.object.split_once('/').is_some_and(|(_, n)| n.starts_with(name)))
+        .collect();
+    let mut images = fact("Images", String::new(), "mono small");
+    images.notes =
+        w.images.iter().map(|i| format!("{}: {}:{}", i.container, i.repository, i.tag)).collect();
+    let mut facts = vec![
+        fact("State", technical(w), ""),
+        fact("Version", tags(&w.images), "mono"),
+        images,
+        fact("Scaling", bounds(config), ""),
+    ];
+    if let Some(c) = config {
+        facts.push(fact("Metrics selector", format!("{{{}}}", c.prometheus_selector), "mono"));
+    }
+    WorkloadDetail {
+        name: w.name.clone(),
+        health: words::workload_health(w),
+        plain: words::workload_plain(w),
+        problems: w
+            .problems
+            .iter()
+            .map(|p| {
+                let sentence = words::sentence(&words::problem_words(name, p));
+                if p.message.is_empty() {
+                    sentence
+                } else {
+                    format!("{sentence}: {}", p.message)
+                }
+            })
+            .collect(),
+        facts,
+        grafana_url: config.and_then(|c| c.grafana_url.clone()),
+        pods: pods_table(&pods, false),
+        revisions: revisions_table(&revisions),
+        events: events_table(&events),
+    }
+}
+
+/// Everything the environment page and its workload pages show.
+pub fn detail(status: &EnvironmentStatus, config: &EnvironmentConfig) -> EnvironmentDetail {
+    let health = status.verdict.health;
+    let pods: Vec<&PodInfo> = status.pods.iter().collect();
+    let events: Vec<&WarningEvent> = status.events.iter().collect();
+    EnvironmentDetail {
+        name: status.name.clone(),
+        namespace: status.namespace.clone(),
+        health,
+        plain: format!(
+            "{}. {}.",
+            words::health_plain(health),
+            words::sentence(&status.verdict.reason)
+        ),
+        stale_since: status.stale_since.as_deref().map(words::when),
+        grafana_url: config.grafana_url.clone(),
+        argo: status.argo.as_ref().map(argo_facts),
+        workloads: workloads_table(&status.name, &status.workloads, config),
+        pods: pods_table(&pods, true),
+        jobs: jobs_table(&status.jobs),
+        events: events_table(&events),
+        workload_pages: status
+            .workloads
+            .iter()
+            .map(|w| workload_detail(status, w, config.workload(&w.name)))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::model::{
+        Health, Image, JobRun, Operation, PodProblem, ProblemKind, Verdict,
+    };
+
+    fn workload(name: &str, available: i32, problems: Vec<PodProblem>) -> WorkloadStatus {
+        WorkloadStatus {
+            name: name.into(),
+            kind: WorkloadKind::Deployment,
+            desired: 2,
+            ready: available,
+            updated: 2,
+            available,
+            rollout: Rollout::Complete,
+            images: vec![Image {
+                container: name.into(),
+                repository: format!("r/{name}"),
+                tag: "1.8.2".into(),
+            }],
+            restarts: problems.iter().map(|p| p.restarts).sum(),
+            problems,
+            autoscaler: None,
+        }
+    }
+
+    fn pod(name: &str, workload: &str, problem: Option<PodProblem>) -> PodInfo {
+        PodInfo {
+            name: name.into(),
+            workload: Some(workload.into()),
+            state: if problem.is_some() { "CrashLoopBackOff".into() } else { "Running".into() },
+            ready_containers: i32::from(problem.is_none()),
+            containers: 1,
+            restarts: 3,
+            created_ms: 1_000,
+            node: Some("node-1".into()),
+            revision: Some(2),
+            problem,
+        }
+    }
+
+    fn status() -> EnvironmentStatus {
+        let crash = PodProblem {
+            pod: "backend-2-a".into(),
+            kind: ProblemKind::CrashLoop,
+            restarts: 3,
+            message: "back-off restarting failed container".into(),
+        };
+        EnvironmentStatus {
+            name: "prod".into(),
+            namespace: "co2-calculator-prod".into(),
+            verdict: Verdict {
+                health: Health::Degraded,
+                reason: "backend is crash-looping".into(),
+            },
+            workloads: vec![
+                workload("backend", 1, vec![crash.clone()]),
+                workload("frontend", 2, vec![]),
+            ],
+            argo: Some(ArgoStatus {
+                application: "co2-calculator-prod".into(),
+                sync: "Synced".into(),
+                health: "Healthy".into(),
+                revision: "9e8d7c6b5a4f".into(),
+                target_revision: "v1.8.2".into(),
+                auto_sync: false,
+                last_operation: Some(Operation {
+                    phase: "Succeeded".into(),
+                    message: "successfully synced".into(),
+                    started_at: "2026-11-20T09:29:00Z".into(),
+                    finished_at: Some("2026-11-20T09:30:00Z".into()),
+                    initiated_by: "alice".into(),
+                }),
+            }),
+            stale_since: Some("2026-11-26T07:58:22Z".into()),
+            pods: vec![
+                pod("backend-2-a", "backend", Some(crash)),
+                pod("frontend-2-b", "frontend", None),
+            ],
+            revisions: vec![
+                Revision {
+                    workload: "backend".into(),
+                    replicaset: "backend-2".into(),
+                    revision: 2,
+                    images: vec![],
+                    desired: 2,
+                    ready: 1,
+                    created_ms: 5_000,
+                    current: true,
+                },
+                Revision {
+                    workload: "frontend".into(),
+                    replicaset: "frontend-2".into(),
+                    revision: 2,
+                    images: vec![],
+                    desired: 2,
+                    ready: 2,
+                    created_ms: 5_000,
+                    current: true,
+                },
+            ],
+            jobs: vec![ScheduledJob {
+                name: "db-backup".into(),
+                schedule: "0 2 * * *".into(),
+                suspended: false,
+                last_run: Some(JobRun {
+                    name: "db-backup-1".into(),
+                    outcome: JobOutcome::Failed,
+                    started_ms: Some(7_000),
+                    finished_ms: Some(9_000),
+                }),
+                last_success_ms: None,
+            }],
+            events: vec![WarningEvent {
+                object: "Pod/backend-2-a".into(),
+                reason: "BackOff".into(),
+                message: "Back-off restarting failed container".into(),
+                count: 12,
+                last_ms: 8_000,
+            }],
+        }
+    }
+
+    fn config() -> EnvironmentConfig {
+        EnvironmentConfig {
+            name: "prod".into(),
+            namespace: "co2-calculator-prod".into(),
+            argocd_application: Some("co2-calculator-prod".into()),
+            argocd_namespace: "argocd".into(),
+            cluster_context: None,
+            prometheus_selector: "namespace=\"co2-calculator-prod\"".into(),
+            grafana_url: Some("https://grafana.example.org/d/co2".into()),
+            workloads: vec![WorkloadConfig {
+                name: "backend".into(),
+                kind: WorkloadKind::Deployment,
+                min_replicas: 3,
+                max_replicas: 10,
+                prometheus_selector: "namespace=\"co2-calculator-prod\",pod=~\"backend-.*\"".into(),
+                grafana_url: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_environment_page_says_health_staleness_and_argo_cd_in_words() {
+        let d = detail(&status(), &config());
+        assert_eq!(d.plain, "Working, with problems. Backend is crash-looping.");
+        assert_eq!(d.stale_since.as_deref(), Some("2026-11-26 07:58:22 UTC"));
+        assert_eq!(d.grafana_url.as_deref(), Some("https://grafana.example.org/d/co2"));
+        let argo = d.argo.expect("argo facts");
+        let value = |label: &str| argo.iter().find(|f| f.label == label).map(|f| f.value.clone());
+        assert_eq!(value("Sync").as_deref(), Some("Synced · manual sync"));
+        assert_eq!(value("Revision").as_deref(), Some("9e8d7c6 (tracking v1.8.2)"));
+        assert_eq!(
+            value("Last operation").as_deref(),
+            Some("Succeeded · by alice · 2026-11-20 09:30:00 UTC")
+        );
+    }
+
+    #[test]
+    fn workload_rows_carry_plain_words_state_and_configured_bounds() {
+        let d = detail(&status(), &config());
+        let backend = &d.workloads.rows[0];
+        assert_eq!(
+            (backend.key.as_str(), backend.health.as_deref()),
+            ("backend", Some("degraded"))
+        );
+        assert_eq!(backend.cells[0].href.as_deref(), Some("/environments/prod/workloads/backend"));
+        assert_eq!(backend.cells[1].text, "Keeps crashing and restarting");
+        assert_eq!(backend.cells[1].notes, ["1/2 ready · rollout complete", "scalable 3–10"]);
+        let frontend = &d.workloads.rows[1];
+        assert_eq!(frontend.cells[1].notes[1], "not configured: the panel will not scale it");
+    }
+
+    #[test]
+    fn ages_are_left_for_the_browser_to_keep_current() {
+        let d = detail(&status(), &config());
+        let age = &d.pods.rows[0].cells[5];
+        assert_eq!((age.text.as_str(), age.since_ms), (AGE, Some(1_000)));
+        let job = &d.jobs.rows[0].cells[2];
+        assert_eq!((job.text.as_str(), job.since_ms), ("FAILED, {age} ago", Some(9_000)));
+        assert!(job.class.contains("health-degraded"));
+        assert_eq!(d.jobs.rows[0].cells[3].text, "never");
+        assert_eq!(d.events.rows[0].cells[3].text, "Back-off restarting failed container (×12)");
+    }
+
+    #[test]
+    fn a_workload_page_holds_only_its_pods_revisions_and_events() {
+        let d = detail(&status(), &config());
+        let backend = &d.workload_pages[0];
+        assert_eq!(backend.name, "backend");
+        let keys = |t: &Table| t.rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&backend.pods), ["backend-2-a"]);
+        assert_eq!(keys(&backend.revisions), ["2"]);
+        assert_eq!(backend.revisions.rows[0].cells[0].text, "2 (current)");
+        assert_eq!(keys(&backend.events), ["Pod/backend-2-a"]);
+        assert_eq!(
+            backend.problems,
+            ["Backend is crash-looping (pod backend-2-a restarted 3 times): back-off restarting failed container"]
+        );
+        let facts: Vec<&str> = backend.facts.iter().map(|f| f.label.as_str()).collect();
+        assert_eq!(facts, ["State", "Version", "Images", "Scaling", "Metrics selector"]);
+        let frontend = &d.workload_pages[1];
+        assert!(frontend.events.rows.is_empty());
+        assert!(!frontend.facts.iter().any(|f| f.label == "Metrics selector"));
+    }
+}
