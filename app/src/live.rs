@@ -100,25 +100,28 @@ pub fn LiveIndicator(state: ReadSignal<Connection>) -> impl IntoView {
     }
 }
 
-/// A ticking clock (milliseconds since the epoch) for ages: starts at `initial` so the
-/// first render matches the server's, then follows the browser's clock.
-pub fn clock(initial: i64) -> ReadSignal<i64> {
-    let (now, set_now) = signal(initial);
+/// Keeps every `data-since` age on the page current: every few seconds, and each time
+/// `changed` (a reactive read of the page's content) fires, i.e. right after new content
+/// from the server has been swapped in.
+pub fn keep_ages_current(changed: impl Fn() + 'static) {
     #[cfg(feature = "hydrate")]
     {
-        let handle = set_interval_with_handle(
-            move || set_now.set(js_sys::Date::now() as i64),
-            std::time::Duration::from_secs(5),
-        );
-        set_now.set(js_sys::Date::now() as i64);
+        let handle = set_interval_with_handle(browser::refresh_ages, AGE_REFRESH);
         if let Ok(handle) = handle {
             on_cleanup(move || handle.clear());
         }
+        Effect::new(move |_| {
+            changed();
+            browser::refresh_ages();
+        });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = set_now;
-    now
+    let _ = changed;
 }
+
+/// How often ages are rewritten: they count in seconds up to two minutes.
+#[cfg(feature = "hydrate")]
+const AGE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[cfg(feature = "hydrate")]
 mod browser {
@@ -129,6 +132,22 @@ mod browser {
     use web_sys::{EventSource, MessageEvent};
 
     use super::Connection;
+
+    /// Rewrites each `[data-since]` element's text as the time since its value.
+    pub fn refresh_ages() {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let Ok(nodes) = document.query_selector_all("[data-since]") else { return };
+        let now = js_sys::Date::now() as i64;
+        for i in 0..nodes.length() {
+            let Some(element) = nodes.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+            else {
+                continue;
+            };
+            if let Some(since) = element.get_attribute("data-since").and_then(|s| s.parse().ok()) {
+                element.set_text_content(Some(&crate::status::words::age(since, now)));
+            }
+        }
+    }
 
     pub fn open<T: serde::de::DeserializeOwned + 'static>(
         path: &str,

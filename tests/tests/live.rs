@@ -145,8 +145,14 @@ async fn a_stream_carries_the_form_a_page_asks_for(db: PgPool) {
     assert!(card["plain"].is_string() && card["workloads"].is_null(), "{card}");
     let mut details = Events::open(&app, "?env=prod&view=detail").await;
     let detail = details.next_named("detail").await.unwrap();
-    assert_eq!(detail["workloads"]["name"], "workloads");
-    assert_eq!(detail["workload_pages"].as_array().map(Vec::len), Some(5));
+    assert_eq!(detail["name"], "prod");
+    let html = detail["environment"].as_str().unwrap();
+    assert!(
+        html.contains("data-table=\"workloads\"") && html.contains("id=\"env-health\""),
+        "{html}"
+    );
+    assert_eq!(detail["workloads"].as_array().map(Vec::len), Some(5));
+    assert!(detail["workloads"][0][1].as_str().unwrap().contains("data-table=\"revisions\""));
     let response = app.get("/api/live?view=yaml").await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();

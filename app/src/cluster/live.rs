@@ -34,11 +34,12 @@ const BACKLOG: usize = 256;
 #[derive(Clone)]
 pub struct Snapshot {
     pub status: Arc<EnvironmentStatus>,
-    /// The environment and workload pages' data.
+    /// The environment and workload pages' content.
     pub detail: Arc<EnvironmentDetail>,
     /// The overview's card.
     pub card: Arc<EnvironmentCard>,
-    /// JSON of the status, the detail and the card, in the order of [`View`].
+    /// JSON of the status, the pages' HTML (rendered at the change) and the card, in the
+    /// order of [`View`].
     pub json: [Arc<str>; 3],
     /// Bumped at each change; lets a stream skip what it has already sent.
     pub version: u64,
@@ -49,7 +50,7 @@ pub struct Snapshot {
 pub enum View {
     /// The whole derived status (for scripts and tools).
     Status,
-    /// What the environment and workload pages show.
+    /// The environment and workload pages, as HTML.
     Detail,
     /// What the overview shows.
     Card,
@@ -107,7 +108,11 @@ fn snapshot(status: EnvironmentStatus, config: &EnvironmentConfig, version: u64)
     let detail = present::detail(&status, config);
     let card = card(&status);
     Snapshot {
-        json: [to_json(&status), to_json(&detail), to_json(&card)],
+        json: [
+            to_json(&status),
+            to_json(&crate::environment::pages(&detail, chrono::Utc::now().timestamp_millis())),
+            to_json(&card),
+        ],
         status: Arc::new(status),
         detail: Arc::new(detail),
         card: Arc::new(card),

@@ -1,15 +1,13 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::model::EnvironmentDetail;
+use super::model::PageHtml;
 use crate::error::AppError;
 
-/// One environment's page data.
+/// One environment's pages, rendered now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentView {
-    pub detail: EnvironmentDetail,
-    /// The server's clock when answering (ms since the epoch): ages on the first render.
-    pub now_ms: i64,
+    pub pages: PageHtml,
 }
 
 /// The environment named `name`, from the live view (memory only).
@@ -29,8 +27,8 @@ pub async fn get_environment(name: String) -> Result<EnvironmentView, AppError> 
             "No cluster is configured, so there is nothing to show for “{name}” (set cluster.source)."
         )));
     };
+    // Rendered for this request, so ages count from now.
     Ok(EnvironmentView {
-        detail: (*snapshot.detail).clone(),
-        now_ms: chrono::Utc::now().timestamp_millis(),
+        pages: super::pages(&snapshot.detail, chrono::Utc::now().timestamp_millis()),
     })
 }

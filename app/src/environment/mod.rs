@@ -1,33 +1,40 @@
 //! One environment in detail (`/environments/:env`) and one workload in it
 //! (`/environments/:env/workloads/:workload`), both kept current by the live stream.
+//!
+//! The server builds the pages' content (`present`: tables, facts, sentences; `html`:
+//! rendered), the browser shows it and swaps in each new version from the stream.
 
 mod api;
+#[cfg(feature = "ssr")]
+mod html;
 pub mod model;
+#[cfg(feature = "ssr")]
 mod parts;
 #[cfg(feature = "ssr")]
 pub mod present;
+#[cfg(feature = "ssr")]
 mod table;
 mod workload;
 
 pub use api::{get_environment, EnvironmentView, GetEnvironment};
+#[cfg(feature = "ssr")]
+pub use html::pages;
 pub use workload::WorkloadPage;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use crate::error::AppError;
 use crate::live::{self, Connection, LiveIndicator};
-use model::EnvironmentDetail;
-use parts::{Facts, StaleBanner};
-use table::DataTable;
+use model::PageHtml;
 
-/// The page's data: loaded once, then replaced by what the stream pushes.
+/// The page's content: loaded once, then replaced by what the stream pushes.
 #[derive(Clone, Copy)]
 pub(crate) struct Followed {
-    pub view: Resource<Result<EnvironmentView, crate::error::AppError>>,
-    pub pushed: RwSignal<Option<EnvironmentDetail>>,
+    pub view: Resource<Result<EnvironmentView, AppError>>,
+    pub pushed: RwSignal<Option<PageHtml>>,
     pub connection: ReadSignal<Connection>,
-    pub clock: ReadSignal<i64>,
     pub env: Memo<String>,
 }
 
@@ -37,128 +44,98 @@ impl Followed {
         let params = use_params_map();
         let env = Memo::new(move |_| params.with(|p| p.get("env").unwrap_or_default()));
         let view = Resource::new(move || env.get(), get_environment);
-        let pushed: RwSignal<Option<EnvironmentDetail>> = RwSignal::new(None);
+        let pushed: RwSignal<Option<PageHtml>> = RwSignal::new(None);
         let connection = live::follow(
             live::View::Detail,
             move || vec![env.get()],
-            move |d| {
-                pushed.set(Some(d));
+            move |p| {
+                pushed.set(Some(p));
             },
         );
-        Self { view, pushed, connection, clock: live::clock(0), env }
+        live::keep_ages_current(move || pushed.track());
+        Self { view, pushed, connection, env }
     }
 
-    /// The newest data (pushed if any, else loaded) and the time to measure ages from.
-    pub fn current(self) -> Option<Result<Current, crate::error::AppError>> {
-        let (pushed, clock, env) = (self.pushed, self.clock, self.env);
+    /// The newest content: pushed if any, else loaded.
+    pub fn current(self) -> Option<Result<PageHtml, AppError>> {
+        let (pushed, env) = (self.pushed, self.env);
         self.view.get().map(|result| {
-            result.map(|v| Current {
-                detail: pushed.get().filter(|p| p.name == env.get()).unwrap_or(v.detail),
-                now: clock.get().max(v.now_ms),
-            })
+            result.map(|v| pushed.get().filter(|p| p.name == env.get()).unwrap_or(v.pages))
         })
     }
-}
-
-/// What a page shows at one moment.
-pub(crate) struct Current {
-    pub detail: EnvironmentDetail,
-    /// When to measure ages from (ms since the epoch).
-    pub now: i64,
 }
 
 #[component]
 pub fn EnvironmentPage() -> impl IntoView {
     let followed = Followed::start();
     let env = followed.env;
-    let connection = followed.connection;
     view! {
         <Title text=move || format!("{} environment", env.get())/>
-        <nav class="crumbs" aria-label="Breadcrumb">
-            <a href="/">"Environments"</a>
-            " / "
-            <span>{move || env.get()}</span>
-        </nav>
-        <Loaded
-            followed
-            render=Callback::new(move |current| {
-                Ok(view! { <EnvironmentSection current connection/> }.into_any())
-            })
-        />
+        <Crumbs env workload=None connection=followed.connection/>
+        <Loaded followed render=Callback::new(|pages: PageHtml| Ok(pages.environment))/>
     }
 }
 
-/// The loading and error frame both detail pages share (one compiled Transition).
+/// Where the page is, and whether it is live.
+#[component]
+fn Crumbs(
+    env: Memo<String>,
+    workload: Option<Memo<String>>,
+    connection: ReadSignal<Connection>,
+) -> impl IntoView {
+    let tail = move || match workload {
+        Some(w) => view! {
+            <a href=format!("/environments/{}", env.get())>{env.get()}</a>
+            " / "
+            <span>{w.get()}</span>
+        }
+        .into_any(),
+        None => view! { <span>{env.get()}</span> }.into_any(),
+    };
+    view! {
+        <nav class="crumbs" aria-label="Breadcrumb">
+            <a href="/">"Environments"</a>
+            " / "
+            {tail}
+            <LiveIndicator state=connection/>
+        </nav>
+    }
+}
+
+/// The loading and error frame both detail pages share; `render` picks the HTML.
 #[component]
 fn Loaded(
     followed: Followed,
-    render: Callback<Current, Result<AnyView, crate::error::AppError>>,
+    render: Callback<PageHtml, Result<String, AppError>>,
 ) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            <ErrorBoundary fallback=parts::error_panel>
-                {move || followed.current().map(|result| result.and_then(|c| render.run(c)))}
+            <ErrorBoundary fallback=error_panel>
+                {move || {
+                    followed
+                        .current()
+                        .map(|result| {
+                            result
+                                .and_then(|pages| render.run(pages))
+                                .map(|html| view! { <div class="detail" inner_html=html></div> })
+                        })
+                }}
             </ErrorBoundary>
         </Transition>
     }
 }
 
-#[component]
-fn EnvironmentSection(current: Current, connection: ReadSignal<Connection>) -> impl IntoView {
-    let Current { detail, now } = current;
-    let EnvironmentDetail {
-        name,
-        namespace,
-        health,
-        plain,
-        stale_since,
-        grafana_url,
-        argo,
-        workloads,
-        pods,
-        jobs,
-        events,
-        workload_pages: _,
-    } = detail;
-    let argo = match argo {
-        Some(facts) => view! { <Facts facts id="argo"/> }.into_any(),
-        None => view! {
-            <p class="muted">"No Argo CD application is configured for this environment."</p>
-        }
-        .into_any(),
-    };
+/// The error boundary's panel: what went wrong, in words.
+fn error_panel(errors: ArcRwSignal<Errors>) -> impl IntoView {
     view! {
-        <header class="page-header">
-            <h1 class="env-title">{name}</h1>
-            <span class=format!("badge health-{}", health.css()) id="env-health" data-health=health.css()>
-                {health.label()}
-            </span>
-            {parts::grafana(grafana_url)}
-            <LiveIndicator state=connection/>
-        </header>
-        <StaleBanner since=stale_since/>
-        <p class="plain lead">{plain}</p>
-        <p class="muted mono">"namespace " {namespace}</p>
-        <section class="panel">
-            <h2>"Workloads"</h2>
-            <DataTable table=workloads now/>
-        </section>
-        <section class="panel">
-            <h2>"Argo CD"</h2>
-            {argo}
-        </section>
-        <section class="panel">
-            <h2>"Pods"</h2>
-            <DataTable table=pods now/>
-        </section>
-        <section class="panel">
-            <h2>"Scheduled jobs"</h2>
-            <DataTable table=jobs now/>
-        </section>
-        <section class="panel">
-            <h2>"Recent warnings"</h2>
-            <DataTable table=events now/>
+        <section class="panel error" role="alert">
+            <h2>"Cannot show this page"</h2>
+            <ul>
+                {move || {
+                    errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view()
+                }}
+            </ul>
+            <p><a href="/">"Back to the environments"</a></p>
         </section>
     }
-    .into_any()
 }

@@ -4,21 +4,6 @@ use leptos::prelude::*;
 
 use super::model::Fact;
 
-/// The error boundary's panel: what went wrong, in words.
-pub fn error_panel(errors: ArcRwSignal<Errors>) -> impl IntoView {
-    view! {
-        <section class="panel error" role="alert">
-            <h2>"Cannot show this page"</h2>
-            <ul>
-                {move || {
-                    errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view()
-                }}
-            </ul>
-            <p><a href="/">"Back to the environments"</a></p>
-        </section>
-    }
-}
-
 /// Shown while the cluster cannot be reached: the page keeps the last known state.
 #[component]
 pub fn StaleBanner(since: Option<String>) -> impl IntoView {

@@ -1,7 +1,6 @@
 //! One table for every table of the detail pages. The server turns the status into rows
-//! of plain cells (`present`, unit-tested) and only this component renders HTML: one view
-//! instead of one per table, and no status logic in the browser, keep its WebAssembly
-//! small (every distinct view and every deserialized type is compiled into it).
+//! of plain cells (`present`, unit-tested) and this component renders them, on the
+//! server only (`html`): the browser swaps in the result.
 
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -137,9 +136,14 @@ pub fn DataTable(table: Table, now: i64) -> AnyView {
 
 fn cell(c: Cell, now: i64) -> impl IntoView {
     let Cell { text, since_ms, href, notes, class, progress } = c;
-    let text = match since_ms {
-        Some(since) => text.replace(AGE, &crate::status::words::age(since, now)),
-        None => text,
+    // An age is a span the browser keeps current (`data-since`).
+    let text = match since_ms.and_then(|since| text.split_once(AGE).map(|parts| (since, parts))) {
+        Some((since, (before, after))) => Either::Left(view! {
+            {before.to_owned()}
+            <span data-since=since>{crate::status::words::age(since, now)}</span>
+            {after.to_owned()}
+        }),
+        None => Either::Right(text),
     };
     let main = match href {
         Some(href) => Either::Left(view! { <a href=href>{text}</a> }),

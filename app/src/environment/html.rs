@@ -1,0 +1,124 @@
+//! The environment and workload pages' content, rendered to HTML on the server — for the
+//! first render and, once per change, for the live stream. The browser swaps the HTML in
+//! and keeps ages current; it carries no code to render these pages itself, which keeps
+//! its WebAssembly within the first-load budget.
+
+use leptos::prelude::*;
+
+use super::model::{EnvironmentDetail, PageHtml, WorkloadDetail};
+use super::parts::{self, Facts, StaleBanner};
+use super::table::DataTable;
+
+/// Both pages of an environment at `now` (ms since the epoch: what ages count from).
+pub fn pages(detail: &EnvironmentDetail, now: i64) -> PageHtml {
+    let owner = Owner::new();
+    owner.with(|| PageHtml {
+        name: detail.name.clone(),
+        environment: environment(detail.clone(), now),
+        workloads: detail
+            .workload_pages
+            .iter()
+            .map(|w| (w.name.clone(), workload(w.clone(), detail.stale_since.clone(), now)))
+            .collect(),
+    })
+}
+
+fn environment(detail: EnvironmentDetail, now: i64) -> String {
+    let EnvironmentDetail {
+        name,
+        namespace,
+        health,
+        plain,
+        stale_since,
+        grafana_url,
+        argo,
+        workloads,
+        pods,
+        jobs,
+        events,
+        workload_pages: _,
+    } = detail;
+    let argo = match argo {
+        Some(facts) => view! { <Facts facts id="argo"/> }.into_any(),
+        None => view! {
+            <p class="muted">"No Argo CD application is configured for this environment."</p>
+        }
+        .into_any(),
+    };
+    view! {
+        <header class="page-header">
+            <h1 class="env-title">{name}</h1>
+            <span class=format!("badge health-{}", health.css()) id="env-health" data-health=health.css()>
+                {health.label()}
+            </span>
+            {parts::grafana(grafana_url)}
+        </header>
+        <StaleBanner since=stale_since/>
+        <p class="plain lead">{plain}</p>
+        <p class="muted mono">"namespace " {namespace}</p>
+        <section class="panel">
+            <h2>"Workloads"</h2>
+            <DataTable table=workloads now/>
+        </section>
+        <section class="panel">
+            <h2>"Argo CD"</h2>
+            {argo}
+        </section>
+        <section class="panel">
+            <h2>"Pods"</h2>
+            <DataTable table=pods now/>
+        </section>
+        <section class="panel">
+            <h2>"Scheduled jobs"</h2>
+            <DataTable table=jobs now/>
+        </section>
+        <section class="panel">
+            <h2>"Recent warnings"</h2>
+            <DataTable table=events now/>
+        </section>
+    }
+    .to_html()
+}
+
+fn workload(page: WorkloadDetail, stale_since: Option<String>, now: i64) -> String {
+    let WorkloadDetail {
+        name,
+        health,
+        plain,
+        problems,
+        facts,
+        grafana_url,
+        pods,
+        revisions,
+        events,
+    } = page;
+    let problems = problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view();
+    view! {
+        <header class="page-header">
+            <h1>{name}</h1>
+            <span class=format!("badge health-{}", health.css()) id="workload-health" data-health=health.css()>
+                {health.label()}
+            </span>
+            {parts::grafana(grafana_url)}
+        </header>
+        <StaleBanner since=stale_since/>
+        <p class="plain lead">{plain}</p>
+        <ul class="problems">{problems}</ul>
+        <section class="panel">
+            <Facts facts id="workload-facts"/>
+        </section>
+        <section class="panel">
+            <h2>"Pods"</h2>
+            <DataTable table=pods now/>
+        </section>
+        <section class="panel">
+            <h2>"Revisions"</h2>
+            <DataTable table=revisions now/>
+        </section>
+        <section class="panel">
+            <h2>"Recent warnings"</h2>
+            <DataTable table=events now/>
+        </section>
+    }
+    .to_html()
+}
