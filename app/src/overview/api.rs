@@ -15,7 +15,7 @@ mod ssr {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     use crate::context::ServerContext;
-    use crate::overview::model::{card, EnvironmentCard, Overview};
+    use crate::overview::model::{EnvironmentCard, Overview};
 
     static ANSWERED: AtomicU64 = AtomicU64::new(0);
 
@@ -26,7 +26,8 @@ mod ssr {
             .iter()
             .enumerate()
             .map(|(i, env)| match context.live.snapshot(i) {
-                Some(snapshot) => card(&snapshot.status),
+                // Built once per change by the live view.
+                Some(snapshot) => (*snapshot.card).clone(),
                 // No cluster configured: say so rather than guess.
                 None => EnvironmentCard::unconfigured(&env.name, &env.namespace),
             })
