@@ -109,3 +109,33 @@ async fn an_api_outage_marks_the_view_stale_and_recovery_clears_it() {
     until(&watch, "fresh again", |s| s.stale_since.is_none()).await;
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn watches_that_cannot_list_say_why_and_sync_once_they_can() {
+    let sim =
+        Running::start(Options { speed: 20.0, ..Options::default() }, 0).await.expect("simulator");
+    sim.cluster.faults.set_unavailable(true);
+    let mut config = kube::Config::new(sim.url().parse().expect("url"));
+    config.default_retry = false;
+    let client = kube::Client::try_from(config).expect("client");
+    let target = WatchTarget { name: "prod".into(), namespace: PROD.into(), application: None };
+    let watch = EnvironmentWatch::start(&client, target);
+    let mut failures = Vec::new();
+    for _ in 0..100 {
+        failures = watch.failures();
+        if failures.len() >= 8 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!watch.synced());
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.starts_with("deployments: ") && f.contains("unable to handle the request")),
+        "{failures:?}"
+    );
+    sim.cluster.faults.set_unavailable(false);
+    until(&watch, "synced", |_| watch.synced()).await;
+    sim.stop().await;
+}

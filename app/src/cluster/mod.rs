@@ -75,12 +75,20 @@ impl kube::runtime::utils::Backoff for CappedBackoff {
 }
 
 /// How the watches of one environment are doing.
+/// A kind whose watch fails: since when, the latest failure, and what it said.
+struct Failing {
+    kind: &'static str,
+    since: DateTime<Utc>,
+    latest: DateTime<Utc>,
+    error: String,
+}
+
 #[derive(Default)]
 struct Freshness {
     /// Kinds whose first list has completed.
     synced: Vec<&'static str>,
     /// Kinds whose watch has failed: (kind, first failure, latest failure).
-    failing: Vec<(&'static str, DateTime<Utc>, DateTime<Utc>)>,
+    failing: Vec<Failing>,
 }
 
 impl Freshness {
@@ -90,7 +98,7 @@ impl Freshness {
         // request itself fail (a slow API) before the kind counts as fresh.
         let quiet = chrono::Duration::from_std(MAX_RETRY + RETRY_MARGIN)
             .unwrap_or(chrono::Duration::seconds(5));
-        self.failing.retain(|(_, _, latest)| now - *latest < quiet);
+        self.failing.retain(|f| now - f.latest < quiet);
     }
 }
 
@@ -207,11 +215,20 @@ impl EnvironmentWatch {
         self.freshness.lock().map(|f| f.synced.len() >= KINDS).unwrap_or(false)
     }
 
+    /// What the failing watches last said, as "kind: error" (why the view is stale, or
+    /// why it has not synced yet: a missing permission, a resource the cluster does not
+    /// serve, an unreachable API).
+    pub fn failures(&self) -> Vec<String> {
+        let Ok(mut freshness) = self.freshness.lock() else { return Vec::new() };
+        freshness.settle(Utc::now());
+        freshness.failing.iter().map(|f| format!("{}: {}", f.kind, f.error)).collect()
+    }
+
     /// Since when the view has been failing to refresh, if it is.
     pub fn stale_since(&self) -> Option<DateTime<Utc>> {
         let mut freshness = self.freshness.lock().ok()?;
         freshness.settle(Utc::now());
-        freshness.failing.iter().map(|(_, since, _)| *since).min()
+        freshness.failing.iter().map(|f| f.since).min()
     }
 
     /// Woken whenever a watch sees a change or fails.
@@ -336,6 +353,7 @@ impl EnvironmentWatch {
             stale_since: self
                 .stale_since()
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            stale_reason: self.failures().into_iter().next(),
             pods: pod_lines,
             revisions,
             jobs: scheduled,
@@ -419,18 +437,26 @@ async fn follow<K>(
         let Ok(mut f) = freshness.lock() else { return };
         match event {
             Ok(event) => {
-                f.failing.retain(|(k, _, _)| *k != kind);
+                f.failing.retain(|failing| failing.kind != kind);
                 if matches!(event, watcher::Event::InitDone) && !f.synced.contains(&kind) {
                     f.synced.push(kind);
                 }
             }
             Err(error) => {
                 let now = Utc::now();
-                match f.failing.iter_mut().find(|(k, _, _)| *k == kind) {
-                    Some(entry) => entry.2 = now,
+                match f.failing.iter_mut().find(|failing| failing.kind == kind) {
+                    Some(entry) => {
+                        entry.latest = now;
+                        entry.error = error.to_string();
+                    }
                     None => {
                         tracing::warn!(kind, %error, "cluster watch failing; showing the last known state");
-                        f.failing.push((kind, now, now));
+                        f.failing.push(Failing {
+                            kind,
+                            since: now,
+                            latest: now,
+                            error: error.to_string(),
+                        });
                     }
                 }
             }

@@ -18,7 +18,10 @@ pub fn pages(detail: &EnvironmentDetail, now: i64) -> PageHtml {
         workloads: detail
             .workload_pages
             .iter()
-            .map(|w| (w.name.clone(), workload(w.clone(), detail.stale_since.clone(), now)))
+            .map(|w| {
+                let stale = (detail.stale_since.clone(), detail.stale_reason.clone());
+                (w.name.clone(), workload(w.clone(), stale, now))
+            })
             .collect(),
     })
 }
@@ -30,6 +33,7 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
         health,
         plain,
         stale_since,
+        stale_reason,
         grafana_url,
         argo,
         workloads,
@@ -53,7 +57,7 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
             </span>
             {parts::grafana(grafana_url)}
         </header>
-        <StaleBanner since=stale_since/>
+        <StaleBanner since=stale_since reason=stale_reason/>
         <p class="plain lead">{plain}</p>
         <p class="muted mono">"namespace " {namespace}</p>
         <section class="panel">
@@ -80,7 +84,9 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
     .to_html()
 }
 
-fn workload(page: WorkloadDetail, stale_since: Option<String>, now: i64) -> String {
+/// `stale`: since when and why the view is stale, if it is.
+fn workload(page: WorkloadDetail, stale: (Option<String>, Option<String>), now: i64) -> String {
+    let (stale_since, stale_reason) = stale;
     let WorkloadDetail {
         name,
         health,
@@ -101,7 +107,7 @@ fn workload(page: WorkloadDetail, stale_since: Option<String>, now: i64) -> Stri
             </span>
             {parts::grafana(grafana_url)}
         </header>
-        <StaleBanner since=stale_since/>
+        <StaleBanner since=stale_since reason=stale_reason/>
         <p class="plain lead">{plain}</p>
         <ul class="problems">{problems}</ul>
         <section class="panel">

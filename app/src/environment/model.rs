@@ -33,6 +33,8 @@ mod server {
         pub plain: String,
         /// Since when the view is not refreshed, for people ("2026-11-26 07:58:22 UTC").
         pub stale_since: Option<String>,
+        /// What the failing watch said, while stale.
+        pub stale_reason: Option<String>,
         pub grafana_url: Option<String>,
         /// The Argo CD Application, when the environment has one.
         pub argo: Option<Vec<Fact>>,

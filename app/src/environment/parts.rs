@@ -6,12 +6,14 @@ use super::model::Fact;
 
 /// Shown while the cluster cannot be reached: the page keeps the last known state.
 #[component]
-pub fn StaleBanner(since: Option<String>) -> impl IntoView {
+pub fn StaleBanner(since: Option<String>, reason: Option<String>) -> impl IntoView {
     since.map(|since| {
+        let reason = reason.map(|r| view! { <span class="small muted">" Last error: " {r}</span> });
         view! {
             <p class="stale banner" role="alert" id="stale-banner">
                 "Stale since " {since} ": the Kubernetes API cannot be reached. "
                 "This is the last known state; it updates by itself when the API is back."
+                {reason}
             </p>
         }
     })

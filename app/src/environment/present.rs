@@ -338,6 +338,7 @@ pub fn detail(status: &EnvironmentStatus, config: &EnvironmentConfig) -> Environ
             words::sentence(&status.verdict.reason)
         ),
         stale_since: status.stale_since.as_deref().map(words::when),
+        stale_reason: status.stale_reason.clone(),
         grafana_url: config.grafana_url.clone(),
         argo: status.argo.as_ref().map(argo_facts),
         workloads: workloads_table(&status.name, &status.workloads, config),
@@ -428,6 +429,7 @@ mod tests {
                 }),
             }),
             stale_since: Some("2026-11-26T07:58:22Z".into()),
+            stale_reason: Some("pods: HTTP 503".into()),
             pods: vec![
                 pod("backend-2-a", "backend", Some(crash)),
                 pod("frontend-2-b", "frontend", None),
@@ -501,6 +503,7 @@ mod tests {
         let d = detail(&status(), &config());
         assert_eq!(d.plain, "Working, with problems. Backend is crash-looping.");
         assert_eq!(d.stale_since.as_deref(), Some("2026-11-26 07:58:22 UTC"));
+        assert_eq!(d.stale_reason.as_deref(), Some("pods: HTTP 503"));
         assert_eq!(d.grafana_url.as_deref(), Some("https://grafana.example.org/d/co2"));
         let argo = d.argo.expect("argo facts");
         let value = |label: &str| argo.iter().find(|f| f.label == label).map(|f| f.value.clone());

@@ -86,7 +86,7 @@ fn OverviewGrid(overview: Overview) -> impl IntoView {
     let Overview { environments, generated_at, refresh_count } = overview;
     view! {
         <p class="muted as-of" id="as-of" data-refresh=refresh_count>
-            "As of " {generated_at}
+            "Loaded " {generated_at} "; cards update by themselves while live."
         </p>
         <div class="env-grid">
             {environments

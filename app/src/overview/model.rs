@@ -149,6 +149,7 @@ mod tests {
             workloads,
             argo: None,
             stale_since: None,
+            stale_reason: None,
             pods: vec![],
             revisions: vec![],
             jobs: vec![],

@@ -209,6 +209,8 @@ pub struct EnvironmentStatus {
     pub argo: Option<ArgoStatus>,
     /// When the view stopped being refreshed (the API is unreachable), if it has.
     pub stale_since: Option<String>,
+    /// What the first failing watch said ("pods: …"), while stale.
+    pub stale_reason: Option<String>,
     pub pods: Vec<PodInfo>,
     pub revisions: Vec<Revision>,
     pub jobs: Vec<ScheduledJob>,
