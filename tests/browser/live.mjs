@@ -118,6 +118,8 @@ try {
   check(await page.locator('[data-table="workloads"] tr[data-key="frontend"]').count() === 1, 'environment page: no frontend row');
   check(await page.locator('[data-table="pods"] tbody tr').count() > 0, 'environment page: no pods');
   check(await page.locator('#argo').count() === 1, 'environment page: no Argo CD panel');
+  check(await page.locator('nav a[aria-current="page"]').textContent() === 'Environments',
+    'environment page: Environments not marked as the current section');
   await fault({ fault: 'crash-loop', namespace: 'co2-calculator-dev', workload: 'backend', on: true });
   await page.waitForSelector('#env-health[data-health="degraded"]', { timeout: 15000 })
     .catch(() => problems.push('environment page: a crash loop did not make dev degraded'));

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::hooks::use_location;
 
 use super::theme::ThemeToggle;
 
@@ -13,8 +13,18 @@ const SECTIONS: [(&str, &str); 6] = [
     ("/audit", "Audit"),
 ];
 
+/// Whether `path` belongs to the section at `href`: the environments section also holds
+/// each environment's and workload's page.
+fn in_section(href: &str, path: &str) -> bool {
+    match href {
+        "/" => path == "/" || path.starts_with("/environments/"),
+        _ => path == href || path.starts_with(&format!("{href}/")),
+    }
+}
+
 #[component]
 pub fn Sidebar() -> impl IntoView {
+    let location = use_location();
     view! {
         <header class="sidebar">
             <a class="brand" href="/">
@@ -28,10 +38,17 @@ pub fn Sidebar() -> impl IntoView {
                         .map(|(href, label)| {
                             view! {
                                 <li>
-                                    // `A` marks the current section with aria-current="page".
-                                    <A href=*href exact=true>
+                                    <a
+                                        href=*href
+                                        aria-current=move || {
+                                            location
+                                                .pathname
+                                                .with(|path| in_section(href, path))
+                                                .then_some("page")
+                                        }
+                                    >
                                         {*label}
-                                    </A>
+                                    </a>
                                 </li>
                             }
                         })
@@ -40,5 +57,21 @@ pub fn Sidebar() -> impl IntoView {
             </nav>
             <ThemeToggle/>
         </header>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_section;
+
+    #[test]
+    fn environment_pages_belong_to_the_environments_section() {
+        assert!(in_section("/", "/"));
+        assert!(in_section("/", "/environments/prod"));
+        assert!(in_section("/", "/environments/prod/workloads/backend"));
+        assert!(!in_section("/", "/history"));
+        assert!(in_section("/history", "/history"));
+        assert!(!in_section("/history", "/historyx"));
+        assert!(!in_section("/audit", "/"));
     }
 }

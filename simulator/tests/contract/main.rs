@@ -76,9 +76,22 @@ contract!(creating_twice_is_409_already_exists, |t| {
 
 contract!(an_update_with_a_stale_resource_version_is_409_conflict, |t| {
     let stale = t.web(1).await;
-    let mut labelled = stale.clone();
-    labelled.metadata.labels.get_or_insert_default().insert("touched".into(), "yes".into());
-    t.deployments().replace("web", &PostParams::default(), &labelled).await.unwrap();
+    // A real controller-manager may write the new Deployment's status in between: label
+    // the latest version (retrying its own conflicts) so the object surely moves on.
+    let mut replaced = false;
+    for _ in 0..10 {
+        let mut labelled = t.deployments().get("web").await.unwrap();
+        labelled.metadata.labels.get_or_insert_default().insert("touched".into(), "yes".into());
+        match t.deployments().replace("web", &PostParams::default(), &labelled).await {
+            Ok(_) => {
+                replaced = true;
+                break;
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => continue,
+            Err(e) => panic!("replace failed: {e}"),
+        }
+    }
+    assert!(replaced, "the label never landed");
     let s =
         status(t.deployments().replace("web", &PostParams::default(), &stale).await.unwrap_err());
     assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
