@@ -11,6 +11,30 @@ fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Runs `tests/browser/<script>` against the server with the output folder and `extra`
+/// arguments; fails the test with the script's output if it fails; returns its stdout.
+async fn run_script(
+    script: &str,
+    app: &gantry_tests::TestApp,
+    output_dir: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+) -> String {
+    let result = tokio::process::Command::new("node")
+        .arg(project_root().join("tests/browser").join(script))
+        .arg(format!("http://{}", app.address))
+        .arg(output_dir)
+        .args(extra)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    eprintln!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(result.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    stdout
+}
+
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn the_panel_loads_hydrates_and_calls_the_server_in_chromium(db: PgPool) {
     let settings = gantry_tests::test_settings(&[]);
@@ -27,18 +51,7 @@ async fn the_panel_loads_hydrates_and_calls_the_server_in_chromium(db: PgPool) {
     // On the simulated cluster, as in the demo: the overview shows real environments.
     let app = spawn_on_simulator(db, &[]).await;
     let output_dir = project_root().join("tests/output");
-    let result = tokio::process::Command::new("node")
-        .arg(project_root().join("tests/browser/smoke.mjs"))
-        .arg(format!("http://{}", app.address))
-        .arg(&output_dir)
-        .output()
-        .await
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&result.stdout);
-    let stderr = String::from_utf8_lossy(&result.stderr);
-    eprintln!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(result.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    run_script("smoke.mjs", &app, &output_dir, &[]).await;
     assert!(output_dir.join("overview.png").exists(), "no screenshot saved");
     app.stop().await;
 }
@@ -57,19 +70,7 @@ async fn cluster_changes_reach_the_open_page_without_reload_in_chromium(db: PgPo
     let kubeconfig = output_dir.join("live-test.kubeconfig");
     let kubeconfig_text = kubeconfig.to_string_lossy().into_owned();
     let app = spawn_on_simulator(db, &[("GANTRY_SIMULATOR_KUBECONFIG", &kubeconfig_text)]).await;
-    let result = tokio::process::Command::new("node")
-        .arg(project_root().join("tests/browser/live.mjs"))
-        .arg(format!("http://{}", app.address))
-        .arg(&output_dir)
-        .arg(&kubeconfig)
-        .output()
-        .await
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&result.stdout);
-    let stderr = String::from_utf8_lossy(&result.stderr);
-    eprintln!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(result.status.success(), "live browser test failed:\n{stdout}\n{stderr}");
+    let stdout = run_script("live.mjs", &app, &output_dir, &[kubeconfig.as_os_str()]).await;
     let measured = stdout
         .lines()
         .find_map(|l| l.strip_prefix("LIVE "))

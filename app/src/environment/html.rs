@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::model::{EnvironmentDetail, PageHtml, WorkloadDetail};
 use super::parts::{self, Facts, StaleBanner};
-use super::table::DataTable;
+use super::table::{DataTable, Table};
 
 /// Both pages of an environment at `now` (ms since the epoch: what ages count from).
 pub fn pages(detail: &EnvironmentDetail, now: i64) -> PageHtml {
@@ -60,26 +60,14 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
         <StaleBanner since=stale_since reason=stale_reason/>
         <p class="plain lead">{plain}</p>
         <p class="muted mono">"namespace " {namespace}</p>
-        <section class="panel">
-            <h2>"Workloads"</h2>
-            <DataTable table=workloads now/>
-        </section>
+        <TablePanel title="Workloads" table=workloads now/>
         <section class="panel">
             <h2>"Argo CD"</h2>
             {argo}
         </section>
-        <section class="panel">
-            <h2>"Pods"</h2>
-            <DataTable table=pods now/>
-        </section>
-        <section class="panel">
-            <h2>"Scheduled jobs"</h2>
-            <DataTable table=jobs now/>
-        </section>
-        <section class="panel">
-            <h2>"Recent warnings"</h2>
-            <DataTable table=events now/>
-        </section>
+        <TablePanel title="Pods" table=pods now/>
+        <TablePanel title="Scheduled jobs" table=jobs now/>
+        <TablePanel title="Recent warnings" table=events now/>
     }
     .to_html()
 }
@@ -113,18 +101,20 @@ fn workload(page: WorkloadDetail, stale: (Option<String>, Option<String>), now: 
         <section class="panel">
             <Facts facts id="workload-facts"/>
         </section>
-        <section class="panel">
-            <h2>"Pods"</h2>
-            <DataTable table=pods now/>
-        </section>
-        <section class="panel">
-            <h2>"Revisions"</h2>
-            <DataTable table=revisions now/>
-        </section>
-        <section class="panel">
-            <h2>"Recent warnings"</h2>
-            <DataTable table=events now/>
-        </section>
+        <TablePanel title="Pods" table=pods now/>
+        <TablePanel title="Revisions" table=revisions now/>
+        <TablePanel title="Recent warnings" table=events now/>
     }
     .to_html()
+}
+
+/// A titled panel holding one table.
+#[component]
+fn TablePanel(title: &'static str, table: Table, now: i64) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>{title}</h2>
+            <DataTable table now/>
+        </section>
+    }
 }
