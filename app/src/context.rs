@@ -23,6 +23,8 @@ pub struct EnvironmentConfig {
     pub grafana_url: Option<String>,
     /// The workloads the panel may act on, with their scaling bounds.
     pub workloads: Vec<WorkloadConfig>,
+    /// How each change is allowed here (direct, after approvals, or not at all).
+    pub policy: crate::access::EnvironmentPolicy,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +60,8 @@ mod server {
         /// The environments' watch caches and derived status, in the order of
         /// `environments`; no watches when no cluster is configured.
         pub live: Arc<crate::cluster::live::Live>,
+        /// Which groups give which role on which environment.
+        pub role_mapping: Arc<Vec<crate::access::GroupRoles>>,
     }
 
     /// The server context of the current request (provided by the server to every render

@@ -16,6 +16,12 @@ pub enum AppError {
     /// What the request names does not exist (an environment, a workload).
     #[error("{0}")]
     NotFound(String),
+    /// Nobody is signed in (401): the page offers to sign in.
+    #[error("{0}")]
+    SignInRequired(String),
+    /// The signed-in person may not do this (403); says why.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl AppError {
@@ -26,6 +32,23 @@ impl AppError {
             response.set_status(axum::http::StatusCode::NOT_FOUND);
         }
         AppError::NotFound(what)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// A refusal; on the server it also sets the response status (401 or 403).
+    pub fn refused(status: u16, reason: String) -> Self {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let code = axum::http::StatusCode::from_u16(status)
+                .unwrap_or(axum::http::StatusCode::FORBIDDEN);
+            response.set_status(code);
+        }
+        if status == 401 {
+            AppError::SignInRequired(reason)
+        } else {
+            AppError::Forbidden(reason)
+        }
     }
 }
 

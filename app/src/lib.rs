@@ -2,10 +2,13 @@
 //! functions the pages call. Compiled twice: with `ssr` into the server binary and with
 //! `hydrate` into the WebAssembly that makes the server-rendered page interactive.
 
+pub mod access;
+pub mod actions;
 pub mod codec;
 pub mod environment;
 pub mod error;
 pub mod live;
+pub mod me;
 pub mod overview;
 pub mod pages;
 pub mod shell;

@@ -28,6 +28,8 @@ pub enum StartupError {
     Kubeconfig { path: String, source: std::io::Error },
     #[error("cannot connect to the Kubernetes API ({source_kind}): {message}")]
     Cluster { source_kind: &'static str, message: String },
+    #[error("cannot set up signing in: {0}")]
+    Auth(String),
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -108,7 +110,9 @@ impl Application {
                 tracing::debug!(%error, "cannot set TCP_NODELAY");
             }
         });
-        let server = axum::serve(listener, self.router).with_graceful_shutdown(signal);
+        // The peer's address goes into the record of sign-ins and refusals.
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(listener, service).with_graceful_shutdown(signal);
         let grace = self.grace;
         let deadline = async move {
             if stopping_rx.await.is_ok() {
@@ -227,14 +231,27 @@ fn app_state(
             "browser assets not found: pages will render but not become interactive (build them with ./run build)"
         );
     }
+    let auth = crate::auth::Auth::new(settings).map_err(|e| StartupError::Auth(e.to_string()))?;
+    let sessions = auth.session_layer(db.clone()).map_err(StartupError::Auth)?;
+    crate::auth::spawn_session_cleanup(db.clone());
+    if let Some(openid) = auth.openid.is_some().then(|| auth.clone()) {
+        tokio::spawn(async move {
+            if let Some(openid) = &openid.openid {
+                openid.warm_up().await;
+            }
+        });
+    }
     Ok(AppState {
         leptos_options,
         context: ServerContext {
             environments: Arc::new(environments),
             db,
             live: gantry_app::cluster::live::Live::start(watches, settings.environments.clone()),
+            role_mapping: auth.role_mapping(),
         },
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
+        auth,
+        sessions,
     })
 }
 

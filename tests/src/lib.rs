@@ -30,6 +30,8 @@ pub fn test_settings(extra: &[(&str, &str)]) -> Settings {
         ("GANTRY_SITE_ROOT", site_root.as_str()),
         ("GANTRY_SHUTDOWN_GRACE_SECONDS", "5"),
         ("GANTRY_CLUSTER", "none"),
+        // Demo people sign in without a provider; the OpenID tests start a real one.
+        ("GANTRY_AUTH_MODE", "demo"),
     ];
     vars.extend_from_slice(extra);
     Settings::from_sources(vars).expect("test settings are valid")
@@ -48,11 +50,29 @@ pub async fn spawn_app_with(db: PgPool, settings: Settings) -> TestApp {
     let server = tokio::spawn(app.serve(async move {
         let _ = stopped.await;
     }));
-    let client = reqwest::Client::builder()
+    let demo = matches!(settings.auth.method, gantry::config::SignInSettings::Demo(_));
+    let mut app = TestApp {
+        address,
+        client: anonymous_client(),
+        db,
+        simulator,
+        stop: Some(stop),
+        server: Some(server),
+    };
+    // Most tests are about what a signed-in person sees: `client` is the demo admin's.
+    if demo {
+        app.client = app.client_as("admin").await;
+    }
+    app
+}
+
+/// A client with its own cookie jar that follows no redirects (tests look at them).
+pub fn anonymous_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .expect("http client");
-    TestApp { address, client, db, simulator, stop: Some(stop), server: Some(server) }
+        .expect("http client")
 }
 
 /// Starts Gantry on its own simulated cluster (as the demo does) and waits until every
@@ -77,6 +97,20 @@ pub async fn spawn_on_simulator(db: PgPool, extra: &[(&str, &str)]) -> TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
+    }
+
+    /// A new client signed in as one of the demo people (`admin`, `approver`, `operator`,
+    /// `developer`, `stakeholder`, `newcomer`).
+    pub async fn client_as(&self, person: &str) -> reqwest::Client {
+        let client = anonymous_client();
+        let response = client
+            .post(self.url("/auth/demo"))
+            .form(&[("person", person), ("next", "/")])
+            .send()
+            .await
+            .expect("demo sign-in sent");
+        assert_eq!(response.status(), 303, "demo sign-in as {person} failed");
+        client
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

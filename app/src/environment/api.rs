@@ -4,31 +4,45 @@ use serde::{Deserialize, Serialize};
 use super::model::PageHtml;
 use crate::error::AppError;
 
-/// One environment's pages, rendered now.
+/// One environment's pages, rendered now for the caller.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentView {
     pub pages: PageHtml,
+    /// The action buttons this caller is offered (empty for someone who may only look).
+    pub actions: ActionBars,
 }
 
-/// The environment named `name`, from the live view (memory only).
+/// Action buttons as HTML: the environment's, and each workload's by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionBars {
+    pub environment: String,
+    pub workloads: Vec<(String, String)>,
+}
+
+/// The environment named `name`, from the live view (memory only), if the caller may see it.
 #[server(prefix = "/api", endpoint = "environment", output = crate::codec::JsonAnswer)]
 pub async fn get_environment(name: String) -> Result<EnvironmentView, AppError> {
-    let context = crate::context::server_context()?;
+    use crate::actions::offers;
+    let (context, _) = crate::access::server::authorize(&name, crate::access::Action::View).await?;
     let Some(i) = context.environments.iter().position(|e| e.name == name) else {
-        // The list of names is no secret: every page's navigation shows the environments.
-        let known: Vec<&str> = context.environments.iter().map(|e| e.name.as_str()).collect();
-        return Err(AppError::not_found(format!(
-            "There is no environment named “{name}”. Known environments: {}.",
-            known.join(", ")
-        )));
+        return Err(AppError::Internal);
     };
     let Some(snapshot) = context.live.snapshot(i) else {
         return Err(AppError::not_found(format!(
             "No cluster is configured, so there is nothing to show for “{name}” (set cluster.source)."
         )));
     };
+    let env = &context.environments[i];
+    let caller = crate::access::server::caller();
+    let principal = caller.principal();
+    let actions = ActionBars {
+        environment: offers::bar(&name, &offers::environment_offers(principal, env)),
+        workloads: env
+            .workloads
+            .iter()
+            .map(|w| (w.name.clone(), offers::bar(&name, &offers::workload_offers(principal, env, w))))
+            .collect(),
+    };
     // Rendered for this request, so ages count from now.
-    Ok(EnvironmentView {
-        pages: super::pages(&snapshot.detail, chrono::Utc::now().timestamp_millis()),
-    })
+    Ok(EnvironmentView { pages: super::pages(&snapshot.detail, chrono::Utc::now().timestamp_millis()), actions })
 }

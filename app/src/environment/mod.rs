@@ -16,7 +16,7 @@ pub mod present;
 mod table;
 mod workload;
 
-pub use api::{get_environment, EnvironmentView, GetEnvironment};
+pub use api::{get_environment, ActionBars, EnvironmentView, GetEnvironment};
 #[cfg(feature = "ssr")]
 pub use html::pages;
 pub use workload::WorkloadPage;
@@ -56,11 +56,15 @@ impl Followed {
         Self { view, pushed, connection, env }
     }
 
-    /// The newest content: pushed if any, else loaded.
-    pub fn current(self) -> Option<Result<PageHtml, AppError>> {
+    /// The newest content (pushed if any, else loaded) and the caller's action buttons
+    /// (as loaded: they depend on who is looking, not on the cluster).
+    pub fn current(self) -> Option<Result<(PageHtml, ActionBars), AppError>> {
         let (pushed, env) = (self.pushed, self.env);
         self.view.get().map(|result| {
-            result.map(|v| pushed.get().filter(|p| p.name == env.get()).unwrap_or(v.pages))
+            result.map(|v| {
+                let pages = pushed.get().filter(|p| p.name == env.get()).unwrap_or(v.pages);
+                (pages, v.actions)
+            })
         })
     }
 }
@@ -72,7 +76,12 @@ pub fn EnvironmentPage() -> impl IntoView {
     view! {
         <Title text=move || format!("{} environment", env.get())/>
         <Crumbs env workload=None connection=followed.connection/>
-        <Loaded followed render=Callback::new(|pages: PageHtml| Ok(pages.environment))/>
+        <Loaded
+            followed
+            render=Callback::new(|(pages, actions): (PageHtml, ActionBars)| {
+                Ok((actions.environment, pages.environment))
+            })
+        />
     }
 }
 
@@ -102,11 +111,12 @@ fn Crumbs(
     }
 }
 
-/// The loading and error frame both detail pages share; `render` picks the HTML.
+/// The loading and error frame both detail pages share; `render` picks the HTML of the
+/// action buttons and of the page.
 #[component]
 fn Loaded(
     followed: Followed,
-    render: Callback<PageHtml, Result<String, AppError>>,
+    render: Callback<(PageHtml, ActionBars), Result<(String, String), AppError>>,
 ) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -116,8 +126,13 @@ fn Loaded(
                         .current()
                         .map(|result| {
                             result
-                                .and_then(|pages| render.run(pages))
-                                .map(|html| view! { <div class="detail" inner_html=html></div> })
+                                .and_then(|loaded| render.run(loaded))
+                                .map(|(bar, html)| {
+                                    view! {
+                                        <div class="actions-slot" inner_html=bar></div>
+                                        <div class="detail" inner_html=html></div>
+                                    }
+                                })
                         })
                 }}
             </ErrorBoundary>

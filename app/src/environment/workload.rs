@@ -3,6 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::model::PageHtml;
+use super::ActionBars;
 use super::{Crumbs, Followed, Loaded};
 use crate::error::AppError;
 
@@ -17,10 +18,11 @@ pub fn WorkloadPage() -> impl IntoView {
         <Crumbs env workload=Some(workload) connection=followed.connection/>
         <Loaded
             followed
-            render=Callback::new(move |pages: PageHtml| {
+            render=Callback::new(move |(pages, actions): (PageHtml, ActionBars)| {
                 let name = workload.get();
+                let bar = actions.workloads.into_iter().find(|(w, _)| *w == name).map(|(_, b)| b);
                 match pages.workloads.into_iter().find(|(w, _)| *w == name) {
-                    Some((_, html)) => Ok(html),
+                    Some((_, html)) => Ok((bar.unwrap_or_default(), html)),
                     None => Err(AppError::not_found(format!(
                         "There is no workload named “{name}” in {}.",
                         pages.name

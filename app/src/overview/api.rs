@@ -3,11 +3,12 @@ use leptos::prelude::*;
 use super::model::Overview;
 use crate::error::AppError;
 
-/// The environments as the server knows them.
+/// The environments the caller may see, as the server knows them.
 #[server(prefix = "/api", endpoint = "overview", output = crate::codec::JsonAnswer)]
 pub async fn get_overview() -> Result<Overview, AppError> {
     let context = crate::context::server_context()?;
-    Ok(ssr::overview(&context))
+    let visible = crate::access::server::visible_environments(&context).await?;
+    Ok(ssr::overview(&context, &visible))
 }
 
 #[cfg(feature = "ssr")]
@@ -20,11 +21,10 @@ mod ssr {
     static ANSWERED: AtomicU64 = AtomicU64::new(0);
 
     /// Reads the live view's latest snapshots: memory only, no Kubernetes API call.
-    pub fn overview(context: &ServerContext) -> Overview {
-        let environments = context
-            .environments
+    pub fn overview(context: &ServerContext, visible: &[usize]) -> Overview {
+        let environments = visible
             .iter()
-            .enumerate()
+            .filter_map(|i| context.environments.get(*i).map(|env| (*i, env)))
             .map(|(i, env)| match context.live.snapshot(i) {
                 // Built once per change by the live view.
                 Some(snapshot) => (*snapshot.card).clone(),

@@ -8,7 +8,9 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::actions::ActionPage;
 use crate::environment::{EnvironmentPage, WorkloadPage};
+use crate::me::MePage;
 use crate::overview::OverviewPage;
 use crate::pages::{NotFound, Upcoming};
 
@@ -61,6 +63,12 @@ pub fn App() -> impl IntoView {
                             view=WorkloadPage
                             ssr=SsrMode::Async
                         />
+                        <Route
+                            path=path!("environments/:env/actions/:action")
+                            view=ActionPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route path=path!("me") view=MePage ssr=SsrMode::Async/>
                         <Route path=path!(":section") view=Upcoming/>
                     </Routes>
                 </main>

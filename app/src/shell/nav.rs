@@ -55,6 +55,7 @@ pub fn Sidebar() -> impl IntoView {
                         .collect_view()}
                 </ul>
             </nav>
+            <crate::me::AccountBox/>
             <ThemeToggle/>
         </header>
     }

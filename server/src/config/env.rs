@@ -97,6 +97,28 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
     if let Some(v) = vars.get("GANTRY_KUBE_CONTEXT") {
         raw.cluster.context = Some(v.to_owned());
     }
+    for (name, key) in [
+        ("GANTRY_AUTH_MODE", "auth.mode"),
+        ("GANTRY_OIDC_ISSUER", "auth.issuer"),
+        ("GANTRY_OIDC_CLIENT_ID", "auth.client_id"),
+        ("GANTRY_OIDC_REDIRECT_URL", "auth.redirect_url"),
+    ] {
+        if let Some(v) = vars.get(name) {
+            let slot = match key {
+                "auth.mode" => &mut raw.auth.mode,
+                "auth.issuer" => &mut raw.auth.issuer,
+                "auth.client_id" => &mut raw.auth.client_id,
+                _ => &mut raw.auth.redirect_url,
+            };
+            *slot = Some(v.to_owned());
+            set(key, name);
+        }
+    }
+    // Never read from the file: a secret belongs in the environment (a Kubernetes Secret).
+    if let Some(v) = vars.get("GANTRY_OIDC_CLIENT_SECRET") {
+        raw.auth.secret_from_env = Some(SecretString::from(v.to_owned()));
+        set("auth.client_secret", "GANTRY_OIDC_CLIENT_SECRET");
+    }
     if let Some(v) = vars.get("GANTRY_LOG") {
         raw.log.level = Some(v.to_owned());
         set("log.level", "GANTRY_LOG");

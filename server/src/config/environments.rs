@@ -19,6 +19,7 @@ pub struct RawEnvironment {
     pub grafana_url: Option<String>,
     #[serde(default)]
     pub workloads: Vec<RawWorkload>,
+    pub policy: Option<super::access::RawPolicy>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,7 +227,9 @@ pub fn validate(
                 grafana_url: w.grafana_url,
             });
         }
+        let policy = super::access::validate_policy(env.policy).map_err(|(key, p)| (at(&key), p))?;
         out.push(EnvironmentConfig {
+            policy,
             name: env.name,
             namespace: env.namespace,
             argocd_application: env.argocd_application,
@@ -285,6 +288,7 @@ pub fn defaults() -> Vec<EnvironmentConfig> {
                 })
                 .collect();
             EnvironmentConfig {
+                policy: super::access::default_policy(name),
                 name: name.to_owned(),
                 prometheus_selector: format!("namespace=\"{namespace}\""),
                 argocd_application: Some(namespace.clone()),

@@ -28,6 +28,10 @@ pub struct RawSettings {
     pub simulator: RawSimulator,
     #[serde(default)]
     pub cluster: RawCluster,
+    #[serde(default)]
+    pub auth: super::auth::RawAuth,
+    #[serde(default)]
+    pub access: super::access::RawAccess,
     /// Where each key's value came from, for error messages.
     #[serde(skip)]
     pub origins: HashMap<&'static str, String>,
@@ -107,7 +111,10 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("simulator.port", raw.simulator.port.is_some()),
         ("simulator.speed", raw.simulator.speed.is_some()),
         ("simulator.kubeconfig", raw.simulator.kubeconfig.is_some()),
+        ("access.groups", raw.access.groups.is_some()),
     ];
+    // Every auth key comes from the file unless a variable set it later.
+    raw.origins.insert("auth", path.to_owned());
     for (key, is_present) in present {
         if is_present {
             raw.origins.insert(key, path.to_owned());
@@ -226,6 +233,31 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
             },
         )?,
     };
+    let names: Vec<&str> = environments.iter().map(|e| e.name.as_str()).collect();
+    let role_mapping = match raw.access.groups {
+        None => super::access::default_groups()
+            .into_iter()
+            // The built-in mapping names the built-in environments; keep what exists.
+            .map(|mut g| {
+                g.roles.retain(|(env, _)| env == "*" || names.contains(&env.as_str()));
+                g
+            })
+            .filter(|g| !g.roles.is_empty())
+            .collect(),
+        Some(list) => super::access::validate_groups(list, &names).map_err(|(key, problem)| {
+            ConfigError::new(format!("access.groups{key}"), origin("access.groups"), problem)
+        })?,
+    };
+    let auth_origins = raw.origins.clone();
+    let auth = super::auth::validate(raw.auth, listen).map_err(|(key, problem)| {
+        let full = format!("auth.{key}");
+        let from = auth_origins
+            .get(full.as_str())
+            .or_else(|| auth_origins.get("auth"))
+            .cloned()
+            .unwrap_or_else(|| "the built-in default".to_owned());
+        ConfigError::new(full, from, problem)
+    })?;
 
     Ok(Settings {
         server: ServerSettings {
@@ -242,6 +274,8 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         environments,
         simulator,
         cluster,
+        auth,
+        role_mapping,
     })
 }
 

@@ -2,6 +2,8 @@
 //! environment variables on top. Every value is checked here, so a bad one stops the
 //! server at start with a message that names it, instead of failing later.
 
+pub mod access;
+pub mod auth;
 mod env;
 mod environments;
 mod error;
@@ -13,6 +15,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+pub use auth::{AuthSettings, ClaimMapping, DemoPerson, OpenIdSettings, SessionSettings, SignInSettings};
 pub use error::ConfigError;
 pub use gantry_app::context::{EnvironmentConfig, WorkloadConfig};
 
@@ -25,6 +28,9 @@ pub struct Settings {
     pub environments: Vec<EnvironmentConfig>,
     pub simulator: SimulatorSettings,
     pub cluster: ClusterSettings,
+    pub auth: AuthSettings,
+    /// Which groups hold which role on which environment.
+    pub role_mapping: Vec<gantry_app::access::GroupRoles>,
 }
 
 /// The simulated cluster, started inside the server (demo and development only).

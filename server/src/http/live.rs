@@ -16,7 +16,9 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
+use gantry_app::access::server::{record_denial, Caller};
+use gantry_app::access::{check, Action, Decision, Denial};
 use futures_util::Stream;
 use gantry_app::cluster::live::{Snapshot, Update, View};
 use serde_json::json;
@@ -37,6 +39,8 @@ pub enum LiveError {
     UnknownEnvironment { name: String, known: String },
     #[error("view={0:?} is not one of status, detail, card")]
     UnknownView(String),
+    #[error("{reason}")]
+    Refused { status: StatusCode, reason: String },
 }
 
 impl IntoResponse for LiveError {
@@ -44,6 +48,7 @@ impl IntoResponse for LiveError {
         let code = match self {
             LiveError::UnknownEnvironment { .. } => StatusCode::NOT_FOUND,
             LiveError::UnknownView(_) => StatusCode::BAD_REQUEST,
+            LiveError::Refused { status, .. } => status,
         };
         (code, Json(json!({ "error": self.to_string() }))).into_response()
     }
@@ -106,8 +111,22 @@ impl Feed {
     }
 }
 
+/// Refuses the stream, recording why.
+async fn refuse(state: &AppState, caller: &Caller, environment: Option<&str>, denial: &Denial) -> LiveError {
+    let reason = match (denial, caller.principal()) {
+        (Denial::NoRole { .. }, Some(principal)) if environment.is_none() => {
+            gantry_app::access::server::no_access_reason(principal)
+        }
+        _ => denial.reason(Action::View),
+    };
+    record_denial(&state.context.db, caller, environment, Action::View, &reason).await;
+    let status = StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::FORBIDDEN);
+    LiveError::Refused { status, reason }
+}
+
 async fn stream(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, LiveError> {
     let names: Vec<String> = state.context.environments.iter().map(|e| e.name.clone()).collect();
@@ -116,12 +135,31 @@ async fn stream(
         None => View::Status,
         Some((_, v)) => View::parse(v).ok_or_else(|| LiveError::UnknownView(v.clone()))?,
     };
-    let mut wanted = vec![asked.is_empty(); names.len()];
-    for name in asked {
-        let i = names.iter().position(|n| n == name).ok_or_else(|| {
-            LiveError::UnknownEnvironment { name: name.clone(), known: names.join(", ") }
+    // Each environment asked for must be visible to the caller; without a list, the
+    // stream carries every environment they may see.
+    let decisions: Vec<Decision> =
+        state.context.environments.iter().map(|env| check(caller.principal(), env, Action::View)).collect();
+    let mut wanted = vec![false; names.len()];
+    for name in &asked {
+        let i = names.iter().position(|n| n == *name).ok_or_else(|| {
+            LiveError::UnknownEnvironment { name: (*name).clone(), known: names.join(", ") }
         })?;
+        if let Decision::Denied(denial) = &decisions[i] {
+            return Err(refuse(&state, &caller, Some(name.as_str()), denial).await);
+        }
         wanted[i] = true;
+    }
+    if asked.is_empty() {
+        for (slot, decision) in wanted.iter_mut().zip(&decisions) {
+            *slot = decision.is_allowed();
+        }
+        if !wanted.contains(&true) {
+            let denial = match caller.principal() {
+                None => Denial::SignInRequired,
+                Some(_) => Denial::NoRole { environment: String::new() },
+            };
+            return Err(refuse(&state, &caller, None, &denial).await);
+        }
     }
     let live = std::sync::Arc::clone(&state.context.live);
     // Subscribe before reading the snapshots: a change in between is then not lost.

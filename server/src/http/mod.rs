@@ -24,6 +24,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub context: ServerContext,
     pub metrics: Arc<Metrics>,
+    pub auth: crate::auth::Auth,
+    /// The session cookie and its PostgreSQL store.
+    pub sessions: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::PostgresStore>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -53,6 +56,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(live::router())
+        .merge(crate::auth::router())
         .nest_service("/pkg", assets)
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
             gantry_app::shell(options.clone())
@@ -61,6 +65,11 @@ pub fn router(state: AppState) -> Router {
             provide,
             gantry_app::shell,
         ))
+        // Innermost first: who is asking (needs the session), the session itself, then
+        // the cross-site check, which needs neither and so refuses before any database work.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::layer::identify))
+        .layer(state.sessions.clone())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::layer::same_origin))
         // Pages and JSON are compressed on the fly; assets already carry their encoding
         // and pass through untouched.
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))

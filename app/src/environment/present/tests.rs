@@ -133,6 +133,7 @@ fn config() -> EnvironmentConfig {
             prometheus_selector: "namespace=\"co2-calculator-prod\",pod=~\"backend-.*\"".into(),
             grafana_url: None,
         }],
+        policy: crate::access::EnvironmentPolicy::open(),
     }
 }
 

@@ -1,0 +1,153 @@
+//! The access check as server functions use it: who is calling (put on the request by the
+//! server's sign-in layer), the decision, and a record of every refusal.
+
+use std::sync::Arc;
+
+use super::model::{Action, Decision, Denial};
+use super::principal::Principal;
+use crate::context::{server_context, ServerContext};
+use crate::error::AppError;
+
+/// Who sent the request and from where; inserted into every request's extensions by the
+/// server before pages and server functions run.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    pub principal: Option<Arc<Principal>>,
+    /// The peer's address as the server saw it.
+    pub client_addr: Option<String>,
+    /// The `X-Forwarded-For` header as received (meaningful only behind a trusted proxy).
+    pub forwarded_for: Option<String>,
+    /// Method and path, for the record ("POST /api/environment").
+    pub request: String,
+}
+
+impl Caller {
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_deref()
+    }
+}
+
+/// The caller of the current render or server function.
+pub fn caller() -> Caller {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
+    parts.and_then(|p| p.extensions.get::<Caller>().cloned()).unwrap_or_default()
+}
+
+/// One line of `access_event`.
+pub struct AccessEvent<'a> {
+    pub kind: &'static str,
+    pub user_id: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+    pub environment: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+/// Records a sign-in, sign-out or refusal. The caller decides what a failure means: a
+/// sign-in that cannot be recorded is refused; a refusal that cannot be recorded is still
+/// refused, and the failure is logged here.
+#[tracing::instrument(skip_all, fields(kind = event.kind))]
+pub async fn record(db: &sqlx::PgPool, caller: &Caller, event: AccessEvent<'_>) -> Result<(), sqlx::Error> {
+    let result = sqlx::query!(
+        "insert into access_event
+            (kind, user_id, display_name, environment, action, request, reason, client_addr, forwarded_for)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        event.kind,
+        event.user_id,
+        event.display_name,
+        event.environment,
+        event.action,
+        Some(caller.request.as_str()).filter(|r| !r.is_empty()),
+        event.reason,
+        caller.client_addr,
+        caller.forwarded_for,
+    )
+    .execute(db)
+    .await;
+    if let Err(error) = &result {
+        tracing::error!(%error, "cannot record an access event");
+    }
+    result.map(|_| ())
+}
+
+/// Records that `caller` was refused `action` on `environment`.
+pub async fn record_denial(
+    db: &sqlx::PgPool,
+    caller: &Caller,
+    environment: Option<&str>,
+    action: Action,
+    reason: &str,
+) {
+    let principal = caller.principal();
+    let event = AccessEvent {
+        kind: "denied",
+        user_id: principal.map(|p| p.user_id.as_str()),
+        display_name: principal.map(|p| p.name.as_str()),
+        environment,
+        action: Some(action.as_str()),
+        reason: Some(reason),
+    };
+    // Already logged inside; the refusal stands either way.
+    let _ = record(db, caller, event).await;
+}
+
+/// Asks the one check whether the caller may do `action` on `environment`. A refusal is
+/// recorded and becomes the server function's error (401, 403, or 404 for an unknown
+/// environment, naming the known ones).
+pub async fn authorize(environment: &str, action: Action) -> Result<(ServerContext, Decision), AppError> {
+    let context = server_context()?;
+    let caller = caller();
+    let decision =
+        super::check_named(caller.principal(), &context.environments, environment, action);
+    let Decision::Denied(denial) = &decision else {
+        return Ok((context, decision));
+    };
+    if let Denial::UnknownEnvironment { .. } = denial {
+        let known: Vec<&str> = context.environments.iter().map(|e| e.name.as_str()).collect();
+        return Err(AppError::not_found(format!(
+            "There is no environment named “{environment}”. Known environments: {}.",
+            known.join(", ")
+        )));
+    }
+    let reason = denial.reason(action);
+    record_denial(&context.db, &caller, Some(environment), action, &reason).await;
+    Err(AppError::refused(denial.status(), reason))
+}
+
+/// The environments the caller may see, in configured order (indices into
+/// `context.environments`). Someone signed in who may see none is refused with their
+/// groups named, so they know what to ask for.
+pub async fn visible_environments(context: &ServerContext) -> Result<Vec<usize>, AppError> {
+    let caller = caller();
+    let Some(principal) = caller.principal() else {
+        let reason = Denial::SignInRequired.reason(Action::View);
+        record_denial(&context.db, &caller, None, Action::View, &reason).await;
+        return Err(AppError::refused(401, reason));
+    };
+    let visible: Vec<usize> = context
+        .environments
+        .iter()
+        .enumerate()
+        .filter(|(_, env)| super::check(Some(principal), env, Action::View).is_allowed())
+        .map(|(i, _)| i)
+        .collect();
+    if visible.is_empty() {
+        let reason = no_access_reason(principal);
+        record_denial(&context.db, &caller, None, Action::View, &reason).await;
+        return Err(AppError::refused(403, reason));
+    }
+    Ok(visible)
+}
+
+/// What a signed-in person without any role reads.
+pub fn no_access_reason(principal: &Principal) -> String {
+    let groups = if principal.groups.is_empty() {
+        "you belong to no group the sign-in reported".to_owned()
+    } else {
+        format!("your groups ({}) give you no role", principal.groups.join(", "))
+    };
+    format!(
+        "You are signed in as {} ({}), but {groups} on any environment. Ask a Gantry administrator to map one of your groups to a role.",
+        principal.name, principal.user_id
+    )
+}

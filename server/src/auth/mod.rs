@@ -1,0 +1,147 @@
+//! Signing in and out, and who each request comes from.
+//!
+//! - `/auth/login` starts a sign-in: the OpenID provider (authorization code + PKCE, state,
+//!   nonce), or in demo mode a page to pick a demo person.
+//! - `/auth/callback` finishes it: code exchange, ID token verification, a fresh session id.
+//! - `/auth/logout` (POST) ends the session here, and at the provider when it offers that.
+//! - Every other request passes [`layer::identify`]: the session (PostgreSQL, shared by
+//!   replicas) gives the person, whose groups give their roles; pages without a sign-in
+//!   send the browser to sign in and come back, API calls get 401.
+//! - [`layer::same_origin`] refuses state-changing requests from other sites.
+
+mod handlers;
+pub mod identity;
+pub mod layer;
+pub mod next;
+pub mod oidc;
+mod pages;
+
+use std::sync::Arc;
+
+use gantry_app::access::principal::{roles_for, Principal};
+use gantry_app::access::GroupRoles;
+use tower_sessions::cookie::time::OffsetDateTime;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+pub use handlers::router;
+use identity::SignedIn;
+
+use crate::config::{AuthSettings, Settings, SignInSettings};
+
+/// What signing in needs, shared by every request.
+#[derive(Clone)]
+pub struct Auth(Arc<AuthInner>);
+
+pub struct AuthInner {
+    pub settings: AuthSettings,
+    pub openid: Option<oidc::OpenId>,
+    /// This server's origin as browsers see it (from the redirect URL), when known.
+    pub public_origin: Option<String>,
+    environments: Vec<String>,
+    role_mapping: Arc<Vec<GroupRoles>>,
+}
+
+impl std::ops::Deref for Auth {
+    type Target = AuthInner;
+    fn deref(&self) -> &AuthInner {
+        &self.0
+    }
+}
+
+impl Auth {
+    pub fn new(settings: &Settings) -> Result<Self, oidc::OidcError> {
+        let openid = match &settings.auth.method {
+            SignInSettings::OpenId(openid) => Some(oidc::OpenId::new(openid.clone())?),
+            SignInSettings::Demo(_) => None,
+        };
+        let public_origin = match &settings.auth.method {
+            SignInSettings::OpenId(openid) => Some(openid.redirect_url.origin().ascii_serialization()),
+            SignInSettings::Demo(_) => None,
+        };
+        Ok(Self(Arc::new(AuthInner {
+            settings: settings.auth.clone(),
+            openid,
+            public_origin,
+            environments: settings.environments.iter().map(|e| e.name.clone()).collect(),
+            role_mapping: Arc::new(settings.role_mapping.clone()),
+        })))
+    }
+
+    pub fn role_mapping(&self) -> Arc<Vec<GroupRoles>> {
+        Arc::clone(&self.role_mapping)
+    }
+
+    /// The person of a session, with the roles their groups give today.
+    pub fn principal(&self, signed_in: &SignedIn) -> Principal {
+        let names: Vec<&str> = self.environments.iter().map(String::as_str).collect();
+        Principal {
+            user_id: signed_in.user_id.clone(),
+            name: signed_in.name.clone(),
+            email: signed_in.email.clone(),
+            groups: signed_in.groups.clone(),
+            roles: roles_for(&signed_in.groups, &self.role_mapping, &names),
+            method: signed_in.method.clone(),
+        }
+    }
+
+    /// The session cookie and store: HttpOnly, SameSite=Lax, Secure unless serving plain
+    /// http on loopback; records in PostgreSQL so every replica sees every session.
+    pub fn session_layer(&self, db: sqlx::PgPool) -> Result<SessionManagerLayer<PostgresStore>, String> {
+        let store = PostgresStore::new(db).with_schema_name("public")?.with_table_name("user_session")?;
+        let session = &self.settings.session;
+        Ok(SessionManagerLayer::new(store)
+            .with_name(session.cookie_name.clone())
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(session.secure_cookie)
+            .with_path("/"))
+    }
+
+    /// When a session ends: after the idle time since it was last seen, and never later
+    /// than the absolute limit after signing in.
+    pub fn expiry(&self, signed_in: &SignedIn) -> Expiry {
+        let session = &self.settings.session;
+        let idle_end = signed_in.last_seen + seconds(session.idle);
+        let absolute_end = signed_in.signed_in_at + seconds(session.absolute);
+        let end = OffsetDateTime::from_unix_timestamp(idle_end.min(absolute_end))
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        Expiry::AtDateTime(end)
+    }
+
+    /// Whether the session is over by either limit at `now` (Unix seconds).
+    pub fn expired(&self, signed_in: &SignedIn, now: i64) -> bool {
+        let session = &self.settings.session;
+        now - signed_in.last_seen >= seconds(session.idle)
+            || now - signed_in.signed_in_at >= seconds(session.absolute)
+    }
+}
+
+fn seconds(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX / 2)
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Deletes sessions past their expiry every few minutes (the store never reads them, but
+/// they would pile up).
+pub fn spawn_session_cleanup(db: sqlx::PgPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let result =
+                sqlx::query!("delete from user_session where expiry_date < now()").execute(&db).await;
+            match result {
+                Ok(done) if done.rows_affected() > 0 => {
+                    tracing::debug!(deleted = done.rows_affected(), "expired sessions deleted");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "cannot delete expired sessions"),
+            }
+        }
+    });
+}
