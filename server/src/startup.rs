@@ -55,13 +55,23 @@ impl Application {
         settings: &Settings,
         db: sqlx::PgPool,
     ) -> Result<Self, StartupError> {
+        let addr = settings.server.listen;
+        let listener =
+            TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        Self::build_on(settings, db, listener).await
+    }
+
+    /// Like [`Application::build_with_pool`] on a listener bound beforehand (tests that
+    /// must know the address first: the OpenID provider needs the callback address).
+    pub async fn build_on(
+        settings: &Settings,
+        db: sqlx::PgPool,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
         crate::db::migrate(&db).await?;
         let host = hostname();
         let start_id = crate::db::record_start(&db, &host).await.map_err(DbError::Query)?;
         tracing::info!(start_id, host = %host, "database ready");
-        let addr = settings.server.listen;
-        let listener =
-            TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
         let simulator = start_simulator(settings).await?;
         let watches = start_watches(settings, simulator.as_ref()).await?;
         let state = app_state(settings, db, watches)?;

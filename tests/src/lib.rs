@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: start a real Gantry server on a free port
 //! against a per-test database, and talk to it over HTTP.
 
+pub mod oidc;
+
 use std::net::SocketAddr;
 
 use gantry::config::Settings;
@@ -43,7 +45,14 @@ pub async fn spawn_app(db: PgPool) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: PgPool, settings: Settings) -> TestApp {
-    let app = Application::build_with_pool(&settings, db.clone()).await.expect("server builds");
+    let addr = settings.server.listen;
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    serve(db, &settings, listener).await
+}
+
+/// Builds Gantry on `listener` and serves it in the background.
+pub async fn serve(db: PgPool, settings: &Settings, listener: tokio::net::TcpListener) -> TestApp {
+    let app = Application::build_on(settings, db.clone(), listener).await.expect("server builds");
     let address = app.local_addr().expect("bound address");
     let simulator = app.simulator();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -22,10 +22,11 @@ pub struct MeView {
 #[server(prefix = "/api", endpoint = "me/identity", output = crate::codec::JsonAnswer)]
 pub async fn who_am_i() -> Result<Identity, AppError> {
     let principal = signed_in()?;
+    let context = crate::context::server_context()?;
     Ok(Identity {
         user_id: principal.user_id.clone(),
         name: principal.name.clone(),
-        summary: super::html::summary(&principal),
+        summary: super::html::summary(&principal, &context.environments),
     })
 }
 

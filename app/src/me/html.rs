@@ -7,12 +7,14 @@ use crate::access::{check, Action, Decision, Role};
 use crate::context::EnvironmentConfig;
 
 /// "admin on dev, staging, prod; viewer on qa" — or "no role" for someone without any.
-pub fn summary(principal: &Principal) -> String {
+/// Environments are named in their configured order.
+pub fn summary(principal: &Principal, environments: &[EnvironmentConfig]) -> String {
     let mut by_role: Vec<(Role, Vec<&str>)> = Vec::new();
-    for (env, role) in &principal.roles {
-        match by_role.iter_mut().find(|(r, _)| r == role) {
+    let held = environments.iter().filter_map(|e| principal.role_on(&e.name).map(|r| (e.name.as_str(), r)));
+    for (env, role) in held {
+        match by_role.iter_mut().find(|(r, _)| *r == role) {
             Some((_, envs)) => envs.push(env),
-            None => by_role.push((*role, vec![env])),
+            None => by_role.push((role, vec![env])),
         }
     }
     if by_role.is_empty() {

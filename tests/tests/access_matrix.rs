@@ -1,0 +1,141 @@
+//! The authorization matrix: every server function and API route, as every kind of
+//! person, on every environment. The expectation is written here from the roles alone
+//! (viewer sees, operator and above act; nothing is disabled in the default policy), not
+//! taken from the server's access check, so a mistake in either shows as a mismatch.
+
+use gantry_tests::{anonymous_client, spawn_on_simulator};
+use sqlx::PgPool;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    Viewer,
+    Operator,
+    Approver,
+    Admin,
+}
+
+/// The people of the matrix: their demo sign-in and their rank on dev, staging, prod.
+const PEOPLE: [(&str, [Option<Rank>; 3]); 7] = [
+    ("anonymous", [None, None, None]),
+    ("newcomer", [None, None, None]),
+    ("stakeholder", [Some(Rank::Viewer); 3]),
+    ("operator", [Some(Rank::Operator); 3]),
+    ("approver", [Some(Rank::Approver); 3]),
+    ("admin", [Some(Rank::Admin); 3]),
+    // A role on one environment only: operator on dev, viewer elsewhere.
+    ("developer", [Some(Rank::Operator), Some(Rank::Viewer), Some(Rank::Viewer)]),
+];
+const ENVIRONMENTS: [&str; 3] = ["dev", "staging", "prod"];
+
+#[derive(Clone, Copy, Debug)]
+enum Need {
+    /// Anyone signed in.
+    SignedIn,
+    /// A role on at least one environment.
+    AnyRole,
+    /// At least this rank on this environment (index into ENVIRONMENTS).
+    Rank(usize, Rank),
+}
+
+struct Call {
+    method: &'static str,
+    path: String,
+    form: Vec<(&'static str, String)>,
+    page: bool,
+    need: Need,
+}
+
+fn calls() -> Vec<Call> {
+    let get = |path: &str, page: bool, need| Call { method: "GET", path: path.to_owned(), form: vec![], page, need };
+    let post = |path: &str, form: Vec<(&'static str, String)>, need| Call {
+        method: "POST",
+        path: path.to_owned(),
+        form,
+        page: false,
+        need,
+    };
+    let mut calls = vec![
+        get("/", true, Need::AnyRole),
+        post("/api/overview", vec![], Need::AnyRole),
+        get("/me", true, Need::SignedIn),
+        post("/api/me", vec![], Need::SignedIn),
+        post("/api/me/identity", vec![], Need::SignedIn),
+        get("/api/live?view=card", false, Need::AnyRole),
+    ];
+    for (i, env) in ENVIRONMENTS.iter().enumerate() {
+        let view = Need::Rank(i, Rank::Viewer);
+        calls.push(get(&format!("/environments/{env}"), true, view));
+        calls.push(get(&format!("/environments/{env}/workloads/backend"), true, view));
+        calls.push(post("/api/environment", vec![("name", (*env).to_owned())], view));
+        calls.push(get(&format!("/api/live?env={env}&view=detail"), false, view));
+        for action in ["sync", "scale", "restart", "rollback"] {
+            let act = Need::Rank(i, Rank::Operator);
+            let query = if action == "sync" { String::new() } else { "?workload=backend".to_owned() };
+            calls.push(get(&format!("/environments/{env}/actions/{action}{query}"), true, act));
+            let mut form = vec![("env", (*env).to_owned()), ("action", action.to_owned())];
+            if action != "sync" {
+                form.push(("workload", "backend".to_owned()));
+            }
+            calls.push(post("/api/action", form, act));
+        }
+    }
+    calls
+}
+
+fn allowed(ranks: &[Option<Rank>; 3], signed_in: bool, need: Need) -> bool {
+    match need {
+        Need::SignedIn => signed_in,
+        Need::AnyRole => ranks.iter().any(Option::is_some),
+        Need::Rank(env, least) => ranks[env].is_some_and(|r| r >= least),
+    }
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: PgPool) {
+    let app = spawn_on_simulator(db.clone(), &[]).await;
+    let calls = calls();
+    let (mut checks, mut unauthorized_successes, mut wrongful_denials) = (0, 0, 0);
+    let mut mismatches = Vec::new();
+    for (person, ranks) in PEOPLE {
+        let signed_in = person != "anonymous";
+        let client = if signed_in { app.client_as(person).await } else { anonymous_client() };
+        for call in &calls {
+            let request = match call.method {
+                "GET" => client.get(app.url(&call.path)),
+                _ => client.post(app.url(&call.path)).form(&call.form),
+            };
+            let status = request.send().await.expect("request").status().as_u16();
+            let ok = allowed(&ranks, signed_in, call.need);
+            let expected = match (ok, signed_in, call.page) {
+                (true, _, _) => 200,
+                (false, false, true) => 303,
+                (false, false, false) => 401,
+                (false, true, _) => 403,
+            };
+            checks += 1;
+            if !ok && (200..300).contains(&status) {
+                unauthorized_successes += 1;
+            }
+            if ok && matches!(status, 303 | 401 | 403) {
+                wrongful_denials += 1;
+            }
+            if status != expected {
+                mismatches.push(format!("{person} {} {} {:?}: {status}, expected {expected}", call.method, call.path, call.form));
+            }
+        }
+    }
+    println!(
+        "authorization matrix: {checks} checks ({} calls × {} people), {unauthorized_successes} unauthorized successes, {wrongful_denials} wrongful denials",
+        calls.len(),
+        PEOPLE.len()
+    );
+    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert_eq!((unauthorized_successes, wrongful_denials), (0, 0));
+    // Every refusal of someone signed in is on record with their id.
+    let recorded: i64 = sqlx::query_scalar("select count(*) from access_event where kind = 'denied' and user_id is not null")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(recorded > 0);
+    app.stop().await;
+}
