@@ -22,7 +22,13 @@ done
 grep -q "Gantry is starting on http://127.0.0.1:$PORT" "$LOG" \
   || fail "the demo did not say where it listens"
 
-page=$(curl -fsS "http://127.0.0.1:$PORT/") || fail "/ did not answer 200"
+# Nobody is signed in yet: the overview sends the browser to the demo sign-in.
+[ "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$PORT/")" = "303 http://127.0.0.1:$PORT/auth/login?next=%2F" ] \
+  || fail "/ does not send an anonymous visitor to sign in"
+JAR=$(mktemp); trap 'rm -f "$JAR"; kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
+curl -fsS "http://127.0.0.1:$PORT/auth/login" | grep -q 'data-person="stakeholder"' || fail "the demo sign-in lists no people"
+curl -fsS -o /dev/null -c "$JAR" -d person=stakeholder -d next=/ "http://127.0.0.1:$PORT/auth/demo" || fail "demo sign-in"
+page=$(curl -fsS -b "$JAR" "http://127.0.0.1:$PORT/") || fail "/ did not answer 200 once signed in"
 for section in Environments History Metrics Backups Approvals Audit; do
   grep -q ">$section</a>" <<<"$page" || fail "/ lacks the navigation entry $section"
 done
@@ -32,4 +38,4 @@ curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -q '^http_requests_total' || f
 # The simulated cluster answers kubectl through the kubeconfig the demo wrote.
 KUBECONFIG="$ROOT/tests/output/demo.kubeconfig" "$GANTRY_KUBECTL" get deploy -A -o name | grep -q deployment.apps/backend \
   || fail "kubectl cannot reach the demo's simulated cluster"
-echo "demo smoke: ./run demo serves /, /health, /ready and /metrics; kubectl reaches its simulated cluster" >&2
+echo "demo smoke: ./run demo signs in a demo person and serves /, /health, /ready and /metrics; kubectl reaches its simulated cluster" >&2

@@ -11,6 +11,7 @@ pub mod live;
 pub mod me;
 pub mod overview;
 pub mod pages;
+pub mod server_page;
 pub mod shell;
 pub mod status;
 

@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { signInAsDemo } from './signin.mjs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -72,6 +73,7 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   watch(page);
+  await signInAsDemo(page, base, 'stakeholder');
   await page.goto(base + '/', { waitUntil: 'load' });
   await page.waitForSelector('#live[data-state="live"]', { timeout: 10000 });
   // Lost on a reload: proves the updates arrive in place.

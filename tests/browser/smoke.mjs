@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { signInAsDemo } from './signin.mjs';
 
 const [base, outDir] = process.argv.slice(2);
 if (!base || !outDir) {
@@ -34,8 +35,9 @@ function watch(page, allowed404 = []) {
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => {
-    // Leaving a page aborts its live stream: expected, not a failure.
-    const left = new URL(r.url()).pathname === '/api/live' && r.failure()?.errorText === 'net::ERR_ABORTED';
+    // Leaving a page aborts its live stream (and an icon still loading): expected.
+    const left = ['/api/live', '/pkg/favicon.svg'].includes(new URL(r.url()).pathname)
+      && r.failure()?.errorText === 'net::ERR_ABORTED';
     if (!left) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on('response', (r) => {
@@ -50,6 +52,14 @@ try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
   const page = await context.newPage();
   watch(page);
+
+  // Anyone who is not signed in is sent to sign in first.
+  await page.goto(base + '/', { waitUntil: 'load' });
+  check(new URL(page.url()).pathname === '/auth/login', `not sent to sign in: ${page.url()}`);
+  // The demo sign-in page: pick a person, land where we asked to go, signed in.
+  await Promise.all([page.waitForURL(base + '/'), page.click('button[data-person="admin"]')]);
+  await live(page);
+  check((await page.locator('#account').textContent()).includes('Alice Admin'), 'the account box does not name Alice Admin');
 
   const started = Date.now();
   await page.goto(base + '/', { waitUntil: 'load' });
@@ -103,6 +113,7 @@ try {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const phonePage = await phone.newPage();
   watch(phonePage);
+  await signInAsDemo(phonePage, base, 'stakeholder');
   await phonePage.goto(base + '/', { waitUntil: 'load' });
   await live(phonePage);
   check(await phonePage.locator('nav >> text=Audit').isVisible() || await phonePage.locator('nav ul').evaluate((e) => e.scrollWidth > e.clientWidth),

@@ -94,13 +94,8 @@ pub async fn spawn_on_simulator(db: PgPool, extra: &[(&str, &str)]) -> TestApp {
     ];
     vars.extend_from_slice(extra);
     let app = spawn_app_with(db, test_settings(&vars)).await;
-    for _ in 0..100 {
-        if app.get("/ready").await.status() == 200 {
-            return app;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("the server did not become ready on the simulated cluster");
+    app.wait_ready().await;
+    app
 }
 
 impl TestApp {
@@ -124,6 +119,17 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+
+    /// Waits until /ready answers 200 (every environment's watches synced).
+    pub async fn wait_ready(&self) {
+        for _ in 0..100 {
+            if self.get("/ready").await.status() == 200 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("the server did not become ready on the simulated cluster");
     }
 
     /// Asks the server to stop, as SIGTERM would, without waiting.

@@ -80,7 +80,11 @@ pub async fn spawn_with_provider(db: PgPool, extra: &[(&str, &str)]) -> TestApp 
 
 /// Where a browser is after following redirects from `start` until it reaches `stop_at`
 /// (a prefix) or a page that is not a redirect.
-pub async fn follow(client: &reqwest::Client, start: String, stop_at: &str) -> (reqwest::StatusCode, String) {
+pub async fn follow(
+    client: &reqwest::Client,
+    start: String,
+    stop_at: &str,
+) -> (reqwest::StatusCode, String) {
     let mut url = reqwest::Url::parse(&start).expect("absolute url");
     for _ in 0..15 {
         if url.as_str().starts_with(stop_at) {
@@ -111,15 +115,27 @@ impl SignIn {
     }
 
     pub fn query(&self, key: &str) -> String {
-        self.authorize.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned()).unwrap_or_default()
+        self.authorize
+            .query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
     }
 }
 
 /// Starts a sign-in as `person` asking for `next`, with a fresh browser.
-pub async fn start_sign_in(app: &TestApp, person: &str, next: &str) -> (reqwest::Client, reqwest::Url) {
+pub async fn start_sign_in(
+    app: &TestApp,
+    person: &str,
+    next: &str,
+) -> (reqwest::Client, reqwest::Url) {
     let client = anonymous_client();
     let provider = provider();
-    let chosen = client.get(format!("{}/__test/login-as/{person}", provider.issuer)).send().await.expect("login-as");
+    let chosen = client
+        .get(format!("{}/__test/login-as/{person}", provider.issuer))
+        .send()
+        .await
+        .expect("login-as");
     assert_eq!(chosen.status(), 200, "no test person {person}");
     let login = client
         .get(app.url(&format!("/auth/login?next={}", gantry::auth::layer::urlencode(next))))
@@ -135,7 +151,10 @@ pub async fn start_sign_in(app: &TestApp, person: &str, next: &str) -> (reqwest:
 pub async fn sign_in_until_callback(app: &TestApp, person: &str, next: &str) -> SignIn {
     let (client, authorize) = start_sign_in(app, person, next).await;
     let (_, callback) = follow(&client, authorize.to_string(), &app.url("/auth/callback")).await;
-    assert!(callback.starts_with(&app.url("/auth/callback")), "the provider did not come back: {callback}");
+    assert!(
+        callback.starts_with(&app.url("/auth/callback")),
+        "the provider did not come back: {callback}"
+    );
     SignIn { client, authorize, callback }
 }
 
@@ -143,6 +162,11 @@ pub async fn sign_in_until_callback(app: &TestApp, person: &str, next: &str) -> 
 pub async fn signed_in_client(app: &TestApp, person: &str) -> reqwest::Client {
     let sign_in = sign_in_until_callback(app, person, "/").await;
     let response = sign_in.client.get(&sign_in.callback).send().await.expect("callback");
-    assert_eq!(response.status(), 303, "sign-in as {person} failed: {}", response.text().await.unwrap_or_default());
+    assert_eq!(
+        response.status(),
+        303,
+        "sign-in as {person} failed: {}",
+        response.text().await.unwrap_or_default()
+    );
     sign_in.client
 }

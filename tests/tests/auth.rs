@@ -1,8 +1,11 @@
 //! Signing in through a real OpenID provider (npm `oidc-provider`, started by the test
 //! harness), sessions, signing out, and the refusals: tampered tokens, replayed or foreign
 //! callbacks, session fixation, cross-site requests and open redirects.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-use gantry_tests::oidc::{self, provider, sign_in_until_callback, signed_in_client, spawn_with_provider};
+use gantry_tests::oidc::{
+    self, provider, sign_in_until_callback, signed_in_client, spawn_with_provider,
+};
 use gantry_tests::{anonymous_client, spawn_app};
 use sqlx::PgPool;
 
@@ -17,7 +20,7 @@ async fn access_events(db: &PgPool, kind: &str) -> Vec<(Option<String>, Option<S
 }
 
 async fn identity(app: &gantry_tests::TestApp, client: &reqwest::Client) -> reqwest::Response {
-    client.post(app.url("/api/me/identity")).send().await.unwrap()
+    client.get(app.url("/api/me")).send().await.unwrap()
 }
 
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
@@ -29,10 +32,18 @@ async fn signing_in_through_the_provider_gives_the_epfl_identity_and_its_roles(d
     assert_eq!(who["user_id"], "100005");
     assert_eq!(who["name"], "Dana Developer");
     assert_eq!(who["summary"], "operator on dev; viewer on staging, prod");
+    assert_eq!(who["groups"], serde_json::json!(["co2-calculator-developers"]));
+    assert_eq!(
+        who["roles"],
+        serde_json::json!({ "dev": "operator", "staging": "viewer", "prod": "viewer" })
+    );
     let me = client.get(app.url("/me")).send().await.unwrap();
     assert_eq!(me.status(), 200);
     let html = me.text().await.unwrap();
-    assert!(html.contains("co2-calculator-developers") && !html.contains("_AppGrpU"), "groups on /me");
+    assert!(
+        html.contains("co2-calculator-developers") && !html.contains("_AppGrpU"),
+        "groups on /me"
+    );
     assert!(html.contains(&provider().issuer), "/me names the provider");
     let signed_in = access_events(&db, "sign_in").await;
     assert_eq!(signed_in.len(), 1);
@@ -59,13 +70,15 @@ async fn a_page_asked_for_before_signing_in_is_where_the_sign_in_ends(db: PgPool
 async fn anonymous_api_calls_get_401_and_pages_redirect(db: PgPool) {
     let app = spawn_with_provider(db.clone(), &[]).await;
     let browser = anonymous_client();
-    for path in ["/api/overview", "/api/environment", "/api/me"] {
+    for path in ["/api/overview", "/api/environment", "/api/page"] {
         let response = browser.post(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 401, "{path}");
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"], "Sign in first.", "{path}");
     }
-    assert_eq!(browser.get(app.url("/api/live")).send().await.unwrap().status(), 401);
+    for path in ["/api/live", "/api/me"] {
+        assert_eq!(browser.get(app.url(path)).send().await.unwrap().status(), 401, "{path}");
+    }
     for path in ["/", "/me", "/environments/dev", "/history"] {
         assert_eq!(browser.get(app.url(path)).send().await.unwrap().status(), 303, "{path}");
     }
@@ -73,7 +86,7 @@ async fn anonymous_api_calls_get_401_and_pages_redirect(db: PgPool) {
     for path in ["/health", "/metrics"] {
         assert_eq!(browser.get(app.url(path)).send().await.unwrap().status(), 200, "{path}");
     }
-    assert_eq!(access_events(&db, "denied").await.len(), 4, "every 401 is recorded");
+    assert_eq!(access_events(&db, "denied").await.len(), 5, "every 401 is recorded");
     app.stop().await;
 }
 
@@ -84,16 +97,36 @@ async fn tampered_id_tokens_are_refused_one_check_at_a_time(db: PgPool) {
     let app = spawn_with_provider(db.clone(), &[]).await;
     let past = chrono::Utc::now().timestamp() - 600;
     let cases = [
-        ("wrong issuer", serde_json::json!({ "iss": "https://evil.example" }), None, "another provider (issuer)"),
-        ("wrong audience", serde_json::json!({ "aud": "another-app" }), None, "another application (audience)"),
+        (
+            "wrong issuer",
+            serde_json::json!({ "iss": "https://evil.example" }),
+            None,
+            "another provider (issuer)",
+        ),
+        (
+            "wrong audience",
+            serde_json::json!({ "aud": "another-app" }),
+            None,
+            "another application (audience)",
+        ),
         ("expired", serde_json::json!({ "exp": past, "iat": past - 600 }), None, "expired"),
-        ("nonce mismatch", serde_json::json!({ "nonce": "not-the-one-sent" }), None, "nonce mismatch"),
+        (
+            "nonce mismatch",
+            serde_json::json!({ "nonce": "not-the-one-sent" }),
+            None,
+            "nonce mismatch",
+        ),
         ("foreign signature", serde_json::json!({}), Some("foreign"), "signature does not verify"),
     ];
     for (case, claims, key, words) in &cases {
         let sign_in = sign_in_until_callback(&app, "admin", "/").await;
         let tamper = serde_json::json!({ "nonce": sign_in.nonce(), "claims": claims, "key": key });
-        let asked = sign_in.client.post(format!("{}/__test/tamper", provider().issuer)).json(&tamper).send().await;
+        let asked = sign_in
+            .client
+            .post(format!("{}/__test/tamper", provider().issuer))
+            .json(&tamper)
+            .send()
+            .await;
         assert_eq!(asked.unwrap().status(), 200);
         let response = sign_in.client.get(&sign_in.callback).send().await.unwrap();
         assert_eq!(response.status(), 400, "{case}");
@@ -121,7 +154,11 @@ async fn a_callback_with_another_state_or_in_another_browser_is_refused(db: PgPo
     assert!(response.text().await.unwrap().contains("not started in this browser"));
     // The genuine answer was not consumed by the forgery... but a state is used once.
     assert_eq!(sign_in.client.get(&sign_in.callback).send().await.unwrap().status(), 303);
-    assert_eq!(sign_in.client.get(&sign_in.callback).send().await.unwrap().status(), 400, "replayed callback");
+    assert_eq!(
+        sign_in.client.get(&sign_in.callback).send().await.unwrap().status(),
+        400,
+        "replayed callback"
+    );
 
     // No PKCE verifier: the callback arrives in a browser that never started a sign-in.
     let sign_in = sign_in_until_callback(&app, "admin", "/").await;
@@ -134,8 +171,11 @@ async fn a_callback_with_another_state_or_in_another_browser_is_refused(db: PgPo
     // be exchanged, because it was issued for the attacker's PKCE challenge.
     let attacker = sign_in_until_callback(&app, "admin", "/").await;
     let (victim, victim_authorize) = oidc::start_sign_in(&app, "stakeholder", "/").await;
-    let victim_state: String =
-        victim_authorize.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap();
+    let victim_state: String = victim_authorize
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
     let code: String = reqwest::Url::parse(&attacker.callback)
         .unwrap()
         .query_pairs()
@@ -151,7 +191,11 @@ async fn a_callback_with_another_state_or_in_another_browser_is_refused(db: PgPo
     assert_eq!(response.status(), 400);
     let page = response.text().await.unwrap();
     assert!(page.contains("refused to exchange the sign-in code"), "{page}");
-    assert_eq!(victim.get(app.url("/")).send().await.unwrap().status(), 303, "victim not signed in");
+    assert_eq!(
+        victim.get(app.url("/")).send().await.unwrap().status(),
+        303,
+        "victim not signed in"
+    );
     app.stop().await;
 }
 
@@ -177,7 +221,8 @@ async fn the_session_id_changes_at_sign_in(db: PgPool) {
     let after = cookie_of(&after_response).expect("a new session cookie at sign-in");
     assert_ne!(before, after);
     // The pre-sign-in id of *this* browser: replaying it gets nobody signed in.
-    let planted = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let planted =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let response = planted
         .get(app.url("/"))
         .header("cookie", format!("gantry_session={before}"))
@@ -185,7 +230,12 @@ async fn the_session_id_changes_at_sign_in(db: PgPool) {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    let response = planted.get(app.url("/")).header("cookie", format!("gantry_session={after}")).send().await.unwrap();
+    let response = planted
+        .get(app.url("/"))
+        .header("cookie", format!("gantry_session={after}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200, "the new id is the signed-in session");
     let attrs: Vec<String> = after_response
         .headers()
@@ -202,11 +252,16 @@ async fn the_session_id_changes_at_sign_in(db: PgPool) {
 async fn signing_out_ends_the_session_here_and_at_the_provider(db: PgPool) {
     let app = spawn_with_provider(db.clone(), &[]).await;
     let client = signed_in_client(&app, "operator").await;
-    let out = client.post(app.url("/auth/logout")).header("origin", app.url("")).send().await.unwrap();
+    let out =
+        client.post(app.url("/auth/logout")).header("origin", app.url("")).send().await.unwrap();
     assert_eq!(out.status(), 303);
     let location = reqwest::Url::parse(out.headers()["location"].to_str().unwrap()).unwrap();
-    assert!(location.as_str().starts_with(&provider().issuer), "not sent to the provider: {location}");
-    let params: std::collections::HashMap<String, String> = location.query_pairs().into_owned().collect();
+    assert!(
+        location.as_str().starts_with(&provider().issuer),
+        "not sent to the provider: {location}"
+    );
+    let params: std::collections::HashMap<String, String> =
+        location.query_pairs().into_owned().collect();
     assert!(params.contains_key("id_token_hint"), "{params:?}");
     assert_eq!(params["post_logout_redirect_uri"], app.url("/auth/signed-out"));
     assert_eq!(client.get(app.url("/")).send().await.unwrap().status(), 303, "still signed in");
@@ -244,7 +299,11 @@ async fn a_cross_origin_post_is_refused_and_a_same_origin_one_passes(db: PgPool)
     }
     // Still signed in: the forged sign-out did nothing.
     assert_eq!(app.get("/").await.status(), 200);
-    let same = app.client.post(app.url("/api/overview")).header("origin", app.url("")).header("sec-fetch-site", "same-origin");
+    let same = app
+        .client
+        .post(app.url("/api/overview"))
+        .header("origin", app.url(""))
+        .header("sec-fetch-site", "same-origin");
     assert_eq!(same.send().await.unwrap().status(), 200);
     assert_eq!(access_events(&db, "denied").await.len(), 6, "each refusal is recorded");
     app.stop().await;
@@ -260,12 +319,21 @@ async fn after_signing_in_only_paths_on_this_server_are_followed(db: PgPool) {
         ("/environments/prod", "/environments/prod"),
     ] {
         let client = anonymous_client();
-        let response = client.post(app.url("/auth/demo")).form(&[("person", "admin"), ("next", next)]).send().await.unwrap();
+        let response = client
+            .post(app.url("/auth/demo"))
+            .form(&[("person", "admin"), ("next", next)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 303, "{next}");
         assert_eq!(response.headers()["location"], expected, "{next}");
     }
     // The provider flow keeps the same rule (checked when the sign-in starts).
-    let page = anonymous_client().get(app.url("/auth/login?next=https://evil.example/")).send().await.unwrap();
+    let page = anonymous_client()
+        .get(app.url("/auth/login?next=https://evil.example/"))
+        .send()
+        .await
+        .unwrap();
     let html = page.text().await.unwrap();
     assert!(!html.contains("evil.example") && html.contains("name=\"next\" value=\"/\""), "{html}");
     app.stop().await;
@@ -274,15 +342,33 @@ async fn after_signing_in_only_paths_on_this_server_are_followed(db: PgPool) {
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn demo_sign_in_lists_the_demo_people_and_exists_only_in_demo_mode(db: PgPool) {
     let app = spawn_app(db.clone()).await;
-    let html = anonymous_client().get(app.url("/auth/login")).send().await.unwrap().text().await.unwrap();
-    for name in ["Alice Admin", "Bob Approver", "Oscar Operator", "Dana Developer", "Carol Viewer", "Nico Newcomer"] {
+    let html =
+        anonymous_client().get(app.url("/auth/login")).send().await.unwrap().text().await.unwrap();
+    for name in [
+        "Alice Admin",
+        "Bob Approver",
+        "Oscar Operator",
+        "Dana Developer",
+        "Carol Viewer",
+        "Nico Newcomer",
+    ] {
         assert!(html.contains(name), "{name} missing from the demo sign-in");
     }
-    let unknown = anonymous_client().post(app.url("/auth/demo")).form(&[("person", "mallory")]).send().await.unwrap();
+    let unknown = anonymous_client()
+        .post(app.url("/auth/demo"))
+        .form(&[("person", "mallory")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 400);
     app.stop().await;
     let app = spawn_with_provider(db, &[]).await;
-    let refused = anonymous_client().post(app.url("/auth/demo")).form(&[("person", "admin")]).send().await.unwrap();
+    let refused = anonymous_client()
+        .post(app.url("/auth/demo"))
+        .form(&[("person", "admin")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 404, "demo sign-in on a server using a provider");
     app.stop().await;
 }
@@ -295,7 +381,10 @@ async fn someone_without_a_role_sees_no_access_naming_their_groups(db: PgPool) {
     assert_eq!(page.status(), 403);
     let html = page.text().await.unwrap();
     assert!(html.contains("No access") && html.contains("epfl-staff"), "no-access page");
-    assert!(!html.contains("co2-calculator-prod"), "environment data shown to someone without a role");
+    assert!(
+        !html.contains("co2-calculator-prod"),
+        "environment data shown to someone without a role"
+    );
     assert_eq!(client.get(app.url("/me")).send().await.unwrap().status(), 200, "/me stays open");
     let denied = access_events(&db, "denied").await;
     assert!(denied.iter().any(|(user, _)| user.as_deref() == Some("100006")), "{denied:?}");

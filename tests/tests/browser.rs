@@ -98,3 +98,24 @@ async fn browser_assets_are_served_precompressed(db: PgPool) {
     }
     app.stop().await;
 }
+
+/// Through the real OpenID provider: the stakeholder sees the overview and no action
+/// button; the operator sees them (tests/browser/auth.mjs).
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn people_sign_in_through_the_provider_and_see_only_their_actions_in_chromium(db: PgPool) {
+    let app = gantry_tests::oidc::spawn_with_provider(
+        db,
+        &[
+            ("GANTRY_SIMULATOR", "true"),
+            ("GANTRY_SIMULATOR_PORT", "0"),
+            ("GANTRY_CLUSTER", "simulator"),
+        ],
+    )
+    .await;
+    app.wait_ready().await;
+    let output_dir = project_root().join("tests/output");
+    let issuer = std::ffi::OsString::from(&gantry_tests::oidc::provider().issuer);
+    run_script("auth.mjs", &app, &output_dir, &[issuer.as_os_str()]).await;
+    assert!(output_dir.join("operator-action.png").exists(), "no screenshot saved");
+    app.stop().await;
+}

@@ -6,7 +6,11 @@ use super::model::{Action, Decision, Denial, Policy};
 use super::principal::Principal;
 use crate::context::EnvironmentConfig;
 
-pub fn check(principal: Option<&Principal>, environment: &EnvironmentConfig, action: Action) -> Decision {
+pub fn check(
+    principal: Option<&Principal>,
+    environment: &EnvironmentConfig,
+    action: Action,
+) -> Decision {
     let Some(principal) = principal else {
         return Decision::Denied(Denial::SignInRequired);
     };

@@ -48,7 +48,7 @@ pub fn roles_for(
     environments: &[&str],
 ) -> BTreeMap<String, Role> {
     let mut roles: BTreeMap<String, Role> = BTreeMap::new();
-    for entry in mapping.iter().filter(|m| groups.iter().any(|g| *g == m.group)) {
+    for entry in mapping.iter().filter(|m| groups.contains(&m.group)) {
         for (target, role) in &entry.roles {
             for env in environments.iter().filter(|e| target == "*" || *e == target) {
                 let held = roles.entry((*env).to_owned()).or_insert(*role);
@@ -61,7 +61,10 @@ pub fn roles_for(
 
 /// Group names as the provider sends them, made comparable with the configuration:
 /// `suffix` removed where present (EPFL adds `_AppGrpU`), blanks dropped, sorted, unique.
-pub fn normalize_groups(raw: impl IntoIterator<Item = String>, suffix: Option<&str>) -> Vec<String> {
+pub fn normalize_groups(
+    raw: impl IntoIterator<Item = String>,
+    suffix: Option<&str>,
+) -> Vec<String> {
     let mut groups: Vec<String> = raw
         .into_iter()
         .map(|g| {

@@ -47,7 +47,11 @@ pub struct AccessEvent<'a> {
 /// sign-in that cannot be recorded is refused; a refusal that cannot be recorded is still
 /// refused, and the failure is logged here.
 #[tracing::instrument(skip_all, fields(kind = event.kind))]
-pub async fn record(db: &sqlx::PgPool, caller: &Caller, event: AccessEvent<'_>) -> Result<(), sqlx::Error> {
+pub async fn record(
+    db: &sqlx::PgPool,
+    caller: &Caller,
+    event: AccessEvent<'_>,
+) -> Result<(), sqlx::Error> {
     let result = sqlx::query!(
         "insert into access_event
             (kind, user_id, display_name, environment, action, request, reason, client_addr, forwarded_for)
@@ -94,7 +98,10 @@ pub async fn record_denial(
 /// Asks the one check whether the caller may do `action` on `environment`. A refusal is
 /// recorded and becomes the server function's error (401, 403, or 404 for an unknown
 /// environment, naming the known ones).
-pub async fn authorize(environment: &str, action: Action) -> Result<(ServerContext, Decision), AppError> {
+pub async fn authorize(
+    environment: &str,
+    action: Action,
+) -> Result<(ServerContext, Decision), AppError> {
     let context = server_context()?;
     let caller = caller();
     let decision =
@@ -147,7 +154,7 @@ pub fn no_access_reason(principal: &Principal) -> String {
         format!("your groups ({}) give you no role", principal.groups.join(", "))
     };
     format!(
-        "You are signed in as {} ({}), but {groups} on any environment. Ask a Gantry administrator to map one of your groups to a role.",
+        "No access. You are signed in as {} ({}), but {groups} on any environment. Ask a Gantry administrator to map one of your groups to a role.",
         principal.name, principal.user_id
     )
 }

@@ -25,7 +25,11 @@ pub fn environment_offers(principal: Option<&Principal>, env: &EnvironmentConfig
 
 /// The actions on one workload: scaling only where its bounds leave room, rolling back
 /// only Deployments (their ReplicaSets are the revisions).
-pub fn workload_offers(principal: Option<&Principal>, env: &EnvironmentConfig, workload: &WorkloadConfig) -> Vec<Offer> {
+pub fn workload_offers(
+    principal: Option<&Principal>,
+    env: &EnvironmentConfig,
+    workload: &WorkloadConfig,
+) -> Vec<Offer> {
     let mut actions = Vec::with_capacity(3);
     if workload.max_replicas > workload.min_replicas {
         actions.push(Action::Scale);
@@ -37,7 +41,12 @@ pub fn workload_offers(principal: Option<&Principal>, env: &EnvironmentConfig, w
     offers(principal, env, &actions, Some(&workload.name))
 }
 
-fn offers(principal: Option<&Principal>, env: &EnvironmentConfig, actions: &[Action], workload: Option<&str>) -> Vec<Offer> {
+fn offers(
+    principal: Option<&Principal>,
+    env: &EnvironmentConfig,
+    actions: &[Action],
+    workload: Option<&str>,
+) -> Vec<Offer> {
     actions
         .iter()
         .map(|action| Offer {
@@ -116,7 +125,10 @@ pub fn action_page(
         }
         (Action::Scale | Action::Restart | Action::Rollback, Some(name)) => {
             let Some(config) = env.workload(name) else {
-                return Err(AppError::not_found(format!("There is no workload named “{name}” in {}.", env.name)));
+                return Err(AppError::not_found(format!(
+                    "There is no workload named “{name}” in {}.",
+                    env.name
+                )));
             };
             format!("{} in {}", config.name, env.name)
         }
@@ -137,7 +149,9 @@ pub fn action_page(
     };
     let approvers: Vec<String> = mapping
         .iter()
-        .filter(|g| g.roles.iter().any(|(e, r)| (e == "*" || *e == env.name) && *r >= Role::Approver))
+        .filter(|g| {
+            g.roles.iter().any(|(e, r)| (e == "*" || *e == env.name) && *r >= Role::Approver)
+        })
         .map(|g| g.group.clone())
         .collect();
     let rule = match (decision, env.policy.of(action)) {
@@ -238,13 +252,20 @@ mod tests {
         assert_eq!(sync.len(), 1);
         assert_eq!(sync[0].decision, Decision::NeedsApproval { approvals: 1 });
         let html = bar("prod", &sync);
-        assert!(html.contains("data-action=\"sync\"") && html.contains("needs 1 approval"), "{html}");
-        let backend: Vec<Action> =
-            workload_offers(Some(&operator), &env, &env.workloads[0]).iter().map(|o| o.action).collect();
+        assert!(
+            html.contains("data-action=\"sync\"") && html.contains("needs 1 approval"),
+            "{html}"
+        );
+        let backend: Vec<Action> = workload_offers(Some(&operator), &env, &env.workloads[0])
+            .iter()
+            .map(|o| o.action)
+            .collect();
         assert_eq!(backend, [Action::Scale, Action::Restart, Action::Rollback]);
         // Fixed at one replica and a StatefulSet: only a restart makes sense.
-        let postgres: Vec<Action> =
-            workload_offers(Some(&operator), &env, &env.workloads[1]).iter().map(|o| o.action).collect();
+        let postgres: Vec<Action> = workload_offers(Some(&operator), &env, &env.workloads[1])
+            .iter()
+            .map(|o| o.action)
+            .collect();
         assert_eq!(postgres, [Action::Restart]);
         let html = bar("prod", &workload_offers(Some(&operator), &env, &env.workloads[0]));
         assert!(html.contains("/environments/prod/actions/scale?workload=backend"), "{html}");
@@ -253,10 +274,22 @@ mod tests {
     #[test]
     fn the_action_page_states_the_policy_and_who_approves() {
         let env = prod();
-        let mapping = vec![GroupRoles { group: "leads".to_owned(), roles: vec![("*".to_owned(), Role::Approver)] }];
-        let html =
-            action_page(&env, Action::Sync, None, &Decision::NeedsApproval { approvals: 1 }, &mapping).unwrap();
-        assert!(html.contains("needs 1 approval from someone else") && html.contains("leads"), "{html}");
+        let mapping = vec![GroupRoles {
+            group: "leads".to_owned(),
+            roles: vec![("*".to_owned(), Role::Approver)],
+        }];
+        let html = action_page(
+            &env,
+            Action::Sync,
+            None,
+            &Decision::NeedsApproval { approvals: 1 },
+            &mapping,
+        )
+        .unwrap();
+        assert!(
+            html.contains("needs 1 approval from someone else") && html.contains("leads"),
+            "{html}"
+        );
         assert!(html.contains("1 day"), "{html}");
         let missing = action_page(&env, Action::Scale, None, &Decision::Allowed, &mapping);
         assert!(matches!(missing, Err(AppError::NotFound(_))));

@@ -40,9 +40,14 @@ pub async fn get_environment(name: String) -> Result<EnvironmentView, AppError> 
         workloads: env
             .workloads
             .iter()
-            .map(|w| (w.name.clone(), offers::bar(&name, &offers::workload_offers(principal, env, w))))
+            .map(|w| {
+                (w.name.clone(), offers::bar(&name, &offers::workload_offers(principal, env, w)))
+            })
             .collect(),
     };
     // Rendered for this request, so ages count from now.
-    Ok(EnvironmentView { pages: super::pages(&snapshot.detail, chrono::Utc::now().timestamp_millis()), actions })
+    Ok(EnvironmentView {
+        pages: super::pages(&snapshot.detail, chrono::Utc::now().timestamp_millis()),
+        actions,
+    })
 }

@@ -10,7 +10,9 @@ use crate::context::EnvironmentConfig;
 /// Environments are named in their configured order.
 pub fn summary(principal: &Principal, environments: &[EnvironmentConfig]) -> String {
     let mut by_role: Vec<(Role, Vec<&str>)> = Vec::new();
-    let held = environments.iter().filter_map(|e| principal.role_on(&e.name).map(|r| (e.name.as_str(), r)));
+    let held = environments
+        .iter()
+        .filter_map(|e| principal.role_on(&e.name).map(|r| (e.name.as_str(), r)));
     for (env, role) in held {
         match by_role.iter_mut().find(|(r, _)| *r == role) {
             Some((_, envs)) => envs.push(env),
@@ -20,9 +22,11 @@ pub fn summary(principal: &Principal, environments: &[EnvironmentConfig]) -> Str
     if by_role.is_empty() {
         return "no role".to_owned();
     }
-    by_role.sort_by(|a, b| b.0.cmp(&a.0));
-    let parts: Vec<String> =
-        by_role.into_iter().map(|(role, envs)| format!("{} on {}", role.as_str(), envs.join(", "))).collect();
+    by_role.sort_by_key(|(role, _)| std::cmp::Reverse(*role));
+    let parts: Vec<String> = by_role
+        .into_iter()
+        .map(|(role, envs)| format!("{} on {}", role.as_str(), envs.join(", ")))
+        .collect();
     parts.join("; ")
 }
 
@@ -31,9 +35,29 @@ fn decision_words(decision: &Decision) -> (&'static str, String) {
     match decision {
         Decision::Allowed => ("allowed", "yes".to_owned()),
         Decision::NeedsApproval { approvals: 1 } => ("approval", "after 1 approval".to_owned()),
-        Decision::NeedsApproval { approvals } => ("approval", format!("after {approvals} approvals")),
+        Decision::NeedsApproval { approvals } => {
+            ("approval", format!("after {approvals} approvals"))
+        }
         Decision::Denied(_) => ("denied", "no".to_owned()),
     }
+}
+
+/// The sidebar's account box: name (a link to the "me" page), roles, and signing out — a
+/// form, since signing out changes state (a POST, refused from other sites).
+pub fn account_box(principal: &Principal, environments: &[EnvironmentConfig]) -> String {
+    let owner = Owner::new();
+    owner.with(|| {
+        view! {
+            <div class="account" id="account" data-user=principal.user_id.clone()>
+                <a class="account-name" href="/me">{principal.name.clone()}</a>
+                <span class="muted small account-roles">{summary(principal, environments)}</span>
+                <form method="post" action="/auth/logout">
+                    <button class="button small" type="submit" id="sign-out">"Sign out"</button>
+                </form>
+            </div>
+        }
+        .to_html()
+    })
 }
 
 pub fn page(principal: &Principal, environments: &[EnvironmentConfig]) -> String {
@@ -49,7 +73,11 @@ fn render(principal: &Principal, environments: &[EnvironmentConfig]) -> String {
     let groups = if principal.groups.is_empty() {
         view! { <p class="muted">"Your sign-in reported no groups."</p> }.into_any()
     } else {
-        let items = principal.groups.iter().map(|g| view! { <li class="mono">{g.clone()}</li> }).collect_view();
+        let items = principal
+            .groups
+            .iter()
+            .map(|g| view! { <li class="mono">{g.clone()}</li> })
+            .collect_view();
         view! { <ul id="me-groups">{items}</ul> }.into_any()
     };
     let no_role = (!principal.has_any_role()).then(|| {
@@ -60,7 +88,10 @@ fn render(principal: &Principal, environments: &[EnvironmentConfig]) -> String {
         }
     });
     let actions: Vec<Action> = Action::ALL.into_iter().filter(|a| *a != Action::View).collect();
-    let head = actions.iter().map(|a| view! { <th scope="col">{a.as_str().replace('_', " ")}</th> }).collect_view();
+    let head = actions
+        .iter()
+        .map(|a| view! { <th scope="col">{a.as_str().replace('_', " ")}</th> })
+        .collect_view();
     let rows = environments
         .iter()
         .map(|env| {

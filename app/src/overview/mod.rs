@@ -11,7 +11,6 @@ pub use model::{EnvironmentCard, Health, Overview};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::error::AppError;
 use crate::live::{self, LiveIndicator};
 
 #[component]
@@ -63,13 +62,6 @@ pub fn OverviewPage() -> impl IntoView {
                     overview
                         .get()
                         .map(|result| {
-                            let result = match result {
-                                // Signed in, but no role anywhere: say so, naming the groups.
-                                Err(AppError::Forbidden(reason)) => {
-                                    return Ok(view! { <NoAccess reason/> }.into_any());
-                                }
-                                other => other,
-                            };
                             result
                                 .map(|mut o| {
                                     pushed
@@ -80,24 +72,12 @@ pub fn OverviewPage() -> impl IntoView {
                                                 }
                                             }
                                         });
-                                    view! { <OverviewGrid overview=o/> }.into_any()
+                                    view! { <OverviewGrid overview=o/> }
                                 })
                         })
                 }}
             </ErrorBoundary>
         </Transition>
-    }
-}
-
-/// What someone signed in without any role sees instead of the environments.
-#[component]
-fn NoAccess(reason: String) -> impl IntoView {
-    view! {
-        <section class="panel error" role="alert" id="no-access">
-            <h2>"No access"</h2>
-            <p>{reason}</p>
-            <p><a href="/me">"See your identity and groups"</a></p>
-        </section>
     }
 }
 

@@ -8,11 +8,10 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use crate::actions::ActionPage;
 use crate::environment::{EnvironmentPage, WorkloadPage};
-use crate::me::MePage;
 use crate::overview::OverviewPage;
 use crate::pages::{NotFound, Upcoming};
+use crate::server_page::ServerPage;
 
 /// The name the wasm-bindgen output and the stylesheet are published under (`/pkg/gantry.*`).
 pub const OUTPUT_NAME: &str = "gantry";
@@ -65,10 +64,10 @@ pub fn App() -> impl IntoView {
                         />
                         <Route
                             path=path!("environments/:env/actions/:action")
-                            view=ActionPage
+                            view=ServerPage
                             ssr=SsrMode::Async
                         />
-                        <Route path=path!("me") view=MePage ssr=SsrMode::Async/>
+                        <Route path=path!("me") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!(":section") view=Upcoming/>
                     </Routes>
                 </main>

@@ -55,7 +55,7 @@ pub fn Sidebar() -> impl IntoView {
                         .collect_view()}
                 </ul>
             </nav>
-            <crate::me::AccountBox/>
+            <crate::server_page::AccountBox/>
             <ThemeToggle/>
         </header>
     }

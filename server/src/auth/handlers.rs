@@ -31,6 +31,34 @@ pub fn router() -> Router<AppState> {
         .route("/auth/demo", post(demo_sign_in))
         .route("/auth/logout", post(logout))
         .route("/auth/signed-out", get(signed_out))
+        .route("/api/me", get(me))
+}
+
+/// The caller as JSON: identity, groups, and the role on each environment (scripts and
+/// support ask "who does the panel think I am").
+async fn me(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
+    let Some(principal) = caller.principal() else {
+        // The sign-in layer answers 401 first; kept so this handler is safe on its own.
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({ "error": "Sign in first." })),
+        )
+            .into_response();
+    };
+    let method = match &principal.method {
+        SignInMethod::OpenId { issuer } => serde_json::json!({ "openid": issuer }),
+        SignInMethod::Demo => serde_json::json!("demo"),
+    };
+    axum::Json(serde_json::json!({
+        "user_id": principal.user_id,
+        "name": principal.name,
+        "email": principal.email,
+        "groups": principal.groups,
+        "signed_in_with": method,
+        "roles": principal.roles,
+        "summary": gantry_app::me::summary(principal, &state.context.environments),
+    }))
+    .into_response()
 }
 
 /// Why a sign-in did not happen; each variant is a status and a sentence.
@@ -86,7 +114,8 @@ async fn refused(state: &AppState, caller: &Caller, error: &SignInError) -> Resp
 fn session_failed(error: &tower_sessions::session::Error) -> Response {
     tracing::error!(%error, "session store failed during sign-in");
     let reason = "Gantry cannot reach its database to keep your session. Try again in a moment.";
-    (StatusCode::SERVICE_UNAVAILABLE, Html(pages::refused("Sign-in unavailable", reason))).into_response()
+    (StatusCode::SERVICE_UNAVAILABLE, Html(pages::refused("Sign-in unavailable", reason)))
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -102,7 +131,9 @@ async fn login(
 ) -> Response {
     let next = safe_next(query.next.as_deref());
     match session.get::<SignedIn>(SIGNED_IN).await {
-        Ok(Some(signed_in)) if !state.auth.expired(&signed_in, now()) => return Redirect::to(&next).into_response(),
+        Ok(Some(signed_in)) if !state.auth.expired(&signed_in, now()) => {
+            return Redirect::to(&next).into_response()
+        }
         Ok(_) => {}
         Err(error) => return session_failed(&error),
     }
@@ -129,9 +160,9 @@ async fn login(
         return session_failed(&error);
     }
     // A browser that never comes back leaves a short-lived session, not a two-week one.
-    session.set_expiry(Some(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(
-        PENDING_FOR_SECONDS,
-    ))));
+    session.set_expiry(Some(Expiry::OnInactivity(
+        tower_sessions::cookie::time::Duration::seconds(PENDING_FOR_SECONDS),
+    )));
     Redirect::to(url.as_str()).into_response()
 }
 
@@ -189,7 +220,13 @@ async fn finish_open_id(
 
 /// The end of every sign-in: a new session id (a session id planted before sign-in is
 /// worth nothing after it), the person stored, the sign-in recorded.
-async fn complete(state: &AppState, session: &Session, caller: &Caller, signed_in: SignedIn, next: &str) -> Response {
+async fn complete(
+    state: &AppState,
+    session: &Session,
+    caller: &Caller,
+    signed_in: SignedIn,
+    next: &str,
+) -> Response {
     if let Err(error) = session.cycle_id().await {
         return session_failed(&error);
     }
@@ -250,7 +287,11 @@ async fn demo_sign_in(
     complete(&state, &session, &caller, signed_in, &next).await
 }
 
-async fn logout(State(state): State<AppState>, Extension(caller): Extension<Caller>, session: Session) -> Response {
+async fn logout(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    session: Session,
+) -> Response {
     let signed_in = match session.get::<SignedIn>(SIGNED_IN).await {
         Ok(signed_in) => signed_in,
         Err(error) => return session_failed(&error),

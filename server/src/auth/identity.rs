@@ -47,7 +47,8 @@ pub fn from_claims(
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let user_id = text(&mapping.user_id).ok_or_else(|| ClaimsError::NoUserId(mapping.user_id.clone()))?;
+    let user_id =
+        text(&mapping.user_id).ok_or_else(|| ClaimsError::NoUserId(mapping.user_id.clone()))?;
     let email = text(&mapping.email);
     let name = text(&mapping.name)
         .or_else(|| text("preferred_username"))
@@ -120,6 +121,9 @@ mod tests {
         assert_eq!(error, ClaimsError::NoUserId("uniqueid".to_owned()));
         assert!(error.to_string().contains("auth.user_id_claim"));
         let c = claims(serde_json::json!({ "sub": "abc", "groups": [1, 2] }));
-        assert!(matches!(from_claims(&c, &mapping("sub")), Err(ClaimsError::GroupsNotAList { .. })));
+        assert!(matches!(
+            from_claims(&c, &mapping("sub")),
+            Err(ClaimsError::GroupsNotAList { .. })
+        ));
     }
 }

@@ -34,11 +34,8 @@ pub fn describe(request: &Request) -> Caller {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string());
-    let forwarded_for = request
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let forwarded_for =
+        request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_owned);
     Caller {
         principal: None,
         client_addr,
@@ -68,7 +65,8 @@ pub async fn identify(
         Ok(signed_in) => signed_in,
         Err(error) => {
             tracing::error!(%error, "cannot read the session store");
-            let reason = "Gantry cannot reach its database to check your sign-in. Try again in a moment.";
+            let reason =
+                "Gantry cannot reach its database to check your sign-in. Try again in a moment.";
             return refuse(&path, StatusCode::SERVICE_UNAVAILABLE, "Sign-in unavailable", reason);
         }
     };
@@ -89,7 +87,10 @@ pub async fn identify(
 
 /// The signed-in person of this session, ending sessions past their limits and noting
 /// activity (at most once a minute, so a busy page does not write on every request).
-async fn current(state: &AppState, session: &Session) -> Result<Option<SignedIn>, tower_sessions::session::Error> {
+async fn current(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<SignedIn>, tower_sessions::session::Error> {
     let Some(mut signed_in) = session.get::<SignedIn>(SIGNED_IN).await? else {
         return Ok(None);
     };

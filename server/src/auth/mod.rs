@@ -57,7 +57,9 @@ impl Auth {
             SignInSettings::Demo(_) => None,
         };
         let public_origin = match &settings.auth.method {
-            SignInSettings::OpenId(openid) => Some(openid.redirect_url.origin().ascii_serialization()),
+            SignInSettings::OpenId(openid) => {
+                Some(openid.redirect_url.origin().ascii_serialization())
+            }
             SignInSettings::Demo(_) => None,
         };
         Ok(Self(Arc::new(AuthInner {
@@ -88,8 +90,12 @@ impl Auth {
 
     /// The session cookie and store: HttpOnly, SameSite=Lax, Secure unless serving plain
     /// http on loopback; records in PostgreSQL so every replica sees every session.
-    pub fn session_layer(&self, db: sqlx::PgPool) -> Result<SessionManagerLayer<PostgresStore>, String> {
-        let store = PostgresStore::new(db).with_schema_name("public")?.with_table_name("user_session")?;
+    pub fn session_layer(
+        &self,
+        db: sqlx::PgPool,
+    ) -> Result<SessionManagerLayer<PostgresStore>, String> {
+        let store =
+            PostgresStore::new(db).with_schema_name("public")?.with_table_name("user_session")?;
         let session = &self.settings.session;
         Ok(SessionManagerLayer::new(store)
             .with_name(session.cookie_name.clone())
@@ -133,8 +139,9 @@ pub fn spawn_session_cleanup(db: sqlx::PgPool) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
-            let result =
-                sqlx::query!("delete from user_session where expiry_date < now()").execute(&db).await;
+            let result = sqlx::query!("delete from user_session where expiry_date < now()")
+                .execute(&db)
+                .await;
             match result {
                 Ok(done) if done.rows_affected() > 0 => {
                     tracing::debug!(deleted = done.rows_affected(), "expired sessions deleted");
@@ -144,4 +151,64 @@ pub fn spawn_session_cleanup(db: sqlx::PgPool) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gantry_app::access::principal::SignInMethod;
+
+    fn auth(idle_minutes: &str, max_hours: &str) -> Auth {
+        let settings = Settings::from_sources([
+            ("GANTRY_DATABASE_URL", "postgres://x@127.0.0.1/x"),
+            ("GANTRY_AUTH_MODE", "demo"),
+            ("GANTRY_CONFIG", ""),
+        ])
+        .expect("demo settings");
+        let mut settings = settings;
+        settings.auth.session.idle =
+            std::time::Duration::from_secs(idle_minutes.parse::<u64>().unwrap() * 60);
+        settings.auth.session.absolute =
+            std::time::Duration::from_secs(max_hours.parse::<u64>().unwrap() * 3600);
+        Auth::new(&settings).unwrap()
+    }
+
+    fn session(signed_in_at: i64, last_seen: i64) -> SignedIn {
+        SignedIn {
+            user_id: "1".into(),
+            name: "A".into(),
+            email: None,
+            groups: vec!["co2-calculator-stakeholders".into()],
+            method: SignInMethod::Demo,
+            signed_in_at,
+            last_seen,
+            id_token: None,
+        }
+    }
+
+    #[test]
+    fn a_session_ends_when_idle_too_long_or_too_old_whichever_comes_first() {
+        let auth = auth("60", "12");
+        let start = 1_700_000_000;
+        assert!(!auth.expired(&session(start, start), start + 59 * 60));
+        assert!(auth.expired(&session(start, start), start + 60 * 60), "idle for an hour");
+        // Active all along, but past the absolute limit.
+        let busy = session(start, start + 12 * 3600 - 10);
+        assert!(!auth.expired(&busy, start + 12 * 3600 - 5));
+        assert!(auth.expired(&busy, start + 12 * 3600));
+        // The stored expiry is the earlier of the two ends.
+        let Expiry::AtDateTime(end) = auth.expiry(&session(start, start)) else { panic!("a date") };
+        assert_eq!(end.unix_timestamp(), start + 3600);
+        let Expiry::AtDateTime(end) = auth.expiry(&busy) else { panic!("a date") };
+        assert_eq!(end.unix_timestamp(), start + 12 * 3600);
+    }
+
+    #[test]
+    fn roles_are_worked_out_from_the_groups_at_each_request() {
+        let auth = auth("60", "12");
+        let principal = auth.principal(&session(0, 0));
+        let roles: Vec<(&str, &str)> =
+            principal.roles.iter().map(|(e, r)| (e.as_str(), r.as_str())).collect();
+        assert_eq!(roles, [("dev", "viewer"), ("prod", "viewer"), ("staging", "viewer")]);
+    }
 }

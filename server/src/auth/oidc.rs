@@ -40,7 +40,12 @@ type TokenFields = IdTokenFields<
     CoreJwsSigningAlgorithm,
 >;
 type Tokens = StandardTokenResponse<TokenFields, CoreTokenType>;
-type AppIdToken = IdToken<OtherClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+type AppIdToken = IdToken<
+    OtherClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
 /// A client as `from_provider_metadata(..).set_redirect_uri(..)` makes it.
 type AppClient = Client<
     OtherClaims,
@@ -272,8 +277,12 @@ fn exchange_words<RE: std::error::Error + 'static>(
 fn verification_words(error: &ClaimsVerificationError) -> String {
     match error {
         ClaimsVerificationError::Expired(_) => "it has expired".to_owned(),
-        ClaimsVerificationError::InvalidAudience(_) => "it was issued for another application (audience)".to_owned(),
-        ClaimsVerificationError::InvalidIssuer(_) => "it was issued by another provider (issuer)".to_owned(),
+        ClaimsVerificationError::InvalidAudience(_) => {
+            "it was issued for another application (audience)".to_owned()
+        }
+        ClaimsVerificationError::InvalidIssuer(_) => {
+            "it was issued by another provider (issuer)".to_owned()
+        }
         ClaimsVerificationError::InvalidNonce(_) => {
             "it does not belong to this sign-in (nonce mismatch)".to_owned()
         }

@@ -32,7 +32,11 @@ fn page(title: &str, body: &str) -> String {
 pub fn demo_picker(people: &[DemoPerson], next: &str) -> String {
     let mut list = String::new();
     for person in people {
-        let groups = if person.groups.is_empty() { "no groups".to_owned() } else { person.groups.join(", ") };
+        let groups = if person.groups.is_empty() {
+            "no groups".to_owned()
+        } else {
+            person.groups.join(", ")
+        };
         let _ = write!(
             list,
             r#"<li><form method="post" action="/auth/demo"><input type="hidden" name="person" value="{id}"><input type="hidden" name="next" value="{next}"><button class="button demo-person" type="submit" data-person="{id}"><strong>{name}</strong><span class="muted">{about}</span><span class="muted demo-groups">{groups}</span></button></form></li>"#,

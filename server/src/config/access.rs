@@ -39,7 +39,10 @@ pub type Problem = (String, String);
 /// How long an approval request waits for its approvers by default: a working day.
 const DEFAULT_EXPIRY_MINUTES: u32 = 24 * 60;
 
-pub fn validate_groups(list: Vec<RawGroupRoles>, environments: &[&str]) -> Result<Vec<GroupRoles>, Problem> {
+pub fn validate_groups(
+    list: Vec<RawGroupRoles>,
+    environments: &[&str],
+) -> Result<Vec<GroupRoles>, Problem> {
     let mut out: Vec<GroupRoles> = Vec::with_capacity(list.len());
     for (i, entry) in list.into_iter().enumerate() {
         let at = |key: &str| format!("[{i}].{key}");
@@ -48,17 +51,26 @@ pub fn validate_groups(list: Vec<RawGroupRoles>, environments: &[&str]) -> Resul
             return Err((at("group"), "is empty".to_owned()));
         }
         if out.iter().any(|o| o.group == group) {
-            return Err((at("group"), format!("{group:?} is listed twice; give it one entry with all its roles")));
+            return Err((
+                at("group"),
+                format!("{group:?} is listed twice; give it one entry with all its roles"),
+            ));
         }
         if entry.roles.is_empty() {
-            return Err((at("roles"), "gives no role; write e.g. roles = { \"*\" = \"viewer\" }".to_owned()));
+            return Err((
+                at("roles"),
+                "gives no role; write e.g. roles = { \"*\" = \"viewer\" }".to_owned(),
+            ));
         }
         let mut roles = Vec::with_capacity(entry.roles.len());
         for (environment, role_name) in entry.roles {
             if environment != "*" && !environments.contains(&environment.as_str()) {
                 return Err((
                     at(&format!("roles.{environment}")),
-                    format!("there is no environment {environment:?}; known: {}, or \"*\" for all", environments.join(", ")),
+                    format!(
+                        "there is no environment {environment:?}; known: {}, or \"*\" for all",
+                        environments.join(", ")
+                    ),
                 ));
             }
             let role = Role::parse(&role_name).ok_or_else(|| {
@@ -70,7 +82,9 @@ pub fn validate_groups(list: Vec<RawGroupRoles>, environments: &[&str]) -> Resul
             roles.push((environment, role));
         }
         // In the environments' configured order, as people read them.
-        roles.sort_by_key(|(env, _)| environments.iter().position(|e| e == env).map_or(0, |i| i + 1));
+        roles.sort_by_key(|(env, _)| {
+            environments.iter().position(|e| e == env).map_or(0, |i| i + 1)
+        });
         out.push(GroupRoles { group, roles });
     }
     Ok(out)
@@ -78,7 +92,10 @@ pub fn validate_groups(list: Vec<RawGroupRoles>, environments: &[&str]) -> Resul
 
 /// The built-in mapping: the CO2 calculator's groups (EPFL group names, suffix stripped).
 pub fn default_groups() -> Vec<GroupRoles> {
-    let all = |group: &str, role: Role| GroupRoles { group: group.to_owned(), roles: vec![("*".to_owned(), role)] };
+    let all = |group: &str, role: Role| GroupRoles {
+        group: group.to_owned(),
+        roles: vec![("*".to_owned(), role)],
+    };
     vec![
         all("co2-calculator-admins", Role::Admin),
         all("co2-calculator-approvers", Role::Approver),
@@ -154,21 +171,30 @@ pub fn validate_policy(raw: Option<RawPolicy>) -> Result<EnvironmentPolicy, Prob
 
 /// `"direct"`, `"disabled"`, or `{ approvals = N, expires_minutes = M }`.
 fn parse_rule(value: &toml::Value) -> Result<Policy, String> {
-    const SHAPES: &str = "write \"direct\", \"disabled\", or { approvals = 1, expires_minutes = 1440 }";
+    const SHAPES: &str =
+        "write \"direct\", \"disabled\", or { approvals = 1, expires_minutes = 1440 }";
     match value {
         toml::Value::String(word) => match word.as_str() {
             "direct" => Ok(Policy::Direct),
             "disabled" => Ok(Policy::Disabled),
-            "approval" => Ok(Policy::Approval { approvals: 1, expires_minutes: DEFAULT_EXPIRY_MINUTES }),
+            "approval" => {
+                Ok(Policy::Approval { approvals: 1, expires_minutes: DEFAULT_EXPIRY_MINUTES })
+            }
             other => Err(format!("{other:?} is not a policy; {SHAPES}")),
         },
         toml::Value::Table(table) => {
-            if let Some(unknown) = table.keys().find(|k| *k != "approvals" && *k != "expires_minutes") {
+            if let Some(unknown) =
+                table.keys().find(|k| *k != "approvals" && *k != "expires_minutes")
+            {
                 return Err(format!("unknown key {unknown:?}; {SHAPES}"));
             }
             let approvals = match table.get("approvals") {
-                Some(toml::Value::Integer(n)) if (1..=5).contains(n) => u8::try_from(*n).map_err(|e| e.to_string())?,
-                Some(other) => return Err(format!("approvals = {other} is out of range; use 1 to 5")),
+                Some(toml::Value::Integer(n)) if (1..=5).contains(n) => {
+                    u8::try_from(*n).map_err(|e| e.to_string())?
+                }
+                Some(other) => {
+                    return Err(format!("approvals = {other} is out of range; use 1 to 5"))
+                }
                 None => return Err(format!("approvals is missing; {SHAPES}")),
             };
             let expires_minutes = match table.get("expires_minutes") {
@@ -176,7 +202,9 @@ fn parse_rule(value: &toml::Value) -> Result<Policy, String> {
                     u32::try_from(*n).map_err(|e| e.to_string())?
                 }
                 Some(other) => {
-                    return Err(format!("expires_minutes = {other} is out of range; use 5 to 43200 (30 days)"))
+                    return Err(format!(
+                        "expires_minutes = {other} is out of range; use 5 to 43200 (30 days)"
+                    ))
                 }
                 None => DEFAULT_EXPIRY_MINUTES,
             };

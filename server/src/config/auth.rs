@@ -161,10 +161,20 @@ pub fn validate(raw: RawAuth, listen: SocketAddr) -> Result<AuthSettings, Proble
         }
         "oidc" => {
             if raw.demo_people.is_some() {
-                return Err(("demo_people", "only means something with auth.mode = \"demo\"".to_owned()));
+                return Err((
+                    "demo_people",
+                    "only means something with auth.mode = \"demo\"".to_owned(),
+                ));
             }
-            let openid = open_id(raw.issuer, raw.client_id, raw.secret_from_env, raw.redirect_url, raw.scopes)?;
-            let secure = !(openid.redirect_url.scheme() == "http" && is_loopback_host(&openid.redirect_url));
+            let openid = open_id(
+                raw.issuer,
+                raw.client_id,
+                raw.secret_from_env,
+                raw.redirect_url,
+                raw.scopes,
+            )?;
+            let secure =
+                !(openid.redirect_url.scheme() == "http" && is_loopback_host(&openid.redirect_url));
             (SignInSettings::OpenId(openid), secure)
         }
         other => return Err(("mode", format!("{other:?} is not one of \"oidc\", \"demo\""))),
@@ -192,7 +202,8 @@ fn open_id(
     let issuer = issuer.ok_or_else(|| {
         ("issuer", format!("missing: set GANTRY_OIDC_ISSUER to the provider's issuer URL {hint}"))
     })?;
-    let parsed = url::Url::parse(&issuer).map_err(|e| ("issuer", format!("{issuer:?} is not a URL: {e}")))?;
+    let parsed = url::Url::parse(&issuer)
+        .map_err(|e| ("issuer", format!("{issuer:?} is not a URL: {e}")))?;
     if parsed.scheme() != "https" && !(parsed.scheme() == "http" && is_loopback_host(&parsed)) {
         return Err(("issuer", format!("{issuer:?} must be https:// (http:// only on loopback)")));
     }
@@ -200,7 +211,10 @@ fn open_id(
         .filter(|c| !c.trim().is_empty())
         .ok_or_else(|| ("client_id", format!("missing: set GANTRY_OIDC_CLIENT_ID {hint}")))?;
     let client_secret = secret.ok_or_else(|| {
-        ("client_secret", "missing: set GANTRY_OIDC_CLIENT_SECRET (from a Kubernetes Secret)".to_owned())
+        (
+            "client_secret",
+            "missing: set GANTRY_OIDC_CLIENT_SECRET (from a Kubernetes Secret)".to_owned(),
+        )
     })?;
     let redirect = redirect_url.ok_or_else(|| {
         ("redirect_url", format!("missing: set GANTRY_OIDC_REDIRECT_URL to https://<this server>/auth/callback {hint}"))
@@ -210,8 +224,13 @@ fn open_id(
     if redirect_url.path() != "/auth/callback" {
         return Err(("redirect_url", format!("{redirect:?} must end in /auth/callback, where Gantry receives the provider's answer")));
     }
-    if redirect_url.scheme() != "https" && !(redirect_url.scheme() == "http" && is_loopback_host(&redirect_url)) {
-        return Err(("redirect_url", format!("{redirect:?} must be https:// (http:// only on loopback)")));
+    if redirect_url.scheme() != "https"
+        && !(redirect_url.scheme() == "http" && is_loopback_host(&redirect_url))
+    {
+        return Err((
+            "redirect_url",
+            format!("{redirect:?} must be https:// (http:// only on loopback)"),
+        ));
     }
     let scopes = scopes.unwrap_or_else(|| vec!["openid".into(), "profile".into(), "email".into()]);
     if !scopes.iter().any(|s| s == "openid") {
@@ -241,7 +260,8 @@ fn claim_name(key: &'static str, value: Option<String>, default: &str) -> Result
 }
 
 fn check_cookie_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         return Err(format!("{name:?} is not a cookie name (letters, digits, '_' and '-')"));
     }
     if PROVIDER_COOKIES.iter().any(|c| name == *c || name.starts_with(&format!("{c}."))) {
@@ -254,12 +274,18 @@ fn check_cookie_name(name: &str) -> Result<(), String> {
 
 fn demo_people(list: Vec<RawDemoPerson>) -> Result<Vec<DemoPerson>, Problem> {
     if list.is_empty() {
-        return Err(("demo_people", "lists nobody; leave it out for the built-in demo people".to_owned()));
+        return Err((
+            "demo_people",
+            "lists nobody; leave it out for the built-in demo people".to_owned(),
+        ));
     }
     let mut people: Vec<DemoPerson> = Vec::with_capacity(list.len());
     for (i, p) in list.into_iter().enumerate() {
         if p.id.is_empty() || !p.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(("demo_people", format!("[{i}].id {:?} must be letters, digits and '-'", p.id)));
+            return Err((
+                "demo_people",
+                format!("[{i}].id {:?} must be letters, digits and '-'", p.id),
+            ));
         }
         if people.iter().any(|o| o.id == p.id) {
             return Err(("demo_people", format!("[{i}].id {:?} is used twice", p.id)));
@@ -289,11 +315,36 @@ pub fn default_demo_people() -> Vec<DemoPerson> {
         about: about.to_owned(),
     };
     vec![
-        person("admin", "Alice Admin", "co2-calculator-admins", "admin everywhere: everything, break-glass included"),
-        person("approver", "Bob Approver", "co2-calculator-approvers", "tech lead: approves what operators request"),
-        person("operator", "Oscar Operator", "co2-calculator-operators", "operator everywhere: syncs, scales, restarts, rolls back"),
-        person("developer", "Dana Developer", "co2-calculator-developers", "operator on dev, viewer on staging and prod"),
-        person("stakeholder", "Carol Viewer", "co2-calculator-stakeholders", "project lead: sees everything, changes nothing"),
+        person(
+            "admin",
+            "Alice Admin",
+            "co2-calculator-admins",
+            "admin everywhere: everything, break-glass included",
+        ),
+        person(
+            "approver",
+            "Bob Approver",
+            "co2-calculator-approvers",
+            "tech lead: approves what operators request",
+        ),
+        person(
+            "operator",
+            "Oscar Operator",
+            "co2-calculator-operators",
+            "operator everywhere: syncs, scales, restarts, rolls back",
+        ),
+        person(
+            "developer",
+            "Dana Developer",
+            "co2-calculator-developers",
+            "operator on dev, viewer on staging and prod",
+        ),
+        person(
+            "stakeholder",
+            "Carol Viewer",
+            "co2-calculator-stakeholders",
+            "project lead: sees everything, changes nothing",
+        ),
         person("newcomer", "Nico Newcomer", "epfl-staff", "signed in, but no group with a role"),
     ]
 }

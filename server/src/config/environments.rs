@@ -227,7 +227,8 @@ pub fn validate(
                 grafana_url: w.grafana_url,
             });
         }
-        let policy = super::access::validate_policy(env.policy).map_err(|(key, p)| (at(&key), p))?;
+        let policy =
+            super::access::validate_policy(env.policy).map_err(|(key, p)| (at(&key), p))?;
         out.push(EnvironmentConfig {
             policy,
             name: env.name,

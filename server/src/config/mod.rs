@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-pub use auth::{AuthSettings, ClaimMapping, DemoPerson, OpenIdSettings, SessionSettings, SignInSettings};
+pub use auth::{
+    AuthSettings, ClaimMapping, DemoPerson, OpenIdSettings, SessionSettings, SignInSettings,
+};
 pub use error::ConfigError;
 pub use gantry_app::context::{EnvironmentConfig, WorkloadConfig};
 

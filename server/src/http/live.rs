@@ -17,9 +17,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use futures_util::Stream;
 use gantry_app::access::server::{record_denial, Caller};
 use gantry_app::access::{check, Action, Decision, Denial};
-use futures_util::Stream;
 use gantry_app::cluster::live::{Snapshot, Update, View};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
@@ -112,7 +112,12 @@ impl Feed {
 }
 
 /// Refuses the stream, recording why.
-async fn refuse(state: &AppState, caller: &Caller, environment: Option<&str>, denial: &Denial) -> LiveError {
+async fn refuse(
+    state: &AppState,
+    caller: &Caller,
+    environment: Option<&str>,
+    denial: &Denial,
+) -> LiveError {
     let reason = match (denial, caller.principal()) {
         (Denial::NoRole { .. }, Some(principal)) if environment.is_none() => {
             gantry_app::access::server::no_access_reason(principal)
@@ -137,8 +142,12 @@ async fn stream(
     };
     // Each environment asked for must be visible to the caller; without a list, the
     // stream carries every environment they may see.
-    let decisions: Vec<Decision> =
-        state.context.environments.iter().map(|env| check(caller.principal(), env, Action::View)).collect();
+    let decisions: Vec<Decision> = state
+        .context
+        .environments
+        .iter()
+        .map(|env| check(caller.principal(), env, Action::View))
+        .collect();
     let mut wanted = vec![false; names.len()];
     for name in &asked {
         let i = names.iter().position(|n| n == *name).ok_or_else(|| {

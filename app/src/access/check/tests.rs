@@ -79,7 +79,13 @@ fn every_role_and_action_on_a_guarded_environment_follows_the_written_table() {
     for (action, expected) in GUARDED_SPEC {
         for (role, want) in Role::ALL.into_iter().zip(expected) {
             let decision = check(Some(&person(&[("prod", role)])), &prod, action);
-            assert_eq!(code(&decision), want, "{} as {}: {decision:?}", action.as_str(), role.as_str());
+            assert_eq!(
+                code(&decision),
+                want,
+                "{} as {}: {decision:?}",
+                action.as_str(),
+                role.as_str()
+            );
         }
     }
 }
@@ -88,7 +94,10 @@ fn every_role_and_action_on_a_guarded_environment_follows_the_written_table() {
 fn on_an_open_environment_operators_act_directly_and_viewers_still_cannot() {
     let dev = environment("dev", EnvironmentPolicy::open());
     for action in Action::CHANGES {
-        assert_eq!(check(Some(&person(&[("dev", Role::Operator)])), &dev, action), Decision::Allowed);
+        assert_eq!(
+            check(Some(&person(&[("dev", Role::Operator)])), &dev, action),
+            Decision::Allowed
+        );
         assert_eq!(
             check(Some(&person(&[("dev", Role::Viewer)])), &dev, action),
             Decision::Denied(Denial::RoleTooLow {
@@ -134,7 +143,9 @@ fn a_disabled_change_is_refused_even_to_an_admin_and_break_glass_can_be_switched
     let restore = check(Some(&admin), &prod, Action::Restore);
     assert_eq!(restore, Decision::Denied(Denial::Disabled { environment: "prod".to_owned() }));
     let Decision::Denied(denial) = restore else { panic!("denied above") };
-    assert!(denial.reason(Action::Restore).contains("does not allow anyone to restore a backup on prod"));
+    assert!(denial
+        .reason(Action::Restore)
+        .contains("does not allow anyone to restore a backup on prod"));
     assert_eq!(
         check(Some(&admin), &prod, Action::BreakGlass),
         Decision::Denied(Denial::BreakGlassOff { environment: "prod".to_owned() })
@@ -146,7 +157,8 @@ fn a_disabled_change_is_refused_even_to_an_admin_and_break_glass_can_be_switched
 #[test]
 fn the_refusal_names_the_role_held_and_the_role_needed() {
     let staging = environment("staging", guarded());
-    let Decision::Denied(denial) = check(Some(&person(&[("staging", Role::Viewer)])), &staging, Action::Rollback)
+    let Decision::Denied(denial) =
+        check(Some(&person(&[("staging", Role::Viewer)])), &staging, Action::Rollback)
     else {
         panic!("a viewer cannot roll back");
     };
@@ -160,9 +172,15 @@ fn the_refusal_names_the_role_held_and_the_role_needed() {
 fn an_unknown_environment_is_named_but_only_to_someone_signed_in() {
     let envs = vec![environment("dev", EnvironmentPolicy::open())];
     let admin = person(&[("dev", Role::Admin)]);
-    assert_eq!(check_named(None, &envs, "qa", Action::View), Decision::Denied(Denial::SignInRequired));
+    assert_eq!(
+        check_named(None, &envs, "qa", Action::View),
+        Decision::Denied(Denial::SignInRequired)
+    );
     let decision = check_named(Some(&admin), &envs, "qa", Action::View);
-    assert_eq!(decision, Decision::Denied(Denial::UnknownEnvironment { environment: "qa".to_owned() }));
+    assert_eq!(
+        decision,
+        Decision::Denied(Denial::UnknownEnvironment { environment: "qa".to_owned() })
+    );
     assert_eq!(check_named(Some(&admin), &envs, "dev", Action::Sync), Decision::Allowed);
 }
 
@@ -186,7 +204,10 @@ fn groups_give_the_highest_role_per_environment_and_star_means_every_environment
     };
     assert_eq!(roles(&[]), expect(&[]));
     assert_eq!(roles(&["strangers"]), expect(&[]));
-    assert_eq!(roles(&["developers"]), expect(&[("dev", Role::Operator), ("staging", Role::Viewer)]));
+    assert_eq!(
+        roles(&["developers"]),
+        expect(&[("dev", Role::Operator), ("staging", Role::Viewer)])
+    );
     assert_eq!(
         roles(&["developers", "readers", "leads"]),
         expect(&[("dev", Role::Operator), ("staging", Role::Viewer), ("prod", Role::Approver)])

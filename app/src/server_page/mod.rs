@@ -1,0 +1,79 @@
+//! Pages whose content the server renders whole (the "me" page, the action pages), and the
+//! sidebar's account box. The pages share one server function and one answer type, so each
+//! new page of this kind adds next to nothing to the browser's WebAssembly (every distinct
+//! server function and resource type costs kilobytes there; the first-load budget is
+//! 250 KB). The browser only places the HTML; links in it are ordinary links.
+
+#[cfg(feature = "ssr")]
+mod dispatch;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// HTML rendered on the server for the caller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerHtml {
+    /// The page's title.
+    pub title: String,
+    pub html: String,
+}
+
+/// The server-rendered content at `path` (path and query of a page of the panel).
+#[server(prefix = "/api", endpoint = "page", output = crate::codec::JsonAnswer)]
+pub async fn get_page(path: String) -> Result<ServerHtml, AppError> {
+    dispatch::page(&path).await
+}
+
+/// Shows whatever the server renders for the current address.
+#[component]
+pub fn ServerPage() -> impl IntoView {
+    let location = use_location();
+    let path = Memo::new(move |_| {
+        let search = location.search.get();
+        let path = location.pathname.get();
+        if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{}", search.trim_start_matches('?'))
+        }
+    });
+    let page = Resource::new(move || path.get(), get_page);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                page.get()
+                    .map(|result| match result {
+                        Ok(page) => view! {
+                            <leptos_meta::Title text=page.title/>
+                            <div class="detail" inner_html=page.html></div>
+                        }
+                        .into_any(),
+                        Err(error) => view! {
+                            <section class="panel error" role="alert" id="refused">
+                                <h2>"Cannot show this page"</h2>
+                                <p>{error.to_string()}</p>
+                                <p><a href="/">"Back to the environments"</a></p>
+                            </section>
+                        }
+                        .into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// The sidebar's account box (who is signed in, their roles, signing out). The server
+/// writes it into every page it renders; hydration leaves `inner_html` as the server wrote
+/// it, so the browser needs neither a request nor code for it. The sidebar is outside the
+/// routes, and signing in or out always loads a whole page, so it never goes stale.
+#[component]
+pub fn AccountBox() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let html = dispatch::account().map(|a| a.html).unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let html = String::new();
+    view! { <div class="account-slot" inner_html=html></div> }
+}
