@@ -29,7 +29,7 @@ KUBECONFIG_FILE=$WORK/simulator.kubeconfig
 start_server() {
   # With the simulated cluster: page views then read real watch caches, as in production.
   GANTRY_SIMULATOR=true GANTRY_SIMULATOR_PORT=0 GANTRY_SIMULATOR_KUBECONFIG=$KUBECONFIG_FILE \
-  GANTRY_DATABASE_URL=$URL GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_SITE_ROOT=target/site \
+  GANTRY_DATABASE_URL=$URL GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_SITE_ROOT=target/site GANTRY_AUTH_MODE=demo \
     GANTRY_LOG_FORMAT=json GANTRY_LOG=warn "$BIN" >/dev/null 2>&1 &
   SERVER_PID=$!
 }
@@ -51,8 +51,15 @@ COLD_MS=$(printf '%s\n' "${starts[@]}" | sort -n | sed -n 3p)
 start_server
 until curl -fs -o /dev/null "http://127.0.0.1:$PORT/ready"; do sleep 0.01; done
 
+# Every page is measured as a signed-in stakeholder sees it: each request then reads its
+# session from PostgreSQL, as in production.
+COOKIE=$(curl -fs -o /dev/null -D - -d person=stakeholder -d next=/ "http://127.0.0.1:$PORT/auth/demo" \
+  | sed -n 's/^set-cookie: \(gantry_session=[^;]*\).*/\1/Ip')
+[ -n "$COOKIE" ] || { echo "bench: demo sign-in failed" >&2; exit 1; }
+export STREAMS_COOKIE=$COOKIE
+
 # --- first load, as a browser fetches it (gzip) ---
-size() { curl -fs -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$1" | wc -c; }
+size() { curl -fs -H 'Accept-Encoding: gzip' -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$1" | wc -c; }
 HTML=$(size /); JS=$(size /pkg/gantry.js); WASM=$(size /pkg/gantry_bg.wasm); CSS=$(size /pkg/gantry.css)
 TOTAL=$(( HTML + JS + WASM + CSS ))
 RAW_WASM=$(stat -c %s target/site/pkg/gantry_bg.wasm)
@@ -67,7 +74,7 @@ ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.2f ms", v / 1000; else if
 
 # --- pages under load (wrk), counting what the cluster's API answers meanwhile ---
 load() {
-  local out; out=$(wrk -t2 -c64 -d10s --latency "http://127.0.0.1:$PORT$1" 2>&1)
+  local out; out=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$1" 2>&1)
   printf '%s req/s, p50 %s, p99 %s' "$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')" \
     "$(ms "$(echo "$out" | awk '$1=="50%" {print $2}')")" "$(ms "$(echo "$out" | awk '$1=="99%" {print $2}')")"
 }

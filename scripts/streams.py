@@ -2,17 +2,21 @@
 """Holds N live streams (GET /api/live) open against a Gantry server, for the benchmark.
 
 Usage: streams.py HOST:PORT N SECONDS
-Opens N connections, waits until each has received its first status event, prints
+Opens N connections (signed in with the cookie in STREAMS_COOKIE), waits until each has received its first status event, prints
 "open N" (so the caller can measure the server's memory), keeps them open for SECONDS
 while counting the events they receive, then prints "events M" and closes them.
 """
 import asyncio
+import os
 import sys
 
 
 async def stream(host, port, opened, counts, stop):
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(f"GET /api/live HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    cookie = os.environ.get("STREAMS_COOKIE", "")
+    writer.write(
+        f"GET /api/live HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\nCookie: {cookie}\r\n\r\n".encode()
+    )
     await writer.drain()
     first = True
     try:

@@ -55,6 +55,7 @@ fn the_server_logs_json_and_stops_cleanly_on_sigterm() {
         .env("GANTRY_LOG_FORMAT", "json")
         .env("GANTRY_SITE_ROOT", "/nonexistent")
         .env("GANTRY_CLUSTER", "none")
+        .env("GANTRY_AUTH_MODE", "demo")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
