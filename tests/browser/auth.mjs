@@ -4,28 +4,14 @@
 // environment pages and no action button; signing out goes through the provider and
 // ends on the signed-out page; an operator signs in and sees the actions, each with its
 // policy (approval on prod, direct on dev), and the action page states the decision.
-import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { argumentsOf, launch } from './harness.mjs';
 import { signInThroughProvider } from './signin.mjs';
 
-const [base, outDir, issuer] = process.argv.slice(2);
-if (!base || !outDir || !issuer) {
-  console.error('usage: node auth.mjs <base url> <output dir> <provider issuer>');
-  process.exit(2);
-}
-mkdirSync(outDir, { recursive: true });
-const require = createRequire(join(process.env.GANTRY_PLAYWRIGHT, 'package.json'));
-const { chromium } = require('playwright-core');
-
+const [base, outDir, issuer] = argumentsOf('auth.mjs', ['base url', 'output dir', 'provider issuer']);
 const problems = [];
 const check = (ok, what) => { if (!ok) problems.push(what); };
-
-const browser = await chromium.launch({
-  executablePath: process.env.GANTRY_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
-});
+const browser = await launch(outDir);
 
 function watch(page) {
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));

@@ -6,22 +6,15 @@
 // and from kubectl's start); an API outage shows the stale banner (time measured) and
 // recovery clears it; the environment and workload pages render, hydrate and update.
 // Prints one JSON line starting with "LIVE " with the measurements.
-import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { argumentsOf, launch } from './harness.mjs';
 import { signInAsDemo } from './signin.mjs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const [base, outDir, kubeconfig] = process.argv.slice(2);
-if (!base || !outDir || !kubeconfig) {
-  console.error('usage: node live.mjs <base url> <output dir> <kubeconfig>');
-  process.exit(2);
-}
-mkdirSync(outDir, { recursive: true });
-const require = createRequire(join(process.env.GANTRY_PLAYWRIGHT, 'package.json'));
-const { chromium } = require('playwright-core');
+const [base, outDir, kubeconfig] = argumentsOf('live.mjs', ['base url', 'output dir', 'kubeconfig']);
 const kubectlBin = process.env.GANTRY_KUBECTL;
 if (!kubectlBin) {
   console.error('GANTRY_KUBECTL is not set (scripts/bootstrap.sh installs kubectl)');
@@ -40,11 +33,7 @@ const problems = [];
 const check = (ok, what) => { if (!ok) problems.push(what); };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const browser = await chromium.launch({
-  executablePath: process.env.GANTRY_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
-});
+const browser = await launch(outDir);
 
 function watch(page) {
   page.on('console', (m) => {

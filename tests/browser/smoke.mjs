@@ -3,28 +3,14 @@
 // Proves: the server-rendered page loads; hydration (a click handled by the wasm);
 // a server-function round trip; theme and phone layout; the 404 page. Fails on any
 // console error, page error, failed request or HTTP error status.
-import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { argumentsOf, launch } from './harness.mjs';
 import { signInAsDemo } from './signin.mjs';
 
-const [base, outDir] = process.argv.slice(2);
-if (!base || !outDir) {
-  console.error('usage: node smoke.mjs <base url> <output dir>');
-  process.exit(2);
-}
-mkdirSync(outDir, { recursive: true });
-const require = createRequire(join(process.env.GANTRY_PLAYWRIGHT, 'package.json'));
-const { chromium } = require('playwright-core');
-
+const [base, outDir] = argumentsOf('smoke.mjs', ['base url', 'output dir']);
 const problems = [];
 const check = (ok, what) => { if (!ok) problems.push(what); };
-
-const browser = await chromium.launch({
-  executablePath: process.env.GANTRY_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
-});
+const browser = await launch(outDir);
 
 function watch(page, allowed404 = []) {
   page.on('console', (m) => {
