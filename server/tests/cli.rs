@@ -35,6 +35,29 @@ fn a_missing_database_url_is_refused_with_status_2() {
 }
 
 #[test]
+fn demo_sign_in_refuses_to_start_on_an_address_others_can_reach() {
+    let output = gantry()
+        .env("GANTRY_DATABASE_URL", "postgres://x@127.0.0.1:1/x")
+        .env("GANTRY_AUTH_MODE", "demo")
+        .env("GANTRY_LISTEN", "0.0.0.0:3000")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("auth.mode") && stderr.contains("loopback"), "{stderr}");
+    assert!(stderr.contains("GANTRY_AUTH_MODE"), "{stderr}");
+}
+
+#[test]
+fn without_sign_in_settings_the_server_says_what_to_set() {
+    let output =
+        gantry().env("GANTRY_DATABASE_URL", "postgres://x@127.0.0.1:1/x").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("auth.issuer") && stderr.contains("GANTRY_OIDC_ISSUER"), "{stderr}");
+}
+
+#[test]
 fn an_unreadable_config_file_is_refused_with_status_2() {
     let output = gantry()
         .env("GANTRY_DATABASE_URL", "postgres://x@127.0.0.1:1/x")

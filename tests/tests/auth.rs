@@ -390,3 +390,49 @@ async fn someone_without_a_role_sees_no_access_naming_their_groups(db: PgPool) {
     assert!(denied.iter().any(|(user, _)| user.as_deref() == Some("100006")), "{denied:?}");
     app.stop().await;
 }
+
+/// Sessions live in PostgreSQL: a sign-in on one replica holds on another; a sign-out on
+/// one is seen by the other once its few seconds of memory run out.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn replicas_share_sessions_and_see_a_sign_out_within_seconds(db: PgPool) {
+    let first = spawn_app(db.clone()).await;
+    let second = spawn_app(db).await;
+    let signed_in = anonymous_client()
+        .post(first.url("/auth/demo"))
+        .form(&[("person", "operator"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("gantry_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    // The same cookie at either replica, as a browser keeps sending it (one address in
+    // production); a plain client so that nothing drops it after the sign-out.
+    let plain =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let me = |app: &gantry_tests::TestApp| {
+        plain.get(app.url("/api/me")).header("cookie", &cookie).send()
+    };
+    let answer = me(&second).await.unwrap();
+    assert_eq!(answer.status(), 200, "the second replica does not know the session");
+    let who: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(who["user_id"], "operator");
+    assert_eq!(me(&first).await.unwrap().status(), 200);
+    let out = plain.post(first.url("/auth/logout")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(me(&first).await.unwrap().status(), 401, "at once where signed out");
+    tokio::time::sleep(gantry::auth::SESSION_MEMORY + std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        me(&second).await.unwrap().status(),
+        401,
+        "the other replica still honours a signed-out session"
+    );
+    first.stop().await;
+    second.stop().await;
+}

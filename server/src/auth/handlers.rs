@@ -296,6 +296,9 @@ async fn logout(
         Ok(signed_in) => signed_in,
         Err(error) => return session_failed(&error),
     };
+    if let Some(id) = session.id() {
+        state.auth.recent.remove(&id);
+    }
     if let Err(error) = session.flush().await {
         return session_failed(&error);
     }

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
+use gantry_app::access::principal::Principal;
 use gantry_app::access::server::{record_denial, Caller};
 use gantry_app::access::{Action, Denial};
 use serde_json::json;
@@ -70,7 +71,7 @@ pub async fn identify(
             return refuse(&path, StatusCode::SERVICE_UNAVAILABLE, "Sign-in unavailable", reason);
         }
     };
-    let Some(signed_in) = signed_in else {
+    let Some((_, principal)) = signed_in else {
         if !is_api(&path) && matches!(*request.method(), Method::GET | Method::HEAD) {
             let asked = request.uri().path_and_query().map_or("/", |p| p.as_str());
             let target = format!("/auth/login?next={}", urlencode(asked));
@@ -80,22 +81,36 @@ pub async fn identify(
         record_denial(&state.context.db, &caller, None, Action::View, &reason).await;
         return refuse(&path, StatusCode::UNAUTHORIZED, "Sign in first", &reason);
     };
-    caller.principal = Some(Arc::new(state.auth.principal(&signed_in)));
+    caller.principal = Some(principal);
     request.extensions_mut().insert(caller);
     next.run(request).await
 }
 
 /// The signed-in person of this session, ending sessions past their limits and noting
 /// activity (at most once a minute, so a busy page does not write on every request).
+/// Sessions read in the last few seconds come from this replica's memory.
 async fn current(
     state: &AppState,
     session: &Session,
-) -> Result<Option<SignedIn>, tower_sessions::session::Error> {
+) -> Result<Option<(SignedIn, Arc<Principal>)>, tower_sessions::session::Error> {
+    let now = super::now();
+    let id = session.id();
+    if let Some(hit) = id.as_ref().and_then(|id| state.auth.recent.get(id)) {
+        let (signed_in, _) = &hit;
+        if !state.auth.expired(signed_in, now) && now - signed_in.last_seen < 60 {
+            return Ok(Some(hit));
+        }
+    }
     let Some(mut signed_in) = session.get::<SignedIn>(SIGNED_IN).await? else {
+        if let Some(id) = &id {
+            state.auth.recent.remove(id);
+        }
         return Ok(None);
     };
-    let now = super::now();
     if state.auth.expired(&signed_in, now) {
+        if let Some(id) = &id {
+            state.auth.recent.remove(id);
+        }
         session.flush().await?;
         return Ok(None);
     }
@@ -104,7 +119,11 @@ async fn current(
         session.insert(SIGNED_IN, &signed_in).await?;
         session.set_expiry(Some(state.auth.expiry(&signed_in)));
     }
-    Ok(Some(signed_in))
+    let principal = Arc::new(state.auth.principal(&signed_in));
+    if let Some(id) = id {
+        state.auth.recent.put(id, signed_in.clone(), Arc::clone(&principal));
+    }
+    Ok(Some((signed_in, principal)))
 }
 
 /// Refuses a state-changing request (anything but GET, HEAD, OPTIONS) that a browser sent

@@ -9,6 +9,7 @@
 //!   send the browser to sign in and come back, API calls get 401.
 //! - [`layer::same_origin`] refuses state-changing requests from other sites.
 
+mod cache;
 mod handlers;
 pub mod identity;
 pub mod layer;
@@ -25,6 +26,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
+pub use cache::FRESH_FOR as SESSION_MEMORY;
 pub use handlers::router;
 use identity::SignedIn;
 
@@ -41,6 +43,8 @@ pub struct AuthInner {
     pub public_origin: Option<String>,
     environments: Vec<String>,
     role_mapping: Arc<Vec<GroupRoles>>,
+    /// Sessions read recently by this replica.
+    pub recent: cache::SessionCache,
 }
 
 impl std::ops::Deref for Auth {
@@ -68,6 +72,7 @@ impl Auth {
             public_origin,
             environments: settings.environments.iter().map(|e| e.name.clone()).collect(),
             role_mapping: Arc::new(settings.role_mapping.clone()),
+            recent: cache::SessionCache::default(),
         })))
     }
 
