@@ -27,6 +27,9 @@ pub struct Principal {
     /// Environment name → the highest role any of the groups gives there.
     pub roles: BTreeMap<String, Role>,
     pub method: SignInMethod,
+    /// The sidebar's account box, rendered on first use: a principal is kept for a few
+    /// seconds by the server's session memory and shown on every page meanwhile.
+    pub account_html: std::sync::OnceLock<String>,
 }
 
 impl Principal {

@@ -231,6 +231,7 @@ mod tests {
             groups: Vec::new(),
             roles: [("prod".to_owned(), role)].into_iter().collect(),
             method: SignInMethod::Demo,
+            account_html: std::sync::OnceLock::new(),
         }
     }
 

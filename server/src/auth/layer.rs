@@ -92,7 +92,7 @@ pub async fn identify(
 async fn current(
     state: &AppState,
     session: &Session,
-) -> Result<Option<(SignedIn, Arc<Principal>)>, tower_sessions::session::Error> {
+) -> Result<Option<(Arc<SignedIn>, Arc<Principal>)>, tower_sessions::session::Error> {
     let now = super::now();
     let id = session.id();
     if let Some(hit) = id.as_ref().and_then(|id| state.auth.recent.get(id)) {
@@ -120,8 +120,9 @@ async fn current(
         session.set_expiry(Some(state.auth.expiry(&signed_in)));
     }
     let principal = Arc::new(state.auth.principal(&signed_in));
+    let signed_in = Arc::new(signed_in);
     if let Some(id) = id {
-        state.auth.recent.put(id, signed_in.clone(), Arc::clone(&principal));
+        state.auth.recent.put(id, Arc::clone(&signed_in), Arc::clone(&principal));
     }
     Ok(Some((signed_in, principal)))
 }

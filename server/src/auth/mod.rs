@@ -90,6 +90,7 @@ impl Auth {
             groups: signed_in.groups.clone(),
             roles: roles_for(&signed_in.groups, &self.role_mapping, &names),
             method: signed_in.method.clone(),
+            account_html: std::sync::OnceLock::new(),
         }
     }
 

@@ -26,6 +26,7 @@ fn person(roles: &[(&str, Role)]) -> Principal {
         groups: Vec::new(),
         roles: roles.iter().map(|(e, r)| ((*e).to_owned(), *r)).collect(),
         method: SignInMethod::Demo,
+        account_html: std::sync::OnceLock::new(),
     }
 }
 
