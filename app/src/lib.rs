@@ -16,6 +16,8 @@ pub mod shell;
 pub mod status;
 
 #[cfg(feature = "ssr")]
+pub mod audit;
+#[cfg(feature = "ssr")]
 pub mod cluster;
 pub mod context;
 

@@ -1,6 +1,7 @@
 //! The Gantry server as a library, so tests can start it in-process on port 0.
 
 pub mod auth;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod http;

@@ -1,4 +1,5 @@
-//! `gantry`: reads its configuration, then serves until told to stop.
+//! `gantry`: reads its configuration, then serves until told to stop (or, with
+//! `gantry audit verify`, checks the audit log).
 
 use std::process::ExitCode;
 
@@ -9,6 +10,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match gantry::commands::parse(&args) {
+        Ok(command) => command,
+        Err(usage) => {
+            eprintln!("{usage}");
+            return ExitCode::from(2);
+        }
+    };
     let settings = match gantry::config::Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
@@ -18,6 +27,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let gantry::commands::Command::AuditVerify = command {
+        return gantry::commands::audit_verify(&settings).await;
+    }
     gantry::telemetry::init(&settings.log);
     match gantry::startup::run(settings).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -107,3 +107,55 @@ fn the_server_logs_json_and_stops_cleanly_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "no 'stopped' line: {rest:?}");
 }
+
+/// `gantry audit verify` on a database whose audit log was tampered with: exit 1, naming
+/// the first bad event; on an intact one: exit 0 with the count.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn audit_verify_names_the_first_bad_event(db: sqlx::PgPool) {
+    use gantry_app::audit::{append, NewEvent};
+    for _ in 0..3 {
+        append(
+            &db,
+            &NewEvent {
+                kind: "sign_in",
+                user_id: Some("100001"),
+                outcome: "ok",
+                ..NewEvent::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by ./run test");
+    let name = db.connect_options().get_database().unwrap().to_owned();
+    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+    let run = || {
+        gantry()
+            .args(["audit", "verify"])
+            .env("GANTRY_DATABASE_URL", &url)
+            .env("GANTRY_AUTH_MODE", "demo")
+            .output()
+            .unwrap()
+    };
+    let intact = run();
+    assert_eq!(intact.status.code(), Some(0), "{}", String::from_utf8_lossy(&intact.stderr));
+    assert!(String::from_utf8_lossy(&intact.stderr).contains("audit log intact: 3 events"));
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.unwrap();
+    sqlx::query("update audit_event set reason = 'nothing to see' where audit_event_id = 2")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let broken = run();
+    assert_eq!(broken.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(stderr.contains("audit log broken at event 2 (sign_in)"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_command_prints_the_usage_with_status_2() {
+    let output = gantry().args(["audit", "rewrite"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("gantry audit verify"));
+}

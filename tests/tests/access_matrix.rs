@@ -145,7 +145,7 @@ async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: 
     assert_eq!((unauthorized_successes, wrongful_denials), (0, 0));
     // Every refusal of someone signed in is on record with their id.
     let recorded: i64 = sqlx::query_scalar(
-        "select count(*) from access_event where kind = 'denied' and user_id is not null",
+        "select count(*) from audit_event where kind = 'denied' and user_id is not null",
     )
     .fetch_one(&db)
     .await

@@ -9,9 +9,9 @@ use gantry_tests::oidc::{
 use gantry_tests::{anonymous_client, spawn_app};
 use sqlx::PgPool;
 
-async fn access_events(db: &PgPool, kind: &str) -> Vec<(Option<String>, Option<String>)> {
+async fn audit_events(db: &PgPool, kind: &str) -> Vec<(Option<String>, Option<String>)> {
     sqlx::query_as::<_, (Option<String>, Option<String>)>(
-        "select user_id, reason from access_event where kind = $1 order by access_event_id",
+        "select user_id, reason from audit_event where kind = $1 order by audit_event_id",
     )
     .bind(kind)
     .fetch_all(db)
@@ -45,7 +45,7 @@ async fn signing_in_through_the_provider_gives_the_epfl_identity_and_its_roles(d
         "groups on /me"
     );
     assert!(html.contains(&provider().issuer), "/me names the provider");
-    let signed_in = access_events(&db, "sign_in").await;
+    let signed_in = audit_events(&db, "sign_in").await;
     assert_eq!(signed_in.len(), 1);
     assert_eq!(signed_in[0].0.as_deref(), Some("100005"));
     app.stop().await;
@@ -86,7 +86,7 @@ async fn anonymous_api_calls_get_401_and_pages_redirect(db: PgPool) {
     for path in ["/health", "/metrics"] {
         assert_eq!(browser.get(app.url(path)).send().await.unwrap().status(), 200, "{path}");
     }
-    assert_eq!(access_events(&db, "denied").await.len(), 5, "every 401 is recorded");
+    assert_eq!(audit_events(&db, "denied").await.len(), 5, "every 401 is recorded");
     app.stop().await;
 }
 
@@ -136,9 +136,9 @@ async fn tampered_id_tokens_are_refused_one_check_at_a_time(db: PgPool) {
         let after = sign_in.client.get(app.url("/")).send().await.unwrap();
         assert_eq!(after.status(), 303, "{case}: signed in after a refused token");
     }
-    let refused = access_events(&db, "sign_in_refused").await;
+    let refused = audit_events(&db, "sign_in_refused").await;
     assert_eq!(refused.len(), cases.len());
-    assert!(access_events(&db, "sign_in").await.is_empty());
+    assert!(audit_events(&db, "sign_in").await.is_empty());
     app.stop().await;
 }
 
@@ -267,7 +267,7 @@ async fn signing_out_ends_the_session_here_and_at_the_provider(db: PgPool) {
     assert_eq!(client.get(app.url("/")).send().await.unwrap().status(), 303, "still signed in");
     let (status, _) = oidc::follow(&client, location.to_string(), "never").await;
     assert_eq!(status, 200, "the provider's sign-out page");
-    let events = access_events(&db, "sign_out").await;
+    let events = audit_events(&db, "sign_out").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].0.as_deref(), Some("100004"));
     app.stop().await;
@@ -305,7 +305,7 @@ async fn a_cross_origin_post_is_refused_and_a_same_origin_one_passes(db: PgPool)
         .header("origin", app.url(""))
         .header("sec-fetch-site", "same-origin");
     assert_eq!(same.send().await.unwrap().status(), 200);
-    assert_eq!(access_events(&db, "denied").await.len(), 6, "each refusal is recorded");
+    assert_eq!(audit_events(&db, "denied").await.len(), 6, "each refusal is recorded");
     app.stop().await;
 }
 
@@ -386,7 +386,7 @@ async fn someone_without_a_role_sees_no_access_naming_their_groups(db: PgPool) {
         "environment data shown to someone without a role"
     );
     assert_eq!(client.get(app.url("/me")).send().await.unwrap().status(), 200, "/me stays open");
-    let denied = access_events(&db, "denied").await;
+    let denied = audit_events(&db, "denied").await;
     assert!(denied.iter().any(|(user, _)| user.as_deref() == Some("100006")), "{denied:?}");
     app.stop().await;
 }

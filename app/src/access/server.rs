@@ -33,8 +33,9 @@ pub fn caller() -> Caller {
     parts.and_then(|p| p.extensions.get::<Caller>().cloned()).unwrap_or_default()
 }
 
-/// One line of `access_event`.
+/// A sign-in, sign-out or refusal, for the audit log.
 pub struct AccessEvent<'a> {
+    /// `sign_in`, `sign_in_refused`, `sign_out` or `denied`.
     pub kind: &'static str,
     pub user_id: Option<&'a str>,
     pub display_name: Option<&'a str>,
@@ -43,33 +44,34 @@ pub struct AccessEvent<'a> {
     pub reason: Option<&'a str>,
 }
 
-/// Records a sign-in, sign-out or refusal. The caller decides what a failure means: a
-/// sign-in that cannot be recorded is refused; a refusal that cannot be recorded is still
-/// refused, and the failure is logged here.
-#[tracing::instrument(skip_all, fields(kind = event.kind))]
+/// Appends a sign-in, sign-out or refusal to the audit log. The caller decides what a
+/// failure means: a sign-in that cannot be recorded is refused; a refusal that cannot be
+/// recorded is still refused, and the failure is logged here.
 pub async fn record(
     db: &sqlx::PgPool,
     caller: &Caller,
     event: AccessEvent<'_>,
 ) -> Result<(), sqlx::Error> {
-    let result = sqlx::query!(
-        "insert into access_event
-            (kind, user_id, display_name, environment, action, request, reason, client_addr, forwarded_for)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        event.kind,
-        event.user_id,
-        event.display_name,
-        event.environment,
-        event.action,
-        Some(caller.request.as_str()).filter(|r| !r.is_empty()),
-        event.reason,
-        caller.client_addr,
-        caller.forwarded_for,
-    )
-    .execute(db)
-    .await;
+    let outcome = match event.kind {
+        "sign_in" | "sign_out" => "ok",
+        _ => "refused",
+    };
+    let entry = crate::audit::NewEvent {
+        kind: event.kind,
+        user_id: event.user_id,
+        display_name: event.display_name,
+        environment: event.environment,
+        action: event.action,
+        outcome,
+        reason: event.reason,
+        request: Some(caller.request.as_str()).filter(|r| !r.is_empty()),
+        client_addr: caller.client_addr.as_deref(),
+        forwarded_for: caller.forwarded_for.as_deref(),
+        ..crate::audit::NewEvent::default()
+    };
+    let result = crate::audit::append(db, &entry).await;
     if let Err(error) = &result {
-        tracing::error!(%error, "cannot record an access event");
+        tracing::error!(%error, kind = event.kind, "cannot append to the audit log");
     }
     result.map(|_| ())
 }
