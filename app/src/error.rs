@@ -22,6 +22,9 @@ pub enum AppError {
     /// The signed-in person may not do this (403); says why.
     #[error("{0}")]
     Forbidden(String),
+    /// The request itself is wrong (400): a filter that is not a date, say.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl AppError {
@@ -49,6 +52,14 @@ impl AppError {
         } else {
             AppError::Forbidden(reason)
         }
+    }
+
+    /// A request that cannot be understood; sets 400 on the server.
+    pub fn invalid(reason: String) -> Self {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::BAD_REQUEST);
+        }
+        AppError::Invalid(reason)
     }
 }
 

@@ -35,6 +35,8 @@ enum Need {
     AnyRole,
     /// At least this rank on this environment (index into ENVIRONMENTS).
     Rank(usize, Rank),
+    /// At least this rank on some environment.
+    RankSomewhere(Rank),
 }
 
 struct Call {
@@ -67,6 +69,9 @@ fn calls() -> Vec<Call> {
         get("/api/me", false, Need::SignedIn),
         post("/api/page", vec![("path", "/me".to_owned())], Need::SignedIn),
         get("/api/live?view=card", false, Need::AnyRole),
+        get("/audit", true, Need::RankSomewhere(Rank::Approver)),
+        get("/api/audit.csv", false, Need::RankSomewhere(Rank::Approver)),
+        get("/api/audit.json", false, Need::RankSomewhere(Rank::Approver)),
     ];
     for (i, env) in ENVIRONMENTS.iter().enumerate() {
         let view = Need::Rank(i, Rank::Viewer);
@@ -91,6 +96,7 @@ fn allowed(ranks: &[Option<Rank>; 3], signed_in: bool, need: Need) -> bool {
         Need::SignedIn => signed_in,
         Need::AnyRole => ranks.iter().any(Option::is_some),
         Need::Rank(env, least) => ranks[env].is_some_and(|r| r >= least),
+        Need::RankSomewhere(least) => ranks.iter().any(|r| r.is_some_and(|r| r >= least)),
     }
 }
 

@@ -135,3 +135,82 @@ async fn every_sign_in_and_refusal_lands_in_the_chain(db: PgPool) {
     assert_eq!(checked.events, 3);
     app.stop().await;
 }
+
+async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
+    let response = client.get(url).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn rows_of(html: &str, kind: &str) -> usize {
+    html.matches(&format!("data-kind=\"{kind}\"")).count()
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_audit_page_filters_and_exports_only_what_the_reader_may_see(db: PgPool) {
+    let app = gantry_tests::spawn_on_simulator(db, &[]).await;
+    // Two refusals on two environments, besides the sign-ins.
+    let developer = app.client_as("developer").await;
+    assert_eq!(
+        developer.get(app.url("/environments/prod/actions/sync")).send().await.unwrap().status(),
+        403
+    );
+    let stakeholder = app.client_as("stakeholder").await;
+    let scale = app.url("/environments/dev/actions/scale?workload=backend");
+    assert_eq!(stakeholder.get(scale).send().await.unwrap().status(), 403);
+
+    let (status, all) = page(&app.client, app.url("/audit")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (rows_of(&all, "sign_in"), rows_of(&all, "denied")),
+        (3, 2),
+        "the admin sees everything"
+    );
+    let (_, prod) = page(&app.client, app.url("/audit?env=prod&outcome=refused")).await;
+    assert_eq!((rows_of(&prod, "sign_in"), rows_of(&prod, "denied")), (0, 1));
+    assert!(prod.contains("Dana Developer"), "the refused person is named");
+
+    // An approver reads the environments' events, not the sign-ins (no environment).
+    let approver = app.client_as("approver").await;
+    let (status, seen) = page(&approver, app.url("/audit")).await;
+    assert_eq!(status, 200);
+    assert_eq!((rows_of(&seen, "sign_in"), rows_of(&seen, "denied")), (0, 2));
+    // A stakeholder reads none of it, and that refusal is recorded too.
+    assert_eq!(page(&stakeholder, app.url("/audit")).await.0, 403);
+    assert_eq!(stakeholder.get(app.url("/api/audit.csv")).send().await.unwrap().status(), 403);
+
+    let (status, text) = page(&app.client, app.url("/audit?from=yesterday")).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("is not a date"), "bad filter explained");
+    assert_eq!(
+        app.client.get(app.url("/api/audit.json?to=never")).send().await.unwrap().status(),
+        400
+    );
+
+    let csv = app.client.get(app.url("/api/audit.csv?env=prod")).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("id,occurred_at,kind,user_id"), "{csv}");
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].contains("\"prod\"") && lines[1].contains("\"developer\""), "{csv}");
+    let json: serde_json::Value = app
+        .client
+        .get(app.url("/api/audit.json?action=sign_in"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = json["events"].as_array().unwrap();
+    assert_eq!(events.len(), 4, "admin, developer, stakeholder, approver signed in: {json}");
+    assert!(events
+        .iter()
+        .all(|e| e["kind"] == "sign_in" && e["hash"].as_str().unwrap().len() == 64));
+
+    let (_, checked) = page(&app.client, app.url("/audit?verify=1")).await;
+    assert!(checked.contains("data-chain=\"intact\""), "the admin's chain check");
+    let (_, not_offered) = page(&approver, app.url("/audit?verify=1")).await;
+    assert!(!not_offered.contains("data-chain"), "the chain check is for admins");
+    app.stop().await;
+}

@@ -3,6 +3,8 @@
 //! that does not check out.
 
 pub mod chain;
+pub mod page;
+pub mod query;
 
 use chain::{Fields, Stored, Walk};
 

@@ -26,7 +26,7 @@ pub fn NotFound() -> impl IntoView {
 }
 
 /// Sections of the panel whose feature has not landed: path, title, what it will show.
-const UPCOMING: [(&str, &str, &str); 5] = [
+const UPCOMING: [(&str, &str, &str); 4] = [
     (
         "history",
         "History",
@@ -47,7 +47,6 @@ const UPCOMING: [(&str, &str, &str); 5] = [
         "Approvals",
         "Requests waiting for a second pair of eyes before they run on protected environments.",
     ),
-    ("audit", "Audit", "The tamper-evident record of every login, request, approval and change."),
 ];
 
 /// A section whose feature is still being built: says what it will show rather than

@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route path=path!("me") view=ServerPage ssr=SsrMode::Async/>
+                        <Route path=path!("audit") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!(":section") view=Upcoming/>
                     </Routes>
                 </main>

@@ -1,6 +1,7 @@
 //! The HTTP surface: pages and server functions (Leptos), static assets, and the
 //! operational endpoints, with request tracing and metrics around all of them.
 
+mod audit;
 mod live;
 mod metrics;
 mod ops;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(live::router())
+        .merge(audit::router())
         .merge(crate::auth::router())
         .nest_service("/pkg", assets)
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
