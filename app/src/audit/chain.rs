@@ -8,9 +8,11 @@ use sha2::{Digest, Sha256};
 pub const GENESIS: [u8; 32] = [0; 32];
 
 /// An event's contents, in the order they are hashed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Fields {
-    /// Microseconds since the Unix epoch (PostgreSQL's precision).
+    /// Microseconds since the Unix epoch (PostgreSQL's precision); exports show it as a
+    /// date instead.
+    #[serde(skip)]
     pub occurred_at: i64,
     pub kind: String,
     pub user_id: Option<String>,

@@ -79,7 +79,7 @@ pub fn render(page: Page<'_>) -> String {
         let count = rows.len();
         let body = rows
             .into_iter()
-            .map(|r| {
+            .map(|Row { id, occurred_at, event: r, .. }| {
                 let who = match (&r.display_name, &r.user_id) {
                     (Some(name), Some(id)) => format!("{name} ({id})"),
                     (None, Some(id)) => id.clone(),
@@ -95,8 +95,8 @@ pub fn render(page: Page<'_>) -> String {
                     _ => "—".to_owned(),
                 };
                 view! {
-                    <tr data-event=r.id data-kind=r.kind.clone()>
-                        <td class="mono small">{r.occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
+                    <tr data-event=id data-kind=r.kind>
+                        <td class="mono small">{occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
                         <td>{who}</td>
                         <td>{what}</td>
                         <td>{place}</td>

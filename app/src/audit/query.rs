@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::chain::Fields;
+
 use crate::access::principal::Principal;
 use crate::access::{check, Action, Role};
 use crate::context::EnvironmentConfig;
@@ -94,18 +96,8 @@ pub fn parse(query: &[(String, String)]) -> Result<Filter, String> {
 pub struct Row {
     pub id: i64,
     pub occurred_at: DateTime<Utc>,
-    pub kind: String,
-    pub user_id: Option<String>,
-    pub display_name: Option<String>,
-    pub environment: Option<String>,
-    pub object: Option<String>,
-    pub action: Option<String>,
-    pub outcome: String,
-    pub request_id: Option<i64>,
-    pub reason: Option<String>,
-    pub request: Option<String>,
-    pub client_addr: Option<String>,
-    pub forwarded_for: Option<String>,
+    #[serde(flatten)]
+    pub event: Fields,
     /// Hex of the event's hash, so an export can be checked against the log.
     pub hash: String,
 }
@@ -153,18 +145,21 @@ pub async fn fetch(
         .map(|r| Row {
             id: r.audit_event_id,
             occurred_at: DateTime::from_timestamp_micros(r.micros).unwrap_or_default(),
-            kind: r.kind,
-            user_id: r.user_id,
-            display_name: r.display_name,
-            environment: r.environment,
-            object: r.object,
-            action: r.action,
-            outcome: r.outcome,
-            request_id: r.request_id,
-            reason: r.reason,
-            request: r.request,
-            client_addr: r.client_addr,
-            forwarded_for: r.forwarded_for,
+            event: Fields {
+                occurred_at: r.micros,
+                kind: r.kind,
+                user_id: r.user_id,
+                display_name: r.display_name,
+                environment: r.environment,
+                object: r.object,
+                action: r.action,
+                outcome: r.outcome,
+                request_id: r.request_id,
+                reason: r.reason,
+                request: r.request,
+                client_addr: r.client_addr,
+                forwarded_for: r.forwarded_for,
+            },
             hash: super::chain::hex(&r.hash),
         })
         .collect())
@@ -176,21 +171,23 @@ pub fn csv(rows: &[Row]) -> String {
         "id,occurred_at,kind,user_id,display_name,environment,object,action,outcome,request_id,reason,request,client_addr,forwarded_for,hash\r\n",
     );
     for r in rows {
+        let e = &r.event;
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
         let fields = [
             r.id.to_string(),
             r.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            r.kind.clone(),
-            r.user_id.clone().unwrap_or_default(),
-            r.display_name.clone().unwrap_or_default(),
-            r.environment.clone().unwrap_or_default(),
-            r.object.clone().unwrap_or_default(),
-            r.action.clone().unwrap_or_default(),
-            r.outcome.clone(),
-            r.request_id.map(|i| i.to_string()).unwrap_or_default(),
-            r.reason.clone().unwrap_or_default(),
-            r.request.clone().unwrap_or_default(),
-            r.client_addr.clone().unwrap_or_default(),
-            r.forwarded_for.clone().unwrap_or_default(),
+            e.kind.clone(),
+            text(&e.user_id),
+            text(&e.display_name),
+            text(&e.environment),
+            text(&e.object),
+            text(&e.action),
+            e.outcome.clone(),
+            e.request_id.map(|i| i.to_string()).unwrap_or_default(),
+            text(&e.reason),
+            text(&e.request),
+            text(&e.client_addr),
+            text(&e.forwarded_for),
             r.hash.clone(),
         ];
         let line: Vec<String> =
@@ -235,18 +232,16 @@ mod tests {
         let row = Row {
             id: 7,
             occurred_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
-            kind: "denied".into(),
-            user_id: Some("100001".into()),
-            display_name: Some("Eve \"the\" Tester".into()),
-            environment: Some("prod".into()),
-            object: None,
-            action: Some("sync".into()),
-            outcome: "refused".into(),
-            request_id: None,
-            reason: Some("a, b".into()),
-            request: None,
-            client_addr: None,
-            forwarded_for: None,
+            event: Fields {
+                kind: "denied".into(),
+                user_id: Some("100001".into()),
+                display_name: Some("Eve \"the\" Tester".into()),
+                environment: Some("prod".into()),
+                action: Some("sync".into()),
+                outcome: "refused".into(),
+                reason: Some("a, b".into()),
+                ..Fields::default()
+            },
             hash: "ab".into(),
         };
         let text = csv(&[row]);
