@@ -162,7 +162,7 @@ pub fn action_page(
             if approvers.is_empty() { "none configured".to_owned() } else { approvers.join(", ") },
             duration_words(expires_minutes),
         ),
-        _ => format!("On {} you may do this directly: it runs as soon as you confirm.", env.name),
+        _ => format!("On {} you may do this directly, without anyone's approval.", env.name),
     };
     let owner = Owner::new();
     Ok(owner.with(|| {
@@ -174,7 +174,7 @@ pub fn action_page(
                 <p>{what}</p>
                 <p><strong>{rule}</strong></p>
                 <p class="muted">
-                    "Requesting this from the panel — with a preview of exactly what changes, and the approvals above — is the next feature of Gantry; this page already shows what the server allows you."
+                    "Asking for this from the panel — with a preview of exactly what changes and, where the policy says so, the approvals — is the next feature of Gantry; this page already shows what the server allows you."
                 </p>
             </section>
         }
