@@ -14,6 +14,9 @@ PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
 
 fail() { echo "demo smoke: $*" >&2; tail -n 30 "$LOG" >&2; exit 1; }
+# Whether the output of a command (all of it: `cmd | grep -q` under pipefail fails when grep
+# stops reading early and the command gets SIGPIPE) holds a pattern.
+has() { local pattern=$1 text; shift; text=$("$@") || return 1; grep -q -- "$pattern" <<<"$text"; }
 for _ in $(seq 1 600); do
   curl -fs -o /dev/null "http://127.0.0.1:$PORT/ready" && break
   kill -0 $PID 2>/dev/null || fail "./run demo exited early"
@@ -26,16 +29,16 @@ grep -q "Gantry is starting on http://127.0.0.1:$PORT" "$LOG" \
 [ "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$PORT/")" = "303 http://127.0.0.1:$PORT/auth/login?next=%2F" ] \
   || fail "/ does not send an anonymous visitor to sign in"
 JAR=$(mktemp); trap 'rm -f "$JAR"; kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
-curl -fsS "http://127.0.0.1:$PORT/auth/login" | grep -q 'data-person="stakeholder"' || fail "the demo sign-in lists no people"
+has 'data-person="stakeholder"' curl -fsS "http://127.0.0.1:$PORT/auth/login" || fail "the demo sign-in lists no people"
 curl -fsS -o /dev/null -c "$JAR" -d person=stakeholder -d next=/ "http://127.0.0.1:$PORT/auth/demo" || fail "demo sign-in"
 page=$(curl -fsS -b "$JAR" "http://127.0.0.1:$PORT/") || fail "/ did not answer 200 once signed in"
 for section in Environments History Metrics Backups Approvals Audit; do
   grep -q ">$section</a>" <<<"$page" || fail "/ lacks the navigation entry $section"
 done
-curl -fsS "http://127.0.0.1:$PORT/health" | grep -q '"ok"' || fail "/health"
-curl -fsS "http://127.0.0.1:$PORT/ready" | grep -q '"ready"' || fail "/ready"
-curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -q '^http_requests_total' || fail "/metrics"
+has '"ok"' curl -fsS "http://127.0.0.1:$PORT/health" || fail "/health"
+has '"ready"' curl -fsS "http://127.0.0.1:$PORT/ready" || fail "/ready"
+has '^http_requests_total' curl -fsS "http://127.0.0.1:$PORT/metrics" || fail "/metrics"
 # The simulated cluster answers kubectl through the kubeconfig the demo wrote.
-KUBECONFIG="$ROOT/tests/output/demo.kubeconfig" "$GANTRY_KUBECTL" get deploy -A -o name | grep -q deployment.apps/backend \
+has deployment.apps/backend "$GANTRY_KUBECTL" --kubeconfig "$ROOT/tests/output/demo.kubeconfig" get deploy -A -o name \
   || fail "kubectl cannot reach the demo's simulated cluster"
 echo "demo smoke: ./run demo signs in a demo person and serves /, /health, /ready and /metrics; kubectl reaches its simulated cluster" >&2

@@ -4,6 +4,8 @@
 //! rendered on the server (see `server_page`).
 
 #[cfg(feature = "ssr")]
+pub mod lifecycle;
+#[cfg(feature = "ssr")]
 pub mod offers;
 
 #[cfg(feature = "ssr")]
