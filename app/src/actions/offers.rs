@@ -286,7 +286,7 @@ mod tests {
             &Decision::NeedsApproval { approvals: 1 },
             &mapping,
         )
-        .unwrap();
+        .expect("sync needs no workload");
         assert!(
             html.contains("needs 1 approval from someone else") && html.contains("leads"),
             "{html}"

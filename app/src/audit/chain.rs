@@ -163,10 +163,10 @@ mod tests {
     #[test]
     fn an_untouched_chain_checks_out_and_reports_its_head() {
         let events = chain(5);
-        let checked = check(&events).unwrap();
+        let checked = check(&events).expect("an untouched chain checks out");
         assert_eq!(checked.events, 5);
         assert_eq!(checked.head, events[4].hash);
-        assert_eq!(check(&[]).unwrap().events, 0);
+        assert_eq!(check(&[]).expect("an empty chain checks out").events, 0);
     }
 
     #[test]

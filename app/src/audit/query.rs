@@ -215,7 +215,7 @@ mod tests {
             ("outcome", ""),
             ("x", "y"),
         ]))
-        .unwrap();
+        .expect("valid filters");
         assert_eq!(filter.environment.as_deref(), Some("prod"));
         assert_eq!(filter.user_id.as_deref(), Some("100001"));
         assert_eq!(filter.from, NaiveDate::from_ymd_opt(2026, 11, 1));
@@ -231,7 +231,8 @@ mod tests {
     fn csv_quotes_every_field_and_doubles_quotes() {
         let row = Row {
             id: 7,
-            occurred_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            occurred_at: DateTime::from_timestamp_micros(1_700_000_000_123_456)
+                .expect("a date in range"),
             event: Fields {
                 kind: "denied".into(),
                 user_id: Some("100001".into()),
@@ -245,7 +246,7 @@ mod tests {
             hash: "ab".into(),
         };
         let text = csv(&[row]);
-        let line = text.lines().nth(1).unwrap();
+        let line = text.lines().nth(1).expect("a line after the header");
         assert!(line.starts_with("\"7\",\"2023-11-14T22:13:20.123456Z\",\"denied\""), "{line}");
         assert!(line.contains("\"Eve \"\"the\"\" Tester\"") && line.contains("\"a, b\""), "{line}");
     }

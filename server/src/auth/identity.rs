@@ -87,7 +87,7 @@ mod tests {
     }
 
     fn claims(json: serde_json::Value) -> HashMap<String, serde_json::Value> {
-        serde_json::from_value(json).unwrap()
+        serde_json::from_value(json).expect("a JSON object")
     }
 
     #[test]
@@ -96,7 +96,7 @@ mod tests {
             "sub": "opaque-subject", "uniqueid": "100001", "name": "Alice Admin",
             "email": "alice@example.org", "groups": ["co2-calculator-admins_AppGrpU", "other_AppGrpU"]
         }));
-        let (id, name, email, groups) = from_claims(&c, &mapping("uniqueid")).unwrap();
+        let (id, name, email, groups) = from_claims(&c, &mapping("uniqueid")).expect("EPFL claims");
         assert_eq!(id, "100001");
         assert_eq!(name, "Alice Admin");
         assert_eq!(email.as_deref(), Some("alice@example.org"));
@@ -106,10 +106,10 @@ mod tests {
     #[test]
     fn the_subject_is_the_default_id_and_numbers_are_accepted() {
         let c = claims(serde_json::json!({ "sub": "abc", "uniqueid": 123456 }));
-        assert_eq!(from_claims(&c, &mapping("sub")).unwrap().0, "abc");
-        assert_eq!(from_claims(&c, &mapping("uniqueid")).unwrap().0, "123456");
+        assert_eq!(from_claims(&c, &mapping("sub")).expect("has sub").0, "abc");
+        assert_eq!(from_claims(&c, &mapping("uniqueid")).expect("has uniqueid").0, "123456");
         // No name: the id stands in; no groups claim: no groups.
-        let (_, name, _, groups) = from_claims(&c, &mapping("sub")).unwrap();
+        let (_, name, _, groups) = from_claims(&c, &mapping("sub")).expect("has sub");
         assert_eq!(name, "abc");
         assert!(groups.is_empty());
     }

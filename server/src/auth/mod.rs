@@ -164,19 +164,16 @@ mod tests {
     use super::*;
     use gantry_app::access::principal::SignInMethod;
 
-    fn auth(idle_minutes: &str, max_hours: &str) -> Auth {
-        let settings = Settings::from_sources([
+    fn auth(idle_minutes: u64, max_hours: u64) -> Auth {
+        let mut settings = Settings::from_sources([
             ("GANTRY_DATABASE_URL", "postgres://x@127.0.0.1/x"),
             ("GANTRY_AUTH_MODE", "demo"),
             ("GANTRY_CONFIG", ""),
         ])
         .expect("demo settings");
-        let mut settings = settings;
-        settings.auth.session.idle =
-            std::time::Duration::from_secs(idle_minutes.parse::<u64>().unwrap() * 60);
-        settings.auth.session.absolute =
-            std::time::Duration::from_secs(max_hours.parse::<u64>().unwrap() * 3600);
-        Auth::new(&settings).unwrap()
+        settings.auth.session.idle = std::time::Duration::from_secs(idle_minutes * 60);
+        settings.auth.session.absolute = std::time::Duration::from_secs(max_hours * 3600);
+        Auth::new(&settings).expect("demo sign-in needs no provider")
     }
 
     fn session(signed_in_at: i64, last_seen: i64) -> SignedIn {
@@ -194,7 +191,7 @@ mod tests {
 
     #[test]
     fn a_session_ends_when_idle_too_long_or_too_old_whichever_comes_first() {
-        let auth = auth("60", "12");
+        let auth = auth(60, 12);
         let start = 1_700_000_000;
         assert!(!auth.expired(&session(start, start), start + 59 * 60));
         assert!(auth.expired(&session(start, start), start + 60 * 60), "idle for an hour");
@@ -211,7 +208,7 @@ mod tests {
 
     #[test]
     fn roles_are_worked_out_from_the_groups_at_each_request() {
-        let auth = auth("60", "12");
+        let auth = auth(60, 12);
         let principal = auth.principal(&session(0, 0));
         let roles: Vec<(&str, &str)> =
             principal.roles.iter().map(|(e, r)| (e.as_str(), r.as_str())).collect();
