@@ -62,6 +62,8 @@ mod server {
         pub live: Arc<crate::cluster::live::Live>,
         /// Which groups give which role on which environment.
         pub role_mapping: Arc<Vec<crate::access::GroupRoles>>,
+        /// How this server runs actions (its name, the webhook).
+        pub actions: Arc<crate::actions::engine::Settings>,
     }
 
     /// The server context of the current request (provided by the server to every render

@@ -41,6 +41,8 @@ pub struct Application {
     grace: Duration,
     simulator: Option<gantry_sim::Running>,
     live: Arc<gantry_app::cluster::live::Live>,
+    /// Expires, runs and reconciles action requests (see `actions::engine`).
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -76,9 +78,11 @@ impl Application {
         let watches = start_watches(settings, simulator.as_ref()).await?;
         let state = app_state(settings, db, watches)?;
         let live = Arc::clone(&state.context.live);
+        let sweeper = gantry_app::actions::engine::start(state.context.clone());
         Ok(Self {
             listener,
             live,
+            sweeper,
             router: crate::http::router(state),
             grace: settings.server.shutdown_grace,
             simulator,
@@ -136,6 +140,8 @@ impl Application {
             result = async { server.await } => result.map_err(StartupError::Serve)?,
             () = deadline => tracing::warn!(grace_seconds = grace.as_secs(), "grace period over: closing connections still open"),
         }
+        // An action cut short here stays `executing`: the next start reconciles it.
+        self.sweeper.abort();
         if let Some(simulator) = self.simulator {
             simulator.stop().await;
         }
@@ -258,6 +264,10 @@ fn app_state(
             db,
             live: gantry_app::cluster::live::Live::start(watches, settings.environments.clone()),
             role_mapping: auth.role_mapping(),
+            actions: Arc::new(gantry_app::actions::engine::Settings {
+                host: hostname(),
+                webhook: settings.notifications.webhook_url.clone(),
+            }),
         },
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
         auth,

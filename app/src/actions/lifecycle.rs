@@ -39,6 +39,22 @@ impl State {
         )
     }
 
+    pub const ALL: [State; 9] = [
+        State::Pending,
+        State::Approved,
+        State::Executing,
+        State::Succeeded,
+        State::Failed,
+        State::Rejected,
+        State::Expired,
+        State::Cancelled,
+        State::Superseded,
+    ];
+
+    pub fn parse(text: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::Pending => "pending",
@@ -99,8 +115,10 @@ pub enum Step {
     Supersede,
     /// An executor takes the approved request (exactly one can).
     Claim,
+    /// Execution ended: `Succeeded`, `Failed`, or `Superseded` when the re-check just
+    /// before writing found the target changed.
     Finish {
-        succeeded: bool,
+        outcome: State,
     },
 }
 
@@ -182,9 +200,12 @@ pub fn apply(request: &Request, step: &Step, now: i64) -> Result<Request, Refuse
             needs(State::Approved)?;
             next.state = State::Executing;
         }
-        Step::Finish { succeeded } => {
+        Step::Finish { outcome } => {
             needs(State::Executing)?;
-            next.state = if *succeeded { State::Succeeded } else { State::Failed };
+            if !matches!(outcome, State::Succeeded | State::Failed | State::Superseded) {
+                return Err(Refused::WrongState { is: *outcome, needs: State::Succeeded });
+            }
+            next.state = *outcome;
         }
     }
     Ok(next)
@@ -223,7 +244,7 @@ mod tests {
     fn a_direct_request_is_approved_at_once_and_runs_once() {
         let request = Request::new("oscar", 0, None);
         assert_eq!(request.state, State::Approved);
-        let done = run(request.clone(), &[Step::Claim, Step::Finish { succeeded: true }]);
+        let done = run(request.clone(), &[Step::Claim, Step::Finish { outcome: State::Succeeded }]);
         assert_eq!(done.state, State::Succeeded);
         // A second executor cannot claim what the first one took.
         let executing = run(request, &[Step::Claim]);
@@ -289,8 +310,15 @@ mod tests {
         assert_eq!(superseded.state, State::Superseded);
         assert_eq!(apply(&superseded, &Step::Claim, NOW), Err(Refused::Over(State::Superseded)));
         let executing = run(approved, &[Step::Claim]);
+        // Once claimed, only the executor's own re-check can find the target changed.
         assert!(matches!(
             apply(&executing, &Step::Supersede, NOW),
+            Err(Refused::WrongState { .. })
+        ));
+        let found_changed = ok(&executing, &Step::Finish { outcome: State::Superseded });
+        assert_eq!(found_changed.state, State::Superseded);
+        assert!(matches!(
+            apply(&executing, &Step::Finish { outcome: State::Pending }, NOW),
             Err(Refused::WrongState { .. })
         ));
         assert!(matches!(

@@ -1,12 +1,28 @@
 //! Actions on environments and workloads: what the signed-in person is offered (buttons
-//! shown only for what the server's access check allows) and each action's page, which
-//! states the decision for them — allowed directly, after approvals, or not at all. All
-//! rendered on the server (see `server_page`).
+//! shown only for what the server's access check allows), the plan and preview of each,
+//! requests with their approvals, execution exactly once, and the pages that show them.
 
+#[cfg(feature = "ssr")]
+pub mod apply;
+#[cfg(feature = "ssr")]
+pub mod engine;
 #[cfg(feature = "ssr")]
 pub mod lifecycle;
 #[cfg(feature = "ssr")]
 pub mod offers;
-
 #[cfg(feature = "ssr")]
-pub use offers::action_page;
+pub mod page;
+#[cfg(feature = "ssr")]
+pub mod plan;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// The changes a request can ask for (backup and restore come with their own feature).
+#[cfg(feature = "ssr")]
+pub const REQUESTABLE: [crate::access::Action; 5] = [
+    crate::access::Action::Sync,
+    crate::access::Action::Scale,
+    crate::access::Action::Restart,
+    crate::access::Action::Rollback,
+    crate::access::Action::ResumeAutoSync,
+];

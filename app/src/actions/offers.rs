@@ -18,8 +18,17 @@ pub struct Offer {
 }
 
 /// The actions on the environment itself (its Argo CD application).
-pub fn environment_offers(principal: Option<&Principal>, env: &EnvironmentConfig) -> Vec<Offer> {
-    let actions: &[Action] = if env.argocd_application.is_some() { &[Action::Sync] } else { &[] };
+/// `pinned`: Gantry paused its auto-sync, so resuming it is offered too.
+pub fn environment_offers(
+    principal: Option<&Principal>,
+    env: &EnvironmentConfig,
+    pinned: bool,
+) -> Vec<Offer> {
+    let actions: &[Action] = match (env.argocd_application.is_some(), pinned) {
+        (false, _) => &[],
+        (true, false) => &[Action::Sync],
+        (true, true) => &[Action::Sync, Action::ResumeAutoSync],
+    };
     offers(principal, env, actions, None)
 }
 
@@ -108,32 +117,32 @@ pub fn bar(env: &str, offers: &[Offer]) -> String {
     })
 }
 
-/// What the action would do, and how it is allowed for this person.
-pub fn action_page(
+/// What the action does and how it is allowed for this person, in two sentences (the
+/// head of the action page).
+pub fn explain(
     env: &EnvironmentConfig,
     action: Action,
     workload: Option<&str>,
     decision: &Decision,
     mapping: &[GroupRoles],
 ) -> Result<String, AppError> {
-    let target = match (action, workload) {
+    match (action, workload) {
         (Action::Scale | Action::Restart | Action::Rollback, None) => {
             return Err(AppError::not_found(format!(
                 "Say which workload to {}: add ?workload=<name>.",
                 action.verb()
             )))
         }
-        (Action::Scale | Action::Restart | Action::Rollback, Some(name)) => {
-            let Some(config) = env.workload(name) else {
-                return Err(AppError::not_found(format!(
-                    "There is no workload named “{name}” in {}.",
-                    env.name
-                )));
-            };
-            format!("{} in {}", config.name, env.name)
+        (Action::Scale | Action::Restart | Action::Rollback, Some(name))
+            if env.workload(name).is_none() =>
+        {
+            return Err(AppError::not_found(format!(
+                "There is no workload named “{name}” in {}.",
+                env.name
+            )));
         }
-        _ => env.name.clone(),
-    };
+        _ => {}
+    }
     let what = match action {
         Action::Sync => format!(
             "Asks Argo CD to sync the application {} to its target revision, as the Argo CD UI's Sync does.",
@@ -142,7 +151,7 @@ pub fn action_page(
         Action::Scale => "Sets the number of replicas, within the configured bounds.".to_owned(),
         Action::Restart => "Replaces every pod, one by one, as kubectl rollout restart does.".to_owned(),
         Action::Rollback => "Puts back an earlier revision of the workload, as kubectl rollout undo does; with auto-sync on, Argo CD's auto-sync is paused so Git does not undo it.".to_owned(),
-        Action::ResumeAutoSync => "Turns Argo CD's auto-sync back on.".to_owned(),
+        Action::ResumeAutoSync => "Turns Argo CD's auto-sync back on, as it was before Gantry paused it.".to_owned(),
         Action::Backup => "Starts a database backup now.".to_owned(),
         Action::Restore => "Restores a database backup.".to_owned(),
         Action::View | Action::Approve | Action::BreakGlass | Action::ViewAudit => String::new(),
@@ -164,22 +173,7 @@ pub fn action_page(
         ),
         _ => format!("On {} you may do this directly, without anyone's approval.", env.name),
     };
-    let owner = Owner::new();
-    Ok(owner.with(|| {
-        view! {
-            <header class="page-header">
-                <h1>{format!("{} — {target}", label(action))}</h1>
-            </header>
-            <section class="panel" id="action-decision" data-action=action.as_str()>
-                <p>{what}</p>
-                <p><strong>{rule}</strong></p>
-                <p class="muted">
-                    "Asking for this from the panel — with a preview of exactly what changes and, where the policy says so, the approvals — is the next feature of Gantry; this page already shows what the server allows you."
-                </p>
-            </section>
-        }
-        .to_html()
-    }))
+    Ok(format!("{what} {rule}"))
 }
 
 fn duration_words(minutes: u32) -> String {
@@ -239,17 +233,17 @@ mod tests {
     fn a_viewer_is_offered_nothing_and_sees_no_buttons() {
         let env = prod();
         let viewer = person(Role::Viewer);
-        assert!(environment_offers(Some(&viewer), &env).is_empty());
+        assert!(environment_offers(Some(&viewer), &env, false).is_empty());
         assert!(workload_offers(Some(&viewer), &env, &env.workloads[0]).is_empty());
-        assert_eq!(bar("prod", &environment_offers(Some(&viewer), &env)), "");
-        assert!(environment_offers(None, &env).is_empty());
+        assert_eq!(bar("prod", &environment_offers(Some(&viewer), &env, false)), "");
+        assert!(environment_offers(None, &env, true).is_empty());
     }
 
     #[test]
     fn an_operator_is_offered_what_the_workload_allows_with_the_policy_noted() {
         let env = prod();
         let operator = person(Role::Operator);
-        let sync = environment_offers(Some(&operator), &env);
+        let sync = environment_offers(Some(&operator), &env, false);
         assert_eq!(sync.len(), 1);
         assert_eq!(sync[0].decision, Decision::NeedsApproval { approvals: 1 });
         let html = bar("prod", &sync);
@@ -279,22 +273,17 @@ mod tests {
             group: "leads".to_owned(),
             roles: vec![("*".to_owned(), Role::Approver)],
         }];
-        let html = action_page(
-            &env,
-            Action::Sync,
-            None,
-            &Decision::NeedsApproval { approvals: 1 },
-            &mapping,
-        )
-        .expect("sync needs no workload");
+        let html =
+            explain(&env, Action::Sync, None, &Decision::NeedsApproval { approvals: 1 }, &mapping)
+                .expect("sync needs no workload");
         assert!(
             html.contains("needs 1 approval from someone else") && html.contains("leads"),
             "{html}"
         );
         assert!(html.contains("1 day"), "{html}");
-        let missing = action_page(&env, Action::Scale, None, &Decision::Allowed, &mapping);
+        let missing = explain(&env, Action::Scale, None, &Decision::Allowed, &mapping);
         assert!(matches!(missing, Err(AppError::NotFound(_))));
-        let unknown = action_page(&env, Action::Scale, Some("nope"), &Decision::Allowed, &mapping);
+        let unknown = explain(&env, Action::Scale, Some("nope"), &Decision::Allowed, &mapping);
         assert!(matches!(unknown, Err(AppError::NotFound(_))));
     }
 }

@@ -30,6 +30,18 @@ pub struct NewEvent<'a> {
 #[tracing::instrument(skip_all, fields(kind = event.kind))]
 pub async fn append(db: &sqlx::PgPool, event: &NewEvent<'_>) -> Result<i64, sqlx::Error> {
     let mut tx = db.begin().await?;
+    let id = append_in(&mut tx, event).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Appends one event inside the caller's transaction: the event is written if and only
+/// if what it records is (an action request's change of state and its event commit
+/// together). The table lock is held until that transaction ends, so keep it short.
+pub async fn append_in(
+    tx: &mut sqlx::PgConnection,
+    event: &NewEvent<'_>,
+) -> Result<i64, sqlx::Error> {
     sqlx::query!("lock table audit_event in share row exclusive mode").execute(&mut *tx).await?;
     let previous =
         sqlx::query_scalar!("select hash from audit_event order by audit_event_id desc limit 1")
@@ -81,7 +93,6 @@ pub async fn append(db: &sqlx::PgPool, event: &NewEvent<'_>) -> Result<i64, sqlx
     )
     .fetch_one(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 

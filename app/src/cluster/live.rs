@@ -15,7 +15,7 @@ use crate::context::EnvironmentConfig;
 use crate::environment::model::EnvironmentDetail;
 use crate::environment::present;
 use crate::overview::{card, EnvironmentCard};
-use crate::status::model::EnvironmentStatus;
+use crate::status::model::{Attention, EnvironmentStatus};
 
 /// Bursts of watch events within this window are derived once. Short against the
 /// 500 ms change-to-screen target; long enough that a rollout's dozens of events in a few
@@ -94,6 +94,9 @@ pub struct Live {
     watches: Vec<EnvironmentWatch>,
     configs: Vec<EnvironmentConfig>,
     snapshots: Vec<RwLock<Snapshot>>,
+    /// Per environment, what waits for people (from the database, set by the actions'
+    /// sweeper); merged into each status so pages and streams carry it.
+    attention: Vec<RwLock<Attention>>,
     updates: broadcast::Sender<Update>,
     tasks: RwLock<Vec<JoinHandle<()>>>,
     /// Turns true when the server stops: open streams end so shutdown is not held up.
@@ -130,10 +133,12 @@ impl Live {
             .map(|(w, c)| RwLock::new(snapshot(w.status(), c, 0)))
             .collect();
         let (updates, _) = broadcast::channel(BACKLOG);
+        let attention = watches.iter().map(|_| RwLock::new(Attention::default())).collect();
         let live = Arc::new(Self {
             watches,
             configs,
             snapshots,
+            attention,
             updates,
             tasks: RwLock::new(Vec::new()),
             closing: tokio::sync::watch::Sender::new(false),
@@ -187,7 +192,9 @@ impl Live {
         else {
             return;
         };
-        let status = watch.status();
+        let mut status = watch.status();
+        status.attention =
+            self.attention.get(i).and_then(|a| a.read().ok().map(|a| *a)).unwrap_or_default();
         let Ok(mut current) = slot.write() else { return };
         if *current.status == status {
             return;
@@ -195,6 +202,33 @@ impl Live {
         *current = snapshot(status, config, current.version + 1);
         // No receivers is fine: nobody has a page open.
         let _ = self.updates.send(Update { environment: i, snapshot: current.clone() });
+    }
+}
+
+impl Live {
+    /// Sets what waits for people per environment — (name, pending requests,
+    /// unacknowledged break-glass runs) — and updates the pages of those that changed.
+    pub fn set_attention(&self, counts: &[(String, i64, i64)]) {
+        for (i, config) in self.configs.iter().enumerate() {
+            let (pending, unacknowledged) = counts
+                .iter()
+                .find(|(name, _, _)| *name == config.name)
+                .map_or((0, 0), |(_, p, u)| (*p, *u));
+            let next = Attention {
+                pending: u32::try_from(pending).unwrap_or(u32::MAX),
+                unacknowledged: u32::try_from(unacknowledged).unwrap_or(u32::MAX),
+            };
+            let changed = match self.attention.get(i).and_then(|a| a.write().ok()) {
+                Some(mut slot) if *slot != next => {
+                    *slot = next;
+                    true
+                }
+                _ => false,
+            };
+            if changed {
+                self.refresh(i);
+            }
+        }
     }
 }
 

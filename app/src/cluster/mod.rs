@@ -104,6 +104,8 @@ impl Freshness {
 
 pub struct EnvironmentWatch {
     target: WatchTarget,
+    /// The client the watches use; actions on this environment use it too.
+    client: Client,
     deployments: Store<Deployment>,
     statefulsets: Store<StatefulSet>,
     replicasets: Store<ReplicaSet>,
@@ -122,7 +124,7 @@ pub struct EnvironmentWatch {
 /// How many kinds each environment watches (one watch each).
 pub const KINDS: usize = 9;
 
-fn application_resource() -> ApiResource {
+pub fn application_resource() -> ApiResource {
     ApiResource {
         group: "argoproj.io".into(),
         version: "v1alpha1".into(),
@@ -191,6 +193,7 @@ impl EnvironmentWatch {
         };
         Self {
             target,
+            client: client.clone(),
             deployments,
             statefulsets,
             replicasets,
@@ -208,6 +211,46 @@ impl EnvironmentWatch {
 
     pub fn name(&self) -> &str {
         &self.target.name
+    }
+
+    pub fn target(&self) -> &WatchTarget {
+        &self.target
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The cached Deployment called `name` (what a preview is made from).
+    pub fn deployment(&self, name: &str) -> Option<Arc<Deployment>> {
+        self.deployments.state().into_iter().find(|d| d.metadata.name.as_deref() == Some(name))
+    }
+
+    pub fn statefulset(&self, name: &str) -> Option<Arc<StatefulSet>> {
+        self.statefulsets.state().into_iter().find(|s| s.metadata.name.as_deref() == Some(name))
+    }
+
+    /// The cached ReplicaSets the Deployment controls (its revisions).
+    pub fn replicasets_of(&self, deployment: &Deployment) -> Vec<Arc<ReplicaSet>> {
+        self.replicasets
+            .state()
+            .into_iter()
+            .filter(|rs| owned_by(&rs.metadata, "Deployment", &deployment.metadata))
+            .collect()
+    }
+
+    /// The cached HorizontalPodAutoscaler scaling `kind`/`name`, if one does.
+    pub fn autoscaler_for(&self, kind: &str, name: &str) -> Option<Arc<HorizontalPodAutoscaler>> {
+        self.autoscalers.state().into_iter().find(|h| {
+            h.spec
+                .as_ref()
+                .is_some_and(|s| s.scale_target_ref.kind == kind && s.scale_target_ref.name == name)
+        })
+    }
+
+    /// The cached Argo CD Application, when the environment has one.
+    pub fn application(&self) -> Option<Arc<DynamicObject>> {
+        self.applications.state().into_iter().next()
     }
 
     /// Whether every kind has been listed once.
@@ -358,6 +401,7 @@ impl EnvironmentWatch {
             revisions,
             jobs: scheduled,
             events,
+            attention: crate::status::model::Attention::default(),
         }
     }
 }

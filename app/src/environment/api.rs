@@ -35,8 +35,12 @@ pub async fn get_environment(name: String) -> Result<EnvironmentView, AppError> 
     let env = &context.environments[i];
     let caller = crate::access::server::caller();
     let principal = caller.principal();
+    let pinned = snapshot.status.argo.as_ref().is_some_and(|a| a.pinned.is_some());
+    // The pinned state and what waits for people sit with the environment's buttons.
+    let mut environment = crate::actions::page::environment_notes(&snapshot.status);
+    environment.push_str(&offers::bar(&name, &offers::environment_offers(principal, env, pinned)));
     let actions = ActionBars {
-        environment: offers::bar(&name, &offers::environment_offers(principal, env)),
+        environment,
         workloads: env
             .workloads
             .iter()

@@ -112,6 +112,8 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
         healthy_workloads,
         replicas,
         stale_since,
+        attention,
+        pinned,
     } = env;
     // The view macro builds children before attributes: each needs its own copy.
     let heading = name.clone();
@@ -146,6 +148,23 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
             }
         })
         .collect_view();
+    // Waiting for people: pending approvals, unacknowledged break-glass runs.
+    let waiting = (attention.pending > 0).then(|| {
+        let n = attention.pending;
+        view! {
+            <a class="badge attention pending-approvals" href="/approvals">
+                {n} {if n == 1 { " request awaits approval" } else { " requests await approval" }}
+            </a>
+        }
+    });
+    let glass = (attention.unacknowledged > 0).then(|| {
+        view! {
+            <a class="badge attention break-glass" href="/approvals">
+                "Break-glass run not yet acknowledged"
+            </a>
+        }
+    });
+    let pinned = pinned.map(|p| view! { <p class="pinned">{p}</p> });
     let (healthy, total) = healthy_workloads;
     let (ready, desired) = replicas;
     let is_stale = stale.is_some().to_string();
@@ -158,6 +177,9 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
             <p class="plain">{plain}</p>
             <p class="muted mono">{namespace}</p>
             {stale}
+            {waiting}
+            {glass}
+            {pinned}
             {problems}
             {version}
             <p class="summary">{summary}</p>

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-pub use crate::status::model::Health;
+pub use crate::status::model::{Attention, Health};
 #[cfg(feature = "ssr")]
 use crate::status::model::{EnvironmentStatus, Rollout};
 use crate::status::words;
@@ -39,6 +39,10 @@ pub struct EnvironmentCard {
     pub replicas: (i32, i32),
     /// Set when the view is no longer refreshed: since when (RFC 3339).
     pub stale_since: Option<String>,
+    /// Requests waiting for approval, and break-glass runs not yet acknowledged.
+    pub attention: Attention,
+    /// "auto-sync paused by … since …: reason" while a rollback pins the environment.
+    pub pinned: Option<String>,
 }
 
 impl EnvironmentCard {
@@ -58,6 +62,8 @@ impl EnvironmentCard {
             healthy_workloads: (0, 0),
             replicas: (0, 0),
             stale_since: None,
+            attention: Attention::default(),
+            pinned: None,
         }
     }
 }
@@ -110,6 +116,8 @@ pub fn card(status: &EnvironmentStatus) -> EnvironmentCard {
             status.workloads.iter().map(|w| w.desired).sum(),
         ),
         stale_since: status.stale_since.clone(),
+        attention: status.attention,
+        pinned: status.argo.as_ref().and_then(|a| a.pinned.as_ref()).map(words::pinned),
     }
 }
 
@@ -154,6 +162,7 @@ mod tests {
             revisions: vec![],
             jobs: vec![],
             events: vec![],
+            attention: Default::default(),
         }
     }
 

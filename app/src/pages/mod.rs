@@ -26,7 +26,7 @@ pub fn NotFound() -> impl IntoView {
 }
 
 /// Sections of the panel whose feature has not landed: path, title, what it will show.
-const UPCOMING: [(&str, &str, &str); 4] = [
+const UPCOMING: [(&str, &str, &str); 3] = [
     (
         "history",
         "History",
@@ -41,11 +41,6 @@ const UPCOMING: [(&str, &str, &str); 4] = [
         "backups",
         "Backups",
         "Database backups per environment, the last good one, and restores behind approval.",
-    ),
-    (
-        "approvals",
-        "Approvals",
-        "Requests waiting for a second pair of eyes before they run on protected environments.",
     ),
 ];
 

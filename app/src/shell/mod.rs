@@ -69,6 +69,8 @@ pub fn App() -> impl IntoView {
                         />
                         <Route path=path!("me") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!("audit") view=ServerPage ssr=SsrMode::Async/>
+                        <Route path=path!("approvals") view=ServerPage ssr=SsrMode::Async/>
+                        <Route path=path!("requests/:id") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!(":section") view=Upcoming/>
                     </Routes>
                 </main>

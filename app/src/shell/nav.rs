@@ -18,6 +18,7 @@ const SECTIONS: [(&str, &str); 6] = [
 fn in_section(href: &str, path: &str) -> bool {
     match href {
         "/" => path == "/" || path.starts_with("/environments/"),
+        "/approvals" => path == href || path.starts_with("/requests/"),
         _ => path == href || path.starts_with(&format!("{href}/")),
     }
 }

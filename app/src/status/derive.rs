@@ -9,8 +9,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 
 use super::model::{
-    ArgoStatus, Autoscaler, Health, Image, JobOutcome, JobRun, Operation, PodInfo, PodProblem,
-    ProblemKind, Revision, Rollout, ScheduledJob, Verdict, WarningEvent, WorkloadKind,
+    ArgoStatus, Autoscaler, Health, Image, JobOutcome, JobRun, Operation, Pinned, PodInfo,
+    PodProblem, ProblemKind, Revision, Rollout, ScheduledJob, Verdict, WarningEvent, WorkloadKind,
     WorkloadStatus,
 };
 use super::words::problem_words;
@@ -230,7 +230,25 @@ pub fn argo(application: &Value) -> ArgoStatus {
         target_revision: text(application, "/spec/source/targetRevision"),
         auto_sync: application["spec"]["syncPolicy"]["automated"].is_object(),
         last_operation,
+        pinned: pinned(application),
     }
+}
+
+/// The annotations Gantry puts on an Argo CD Application whose auto-sync it paused: the
+/// pinned state is then visible in Argo CD too, and does not depend on Gantry's database.
+pub const PAUSED_BY: &str = "gantry/auto-sync-paused-by";
+pub const PAUSED_AT: &str = "gantry/auto-sync-paused-at";
+pub const PAUSED_REASON: &str = "gantry/auto-sync-paused-reason";
+pub const PAUSED_REQUEST: &str = "gantry/auto-sync-paused-request";
+/// The `automated` sync policy as it was, restored by "resume auto-sync".
+pub const PAUSED_POLICY: &str = "gantry/auto-sync-paused-policy";
+
+/// The pinned state Gantry wrote on the Application when it paused auto-sync.
+fn pinned(application: &Value) -> Option<Pinned> {
+    let annotations = &application["metadata"]["annotations"];
+    let by = annotations.get(PAUSED_BY)?.as_str()?.to_owned();
+    let field = |key: &str| annotations[key].as_str().unwrap_or_default().to_owned();
+    Some(Pinned { by, since: field(PAUSED_AT), reason: field(PAUSED_REASON) })
 }
 
 /// The environment's health and the reason in words, worst finding first.

@@ -118,6 +118,24 @@ pub struct ArgoStatus {
     pub target_revision: String,
     pub auto_sync: bool,
     pub last_operation: Option<Operation>,
+    /// Auto-sync paused by Gantry (a rollback pinned the environment), if it is.
+    pub pinned: Option<Pinned>,
+}
+
+/// Who paused auto-sync, when and why (read from the Application's annotations).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pinned {
+    pub by: String,
+    pub since: String,
+    pub reason: String,
+}
+
+/// What waits for people on an environment: requests pending approval, and break-glass
+/// runs nobody else has acknowledged yet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attention {
+    pub pending: u32,
+    pub unacknowledged: u32,
 }
 
 /// One environment's roll-up: health with the reason in words.
@@ -216,6 +234,7 @@ pub struct EnvironmentStatus {
     pub jobs: Vec<ScheduledJob>,
     /// The most recent warnings (at most `MAX_EVENTS`), newest first.
     pub events: Vec<WarningEvent>,
+    pub attention: Attention,
 }
 
 /// How many warning events an environment's status carries.

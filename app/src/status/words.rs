@@ -117,6 +117,16 @@ pub fn when(rfc3339: &str) -> String {
     }
 }
 
+/// The pinned state in one sentence.
+#[cfg(feature = "ssr")]
+pub fn pinned(p: &crate::status::model::Pinned) -> String {
+    let mut text = format!("Pinned: Argo CD auto-sync paused by {} since {}", p.by, when(&p.since));
+    if !p.reason.is_empty() {
+        text.push_str(&format!(" because “{}”", p.reason));
+    }
+    text
+}
+
 /// The reason as a sentence: capital first letter.
 pub fn sentence(reason: &str) -> String {
     let mut chars = reason.chars();

@@ -17,6 +17,8 @@ pub mod next;
 pub mod oidc;
 mod pages;
 
+pub use pages::refused as refused_page;
+
 use std::sync::Arc;
 
 use gantry_app::access::principal::{roles_for, Principal};

@@ -119,6 +119,11 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
         raw.auth.secret_from_env = Some(SecretString::from(v.to_owned()));
         set("auth.client_secret", "GANTRY_OIDC_CLIENT_SECRET");
     }
+    // Webhook URLs carry their token: the environment (a Secret) is the place for them.
+    if let Some(v) = vars.get("GANTRY_WEBHOOK_URL") {
+        raw.notifications.webhook_url = Some(v.to_owned());
+        set("notifications.webhook_url", "GANTRY_WEBHOOK_URL");
+    }
     if let Some(v) = vars.get("GANTRY_LOG") {
         raw.log.level = Some(v.to_owned());
         set("log.level", "GANTRY_LOG");

@@ -32,9 +32,17 @@ pub struct RawSettings {
     pub auth: super::auth::RawAuth,
     #[serde(default)]
     pub access: super::access::RawAccess,
+    #[serde(default)]
+    pub notifications: RawNotifications,
     /// Where each key's value came from, for error messages.
     #[serde(skip)]
     pub origins: HashMap<&'static str, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotifications {
+    pub webhook_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -259,6 +267,21 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         ConfigError::new(full, from, problem)
     })?;
 
+    let webhook_url = match raw.notifications.webhook_url.filter(|u| !u.is_empty()) {
+        None => None,
+        Some(url) => match url::Url::parse(&url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Some(url),
+            // The URL usually holds a token: it is not repeated in the message.
+            _ => {
+                return Err(ConfigError::new(
+                    "notifications.webhook_url",
+                    origin("notifications.webhook_url"),
+                    "must be an http:// or https:// URL".to_owned(),
+                ))
+            }
+        },
+    };
+
     Ok(Settings {
         server: ServerSettings {
             listen,
@@ -276,6 +299,7 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         cluster,
         auth,
         role_mapping,
+        notifications: super::NotificationSettings { webhook_url },
     })
 }
 

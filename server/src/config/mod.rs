@@ -33,6 +33,14 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Which groups hold which role on which environment.
     pub role_mapping: Vec<gantry_app::access::GroupRoles>,
+    pub notifications: NotificationSettings,
+}
+
+/// Where the panel announces action requests and their outcomes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationSettings {
+    /// Incoming-webhook URL (Slack, Mattermost or anything taking JSON with a `text`).
+    pub webhook_url: Option<String>,
 }
 
 /// The simulated cluster, started inside the server (demo and development only).

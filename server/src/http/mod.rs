@@ -1,6 +1,7 @@
 //! The HTTP surface: pages and server functions (Leptos), static assets, and the
 //! operational endpoints, with request tracing and metrics around all of them.
 
+mod actions;
 mod audit;
 mod live;
 mod metrics;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(live::router())
         .merge(audit::router())
+        .merge(actions::router())
         .merge(crate::auth::router())
         .nest_service("/pkg", assets)
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {

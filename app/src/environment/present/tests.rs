@@ -58,6 +58,7 @@ fn status() -> EnvironmentStatus {
             revision: "9e8d7c6b5a4f".into(),
             target_revision: "v1.8.2".into(),
             auto_sync: false,
+            pinned: None,
             last_operation: Some(Operation {
                 phase: "Succeeded".into(),
                 message: "successfully synced".into(),
@@ -113,6 +114,7 @@ fn status() -> EnvironmentStatus {
             count: 12,
             last_ms: 8_000,
         }],
+        attention: Default::default(),
     }
 }
 

@@ -1,0 +1,417 @@
+//! The action flow on the server: a person asks (access check, policy, plan from the watch
+//! caches, mandatory reason), others decide, and an approved request is executed exactly
+//! once — claimed by a conditional UPDATE, re-checked against the cluster, recorded. A
+//! sweeper expires what waits too long, runs what was approved but never claimed, and
+//! reconciles what a crashed server left `executing` (against the cluster, never re-run).
+
+use super::apply::{self, Outcome};
+use super::lifecycle::{Refused, State};
+use super::plan::{self, Asked, Plan, Seen};
+use super::store::{self, StepError, Stored, Who};
+use crate::access::server::{record_denial, Caller};
+use crate::access::{check, Action, Decision, Policy};
+use crate::context::{EnvironmentConfig, ServerContext};
+
+/// How the server runs actions: its name (recorded as the executor) and where to announce
+/// requests and their outcomes.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub host: String,
+    /// Outgoing webhook (Slack and Mattermost incoming-webhook compatible), if any.
+    pub webhook: Option<String>,
+}
+
+/// Why a step was refused: the HTTP status and what to tell the person.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ActionError {
+    pub status: u16,
+    pub message: String,
+}
+
+fn fail<T>(status: u16, message: impl Into<String>) -> Result<T, ActionError> {
+    Err(ActionError { status, message: message.into() })
+}
+
+fn internal(error: &dyn std::fmt::Display) -> ActionError {
+    tracing::error!(%error, "action request: database failure");
+    ActionError {
+        status: 500,
+        message: "The server could not record this; nothing was changed. The operators can find the cause in the server log.".into(),
+    }
+}
+
+impl From<StepError> for ActionError {
+    fn from(error: StepError) -> Self {
+        match error {
+            StepError::NotFound(id) => {
+                ActionError { status: 404, message: format!("There is no request {id}.") }
+            }
+            StepError::Refused(refused) => {
+                let status = match refused {
+                    Refused::OwnRequest | Refused::NotAnApprover | Refused::NotTheRequester => 403,
+                    _ => 409,
+                };
+                let mut message = refused.to_string();
+                if let Some(first) = message.get(..1) {
+                    message = first.to_uppercase() + &message[1..];
+                }
+                ActionError { status, message: format!("{message}.") }
+            }
+            StepError::Db(error) => internal(&error),
+        }
+    }
+}
+
+/// What someone asks for.
+#[derive(Clone, Debug, Default)]
+pub struct Ask {
+    pub environment: String,
+    pub action: String,
+    pub asked: Asked,
+    pub reason: String,
+    pub break_glass: bool,
+    /// The fingerprint of the plan the person previewed, when the form carried one.
+    pub previewed: Option<String>,
+}
+
+fn who(caller: &Caller) -> Who {
+    let principal = caller.principal();
+    Who {
+        user_id: principal.map(|p| p.user_id.clone()),
+        display_name: principal.map(|p| p.name.clone()),
+        client_addr: caller.client_addr.clone(),
+        forwarded_for: caller.forwarded_for.clone(),
+        request: Some(caller.request.clone()).filter(|r| !r.is_empty()),
+    }
+}
+
+fn environment<'a>(
+    context: &'a ServerContext,
+    name: &str,
+) -> Result<(usize, &'a EnvironmentConfig), ActionError> {
+    match context.environments.iter().enumerate().find(|(_, e)| e.name == name) {
+        Some(found) => Ok(found),
+        None => {
+            let known: Vec<&str> = context.environments.iter().map(|e| e.name.as_str()).collect();
+            fail(
+                404,
+                format!(
+                    "There is no environment named “{name}”. Known environments: {}.",
+                    known.join(", ")
+                ),
+            )
+        }
+    }
+}
+
+/// What the watch caches hold about the objects `action` on `workload` concerns.
+fn cached(
+    context: &ServerContext,
+    index: usize,
+    env: &EnvironmentConfig,
+    workload: Option<&str>,
+) -> Result<Seen, ActionError> {
+    let Some(watch) = context.live.watches().get(index) else {
+        return fail(503, "This server watches no cluster, so it can change nothing.");
+    };
+    if !watch.synced() {
+        return fail(503, format!("The panel has not seen {} yet (its cluster view is still loading). Try again in a moment.", env.name));
+    }
+    let mut seen = Seen {
+        application: watch.application().and_then(|a| serde_json::to_value(a.as_ref()).ok()),
+        ..Seen::default()
+    };
+    if let Some(config) = workload.and_then(|w| env.workload(w)) {
+        let kind = plan::kind_name(config.kind);
+        if let Some(d) = watch.deployment(&config.name).filter(|_| kind == "Deployment") {
+            seen.replicasets =
+                watch.replicasets_of(&d).iter().map(|rs| rs.as_ref().clone()).collect();
+            seen.deployment = Some(d.as_ref().clone());
+        }
+        seen.statefulset = watch
+            .statefulset(&config.name)
+            .filter(|_| kind == "StatefulSet")
+            .map(|s| s.as_ref().clone());
+        seen.autoscaler = watch.autoscaler_for(kind, &config.name).map(|h| h.as_ref().clone());
+    }
+    Ok(seen)
+}
+
+/// Whether a stored request's plan still holds against the watch caches (its page says
+/// so before anyone approves); `None` when the caches cannot tell.
+pub fn holds_now(
+    context: &ServerContext,
+    index: usize,
+    stored: &Stored,
+) -> Option<Result<(), String>> {
+    let env = context.environments.get(index)?;
+    let seen = cached(context, index, env, stored.plan.workload()).ok()?;
+    Some(stored.plan.holds(&seen))
+}
+
+/// The plan `ask` would make now (the action page's preview), after the access check.
+pub async fn preview(
+    context: &ServerContext,
+    caller: &Caller,
+    ask: &Ask,
+) -> Result<(Plan, Decision), ActionError> {
+    let (index, env) = environment(context, &ask.environment)?;
+    let action = parse_action(&ask.action)?;
+    let decision = allowed(context, caller, env, action).await?;
+    let seen = cached(context, index, env, ask.asked.workload.as_deref())?;
+    let plan = plan::make(env, action, &ask.asked, &seen)
+        .map_err(|u| ActionError { status: u.status, message: u.message })?;
+    Ok((plan, decision))
+}
+
+fn parse_action(name: &str) -> Result<Action, ActionError> {
+    match Action::parse(name).filter(|a| super::REQUESTABLE.contains(a)) {
+        Some(action) => Ok(action),
+        None => {
+            let known: Vec<&str> = super::REQUESTABLE.iter().map(|a| a.as_str()).collect();
+            fail(404, format!("There is no action “{name}”. Actions: {}.", known.join(", ")))
+        }
+    }
+}
+
+/// The access check for `action`; a refusal is recorded.
+async fn allowed(
+    context: &ServerContext,
+    caller: &Caller,
+    env: &EnvironmentConfig,
+    action: Action,
+) -> Result<Decision, ActionError> {
+    let decision = check(caller.principal(), env, action);
+    if let Decision::Denied(denial) = &decision {
+        let reason = denial.reason(action);
+        record_denial(&context.db, caller, Some(&env.name), action, &reason).await;
+        return fail(denial.status(), reason);
+    }
+    Ok(decision)
+}
+
+/// Records a request; runs it at once when the policy (or broken glass) needs no approval.
+pub async fn request(
+    context: &ServerContext,
+    caller: &Caller,
+    ask: Ask,
+) -> Result<Stored, ActionError> {
+    let (plan, decision) = preview(context, caller, &ask).await?;
+    let (_, env) = environment(context, &ask.environment)?;
+    let Some(principal) = caller.principal() else {
+        return fail(401, "Sign in first.");
+    };
+    if let Some(previewed) = &ask.previewed {
+        if *previewed != plan.fingerprint() {
+            return fail(409, format!("What this would do has changed since your preview: it would now be “{}”. Look at the preview again.", plan.summary()));
+        }
+    }
+    let reason = ask.reason.trim();
+    let mut approvals = match decision {
+        Decision::NeedsApproval { approvals } => approvals,
+        _ => 0,
+    };
+    if ask.break_glass {
+        allowed(context, caller, env, Action::BreakGlass).await?;
+        if reason.is_empty() {
+            return fail(
+                400,
+                "Breaking the glass takes a written reason: say why this cannot wait for approval.",
+            );
+        }
+        approvals = 0;
+    } else if approvals > 0 && reason.is_empty() {
+        return fail(
+            400,
+            format!(
+                "Say why: on {} this needs approval, and the approvers read your reason.",
+                env.name
+            ),
+        );
+    }
+    if reason.chars().count() > 2000 {
+        return fail(400, "The reason is too long (at most 2,000 characters).");
+    }
+    let expires_minutes = match env.policy.of(plan.action()) {
+        Some(Policy::Approval { expires_minutes, .. }) => Some(expires_minutes),
+        _ => None,
+    };
+    let new = store::New {
+        environment: &env.name,
+        plan: &plan,
+        requested_by: &principal.user_id,
+        requested_by_name: &principal.name,
+        reason,
+        approvals_needed: approvals,
+        expires_minutes,
+        break_glass: ask.break_glass,
+    };
+    let stored = store::insert(&context.db, &new, &who(caller)).await.map_err(|e| internal(&e))?;
+    notify(
+        context,
+        &stored,
+        if stored.state == State::Pending { "needs approval" } else { "requested" },
+    );
+    refresh_attention_soon(context);
+    if stored.state == State::Approved {
+        return run_now(context, stored.id).await;
+    }
+    Ok(stored)
+}
+
+/// Executes in a task of its own (a client that goes away does not stop it half-way) and
+/// waits for it.
+async fn run_now(context: &ServerContext, id: i64) -> Result<Stored, ActionError> {
+    let task = tokio::spawn(run(context.clone(), id));
+    if let Ok(Some(stored)) = task.await {
+        return Ok(stored);
+    }
+    // Claimed elsewhere, or the outcome could not be read back: show what is stored.
+    store::load(&context.db, id)
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or_else(|| ActionError { status: 404, message: format!("There is no request {id}.") })
+}
+
+/// An approval or rejection by the caller; runs the request once it is approved.
+pub async fn decide(
+    context: &ServerContext,
+    caller: &Caller,
+    id: i64,
+    approve: bool,
+    comment: &str,
+) -> Result<Stored, ActionError> {
+    let stored = visible(context, caller, id).await?;
+    let env = environment(context, &stored.environment)?.1;
+    // Deciding takes the approver role there; the rules refuse anyone else (recorded).
+    let approver = check(caller.principal(), env, Action::Approve).is_allowed();
+    let decided = store::decide(&context.db, id, &who(caller), approver, approve, comment).await;
+    let decided = match decided {
+        Err(StepError::Refused(refused @ (Refused::OwnRequest | Refused::NotAnApprover))) => {
+            record_denial(
+                &context.db,
+                caller,
+                Some(&env.name),
+                Action::Approve,
+                &refused.to_string(),
+            )
+            .await;
+            return Err(StepError::Refused(refused).into());
+        }
+        other => other?,
+    };
+    refresh_attention_soon(context);
+    match decided.state {
+        State::Approved => {
+            notify(context, &decided, "approved");
+            run_now(context, id).await
+        }
+        State::Rejected => {
+            notify(context, &decided, "rejected");
+            Ok(decided)
+        }
+        _ => Ok(decided),
+    }
+}
+
+/// The requester withdraws their request.
+pub async fn cancel(
+    context: &ServerContext,
+    caller: &Caller,
+    id: i64,
+) -> Result<Stored, ActionError> {
+    visible(context, caller, id).await?;
+    let stored = store::cancel(&context.db, id, &who(caller)).await?;
+    refresh_attention_soon(context);
+    Ok(stored)
+}
+
+/// Someone else has seen a break-glass run.
+pub async fn acknowledge(
+    context: &ServerContext,
+    caller: &Caller,
+    id: i64,
+) -> Result<Stored, ActionError> {
+    let stored = visible(context, caller, id).await?;
+    let env = environment(context, &stored.environment)?.1;
+    allowed(context, caller, env, Action::Approve).await?;
+    let stored = store::acknowledge(&context.db, id, &who(caller)).await?;
+    refresh_attention_soon(context);
+    Ok(stored)
+}
+
+/// The request, if the caller may see its environment (404 otherwise: its existence is
+/// not revealed to someone who may not see it).
+pub async fn visible(
+    context: &ServerContext,
+    caller: &Caller,
+    id: i64,
+) -> Result<Stored, ActionError> {
+    let Some(principal) = caller.principal() else {
+        return fail(401, "Sign in first.");
+    };
+    let stored = store::load(&context.db, id).await.map_err(|e| internal(&e))?;
+    let env =
+        stored.as_ref().and_then(|s| context.environments.iter().find(|e| e.name == s.environment));
+    match (stored, env) {
+        (Some(stored), Some(env)) if check(Some(principal), env, Action::View).is_allowed() => {
+            Ok(stored)
+        }
+        _ => fail(404, format!("There is no request {id} that you may see.")),
+    }
+}
+
+/// Claims and executes an approved request; `None` when someone else claimed it.
+pub async fn run(context: ServerContext, id: i64) -> Option<Stored> {
+    let host = context.actions.host.clone();
+    let claimed = match store::claim(&context.db, id, &host).await {
+        Ok(Some(claimed)) => claimed,
+        Ok(None) => return None,
+        Err(error) => {
+            tracing::error!(%error, id, "cannot claim an approved request; the sweeper will retry");
+            return None;
+        }
+    };
+    let request = &claimed.request;
+    let outcome = match environment(&context, &request.environment) {
+        Ok((index, env)) => match context.live.watches().get(index) {
+            Some(watch) => {
+                let cx = apply::Context {
+                    namespace: &env.namespace,
+                    user_id: &request.requested_by,
+                    name: &request.requested_by_name,
+                    reason: &request.reason,
+                    request_id: id,
+                    started_at: &claimed.started_at,
+                };
+                apply::execute(watch.client(), &request.plan, &cx).await
+            }
+            None => Outcome::Failed("this server watches no cluster".into()),
+        },
+        Err(e) => Outcome::Failed(e.message),
+    };
+    let (state, result) = match outcome {
+        Outcome::Done(done) => (State::Succeeded, done),
+        Outcome::Superseded(changed) => (State::Superseded, format!("not run: {changed}")),
+        Outcome::Failed(error) => (State::Failed, error),
+    };
+    tracing::info!(id, state = state.as_str(), %result, "action executed");
+    if let Err(error) = store::finish(&context.db, id, &host, state, &result).await {
+        // Left `executing`: the sweeper reconciles it against the cluster.
+        tracing::error!(%error, id, "cannot record how an action ended");
+    }
+    let stored = store::load(&context.db, id).await.ok().flatten();
+    if let Some(stored) = &stored {
+        notify(&context, stored, state.as_str());
+    }
+    refresh_attention_soon(&context);
+    stored
+}
+
+mod notify;
+mod sweeper;
+
+pub use notify::refresh_attention;
+use notify::{notify, refresh_attention_soon};
+pub use sweeper::{reconcile, start};

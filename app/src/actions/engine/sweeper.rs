@@ -1,0 +1,104 @@
+//! The background side of actions, one per server: expires requests nobody decided, runs
+//! approved ones nobody claimed, and settles what a stopped server left `executing` by
+//! looking at the cluster — never by running it again.
+
+use std::time::Duration;
+
+use super::{environment, notify, refresh_attention, refresh_attention_soon, run};
+use crate::actions::apply;
+use crate::actions::lifecycle::State;
+use crate::actions::store;
+use crate::context::ServerContext;
+
+/// After a crash: settles a request left `executing` by what the cluster shows.
+pub async fn reconcile(context: &ServerContext, id: i64) {
+    let host = context.actions.host.clone();
+    let Ok(Some(stored)) = store::load(&context.db, id).await else { return };
+    let Ok((index, env)) = environment(context, &stored.environment) else { return };
+    let Some(watch) = context.live.watches().get(index) else { return };
+    let seen = match apply::fetch(watch.client(), &env.namespace, &stored.plan).await {
+        Ok(seen) => seen,
+        Err(error) => {
+            tracing::warn!(%error, id, "cannot reconcile yet: the cluster is not reachable");
+            return;
+        }
+    };
+    let started = stored
+        .started_ms
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    let executor = stored.executor.clone().unwrap_or_default();
+    let (state, result) = if stored.plan.done(&seen, &started, id) {
+        (
+            State::Succeeded,
+            format!("reconciled after {executor} stopped while running it: the change is in place"),
+        )
+    } else {
+        (
+            State::Failed,
+            format!("interrupted: {executor} stopped before the change was made; not run again — ask again if it is still wanted"),
+        )
+    };
+    tracing::warn!(id, state = state.as_str(), "reconciled an interrupted action");
+    if let Err(error) = store::finish(&context.db, id, &host, state, &result).await {
+        tracing::error!(%error, id, "cannot record a reconciled action");
+    }
+    refresh_attention_soon(context);
+}
+
+/// How often the sweeper looks for work.
+const SWEEP: Duration = Duration::from_secs(2);
+/// An approved request not claimed for this long is claimed by the sweeper (its server
+/// stopped between approving and claiming).
+const UNCLAIMED_SECONDS: i64 = 10;
+/// A request executing for this long on another server is taken as abandoned.
+const ABANDONED_SECONDS: i64 = 300;
+
+/// At start: settles what this server (by host name) left executing, then keeps sweeping.
+pub fn start(context: ServerContext) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let host = context.actions.host.clone();
+        // Fresh reads from the API, not the caches: this can run before they have synced.
+        match store::stuck(&context.db, State::Executing, 0, Some(&host)).await {
+            Ok(left) => {
+                for id in left {
+                    reconcile(&context, id).await;
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot look for interrupted actions"),
+        }
+        let mut tick = tokio::time::interval(SWEEP);
+        loop {
+            tick.tick().await;
+            sweep(&context).await;
+        }
+    })
+}
+
+async fn sweep(context: &ServerContext) {
+    match store::expire_due(&context.db).await {
+        Ok(expired) => {
+            for id in &expired {
+                if let Ok(Some(stored)) = store::load(&context.db, *id).await {
+                    notify(context, &stored, "expired");
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot expire requests"),
+    }
+    if let Ok(waiting) = store::stuck(&context.db, State::Approved, UNCLAIMED_SECONDS, None).await {
+        for id in waiting {
+            let _ = run(context.clone(), id).await;
+        }
+    }
+    if let Ok(abandoned) =
+        store::stuck(&context.db, State::Executing, ABANDONED_SECONDS, None).await
+    {
+        for id in abandoned {
+            reconcile(context, id).await;
+        }
+    }
+    // Also picks up what other replicas changed.
+    refresh_attention(context).await;
+}

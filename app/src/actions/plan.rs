@@ -1,0 +1,456 @@
+//! What a request will do, made from what the panel sees: a [`Plan`] records the state it
+//! was made from (replicas, revision, template, Argo CD revision) and the state it leads
+//! to. Plain functions over Kubernetes objects, so the same rules make the preview (from
+//! the watch caches), re-check a request before it runs (from a fresh read) and tell,
+//! after a crash, whether a change was made.
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::PodTemplateSpec;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::access::Action;
+
+use crate::status::model::WorkloadKind;
+
+pub use crate::status::derive::{
+    PAUSED_AT, PAUSED_BY, PAUSED_POLICY, PAUSED_REASON, PAUSED_REQUEST,
+};
+
+/// The kubectl annotation a rollout restart sets on the pod template.
+pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
+const TEMPLATE_HASH: &str = "pod-template-hash";
+const REVISION: &str = "deployment.kubernetes.io/revision";
+
+/// An Argo CD Application, by namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounds {
+    pub min: i32,
+    pub max: i32,
+}
+
+/// Exactly what a request will do, and what it saw when it was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Plan {
+    Scale {
+        kind: WorkloadKind,
+        workload: String,
+        from: i32,
+        to: i32,
+    },
+    /// The workload is scaled by an autoscaler: change its bounds instead of fighting it.
+    ScaleAutoscaler {
+        workload: String,
+        autoscaler: String,
+        from: Bounds,
+        to: Bounds,
+    },
+    Restart {
+        kind: WorkloadKind,
+        workload: String,
+        /// Fingerprint of the pod template seen.
+        template: String,
+    },
+    Rollback {
+        workload: String,
+        from_revision: i64,
+        to_revision: i64,
+        from_images: Vec<String>,
+        to_images: Vec<String>,
+        /// Fingerprint of the target revision's template: once the Deployment's template
+        /// has it, the rollback is done.
+        template: String,
+        /// The application auto-syncs: pause it, or Git undoes the rollback.
+        pause_auto_sync: Option<AppRef>,
+    },
+    Sync {
+        application: AppRef,
+        /// The revision deployed now, and the target it will sync to.
+        deployed: String,
+        target: String,
+    },
+    ResumeAutoSync {
+        application: AppRef,
+        paused_by: String,
+    },
+}
+
+/// What the person asked for, beyond the action itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Asked {
+    pub workload: Option<String>,
+    pub replicas: Option<i32>,
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+    pub revision: Option<i64>,
+}
+
+impl Asked {
+    /// From an address's query or a form (`workload`, `replicas`, `min`, `max`,
+    /// `revision`); numbers must be whole numbers in range, empty values are left out.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, String> {
+        let mut asked = Asked::default();
+        for (key, value) in pairs {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            let number = |what: &str| {
+                value
+                    .parse::<i64>()
+                    .map_err(|_| format!("{what} must be a whole number, not “{value}”."))
+            };
+            let small = |what: &str| {
+                number(what)
+                    .and_then(|n| i32::try_from(n).map_err(|_| format!("{what} is out of range.")))
+            };
+            match key.as_str() {
+                "workload" => asked.workload = Some(value.to_owned()),
+                "replicas" => asked.replicas = Some(small("The number of replicas")?),
+                "min" => asked.min = Some(small("The minimum")?),
+                "max" => asked.max = Some(small("The maximum")?),
+                "revision" => asked.revision = Some(number("The revision")?),
+                _ => {}
+            }
+        }
+        Ok(asked)
+    }
+}
+
+/// The objects a plan is made from or checked against (from the caches or a fresh read).
+#[derive(Clone, Debug, Default)]
+pub struct Seen {
+    pub deployment: Option<Deployment>,
+    pub statefulset: Option<StatefulSet>,
+    pub replicasets: Vec<ReplicaSet>,
+    pub autoscaler: Option<HorizontalPodAutoscaler>,
+    pub application: Option<Value>,
+}
+
+/// Why no plan can be made: the HTTP status and what to tell the person.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Unplannable {
+    pub status: u16,
+    pub message: String,
+}
+
+fn refuse<T>(status: u16, message: impl Into<String>) -> Result<T, Unplannable> {
+    Err(Unplannable { status, message: message.into() })
+}
+
+/// One line of a preview: what changes, from what, to what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub what: &'static str,
+    pub from: String,
+    pub to: String,
+}
+
+impl Plan {
+    /// The object acted on, as Kind/name.
+    pub fn object(&self) -> String {
+        match self {
+            Plan::Scale { kind, workload, .. } | Plan::Restart { kind, workload, .. } => {
+                format!("{}/{workload}", kind_name(*kind))
+            }
+            Plan::ScaleAutoscaler { autoscaler, .. } => {
+                format!("HorizontalPodAutoscaler/{autoscaler}")
+            }
+            Plan::Rollback { workload, .. } => format!("Deployment/{workload}"),
+            Plan::Sync { application, .. } | Plan::ResumeAutoSync { application, .. } => {
+                format!("Application/{}", application.name)
+            }
+        }
+    }
+
+    pub fn action(&self) -> Action {
+        match self {
+            Plan::Scale { .. } | Plan::ScaleAutoscaler { .. } => Action::Scale,
+            Plan::Restart { .. } => Action::Restart,
+            Plan::Rollback { .. } => Action::Rollback,
+            Plan::Sync { .. } => Action::Sync,
+            Plan::ResumeAutoSync { .. } => Action::ResumeAutoSync,
+        }
+    }
+
+    pub fn workload(&self) -> Option<&str> {
+        match self {
+            Plan::Scale { workload, .. }
+            | Plan::ScaleAutoscaler { workload, .. }
+            | Plan::Restart { workload, .. }
+            | Plan::Rollback { workload, .. } => Some(workload),
+            Plan::Sync { .. } | Plan::ResumeAutoSync { .. } => None,
+        }
+    }
+
+    /// From what to what, line by line.
+    pub fn lines(&self) -> Vec<Line> {
+        let line = |what, from: String, to: String| Line { what, from, to };
+        match self {
+            Plan::Scale { from, to, .. } => {
+                vec![line("replicas", from.to_string(), to.to_string())]
+            }
+            Plan::ScaleAutoscaler { from, to, .. } => vec![
+                line("autoscaler minimum", from.min.to_string(), to.min.to_string()),
+                line("autoscaler maximum", from.max.to_string(), to.max.to_string()),
+            ],
+            Plan::Restart { .. } => {
+                vec![line("pods", "running".into(), "replaced one by one".into())]
+            }
+            Plan::Rollback {
+                from_revision,
+                to_revision,
+                from_images,
+                to_images,
+                pause_auto_sync,
+                ..
+            } => {
+                let mut lines =
+                    vec![line("revision", from_revision.to_string(), to_revision.to_string())];
+                lines.push(line("image", from_images.join(", "), to_images.join(", ")));
+                if pause_auto_sync.is_some() {
+                    lines.push(line("Argo CD auto-sync", "on".into(), "paused (pinned)".into()));
+                }
+                lines
+            }
+            Plan::Sync { deployed, target, .. } => {
+                vec![line("revision", short(deployed), target.clone())]
+            }
+            Plan::ResumeAutoSync { .. } => {
+                vec![line("Argo CD auto-sync", "paused (pinned)".into(), "on".into())]
+            }
+        }
+    }
+
+    /// The preview in one line ("replicas 3 → 5").
+    pub fn summary(&self) -> String {
+        self.lines()
+            .iter()
+            .map(|l| format!("{} {} → {}", l.what, l.from, l.to))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Identifies the plan: the form carries the one previewed, so a request is refused if
+    /// what it would do changed in between.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&serde_json::to_value(self).unwrap_or_default())
+    }
+
+    /// Whether the plan still means what it meant when it was made: `Err` says what
+    /// changed (the request is then superseded, not run).
+    pub fn holds(&self, now: &Seen) -> Result<(), String> {
+        match self {
+            Plan::Scale { workload, from, .. } => {
+                let current = replicas(now).ok_or_else(|| gone(workload))?;
+                if current != *from {
+                    return Err(format!(
+                        "{workload} now runs {current} replicas, not {from} as when this was asked"
+                    ));
+                }
+            }
+            Plan::ScaleAutoscaler { autoscaler, from, .. } => {
+                let current =
+                    now.autoscaler.as_ref().map(bounds).ok_or_else(|| gone(autoscaler))?;
+                if current != *from {
+                    return Err(format!(
+                        "the autoscaler's bounds are now {}–{}, not {}–{}",
+                        current.min, current.max, from.min, from.max
+                    ));
+                }
+            }
+            Plan::Restart { workload, template, .. } => {
+                let current = workload_template(now).ok_or_else(|| gone(workload))?;
+                if template_fingerprint(&current) != *template {
+                    return Err(format!("{workload}'s pod template changed since the request"));
+                }
+            }
+            Plan::Rollback { workload, from_revision, to_revision, .. } => {
+                let deployment = now.deployment.as_ref().ok_or_else(|| gone(workload))?;
+                let current = revision_of(&deployment.metadata);
+                if current != Some(*from_revision) {
+                    return Err(format!(
+                        "{workload} is now at revision {}, not {from_revision}",
+                        current.map_or("unknown".into(), |r| r.to_string())
+                    ));
+                }
+                if replicaset_of_revision(&now.replicasets, *to_revision).is_none() {
+                    return Err(format!("revision {to_revision} of {workload} no longer exists"));
+                }
+            }
+            Plan::Sync { application, target, .. } => {
+                let app = now.application.as_ref().ok_or_else(|| gone(&application.name))?;
+                let current = text(app, "/spec/source/targetRevision");
+                if current != *target {
+                    return Err(format!(
+                        "the application now targets {current}, not {target} as when this was asked"
+                    ));
+                }
+            }
+            Plan::ResumeAutoSync { application, .. } => {
+                let app = now.application.as_ref().ok_or_else(|| gone(&application.name))?;
+                if auto_sync(app) {
+                    return Err("auto-sync is already on".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After a crash: whether the change this plan makes is in place. `started_at` is the
+    /// restartedAt value a restart used; `request_id` marks a sync Gantry started.
+    pub fn done(&self, now: &Seen, started_at: &str, request_id: i64) -> bool {
+        match self {
+            Plan::Scale { to, .. } => replicas(now) == Some(*to),
+            Plan::ScaleAutoscaler { to, .. } => now.autoscaler.as_ref().map(bounds) == Some(*to),
+            Plan::Restart { .. } => workload_template(now).is_some_and(|t| {
+                t.metadata
+                    .as_ref()
+                    .and_then(|m| m.annotations.as_ref())
+                    .and_then(|a| a.get(RESTARTED_AT))
+                    .is_some_and(|v| v == started_at)
+            }),
+            Plan::Rollback { template, .. } => {
+                workload_template(now).is_some_and(|t| template_fingerprint(&t) == *template)
+            }
+            Plan::Sync { .. } => now.application.as_ref().is_some_and(|app| {
+                let marker = request_id.to_string();
+                ["/operation/info", "/status/operationState/operation/info"].iter().any(|path| {
+                    app.pointer(path).and_then(Value::as_array).is_some_and(|info| {
+                        info.iter().any(|i| i["name"] == INFO_REQUEST && i["value"] == *marker)
+                    })
+                })
+            }),
+            Plan::ResumeAutoSync { .. } => now.application.as_ref().is_some_and(auto_sync),
+        }
+    }
+}
+
+/// The `.operation.info` entry naming the Gantry request behind a sync.
+pub const INFO_REQUEST: &str = "Gantry request";
+
+fn gone(name: &str) -> String {
+    format!("{name} no longer exists")
+}
+
+pub fn kind_name(kind: WorkloadKind) -> &'static str {
+    match kind {
+        WorkloadKind::Deployment => "Deployment",
+        WorkloadKind::StatefulSet => "StatefulSet",
+    }
+}
+
+/// A commit id shortened as Git shows it; anything else (a tag, a branch) as it is.
+fn short(revision: &str) -> String {
+    if revision.len() == 40 && revision.chars().all(|c| c.is_ascii_hexdigit()) {
+        revision[..7].to_owned()
+    } else {
+        revision.to_owned()
+    }
+}
+
+fn text(value: &Value, pointer: &str) -> String {
+    value.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+pub fn auto_sync(app: &Value) -> bool {
+    app["spec"]["syncPolicy"]["automated"].is_object()
+}
+
+/// Whether Argo CD is running (or about to run) an operation on the application.
+pub fn operation_running(app: &Value) -> Option<String> {
+    if app.get("operation").is_some_and(|o| !o.is_null()) {
+        return Some("an operation has been requested and not started yet".into());
+    }
+    let state = &app["status"]["operationState"];
+    (state["phase"] == "Running")
+        .then(|| format!("an operation started at {} is still running", text(state, "/startedAt")))
+}
+
+pub fn revision_of(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<i64> {
+    meta.annotations.as_ref()?.get(REVISION)?.parse().ok()
+}
+
+pub fn replicaset_of_revision(replicasets: &[ReplicaSet], revision: i64) -> Option<&ReplicaSet> {
+    replicasets.iter().find(|rs| revision_of(&rs.metadata) == Some(revision))
+}
+
+fn replicas(now: &Seen) -> Option<i32> {
+    match (&now.deployment, &now.statefulset) {
+        (Some(d), _) => Some(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+        (_, Some(s)) => Some(s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+        _ => None,
+    }
+}
+
+fn bounds(hpa: &HorizontalPodAutoscaler) -> Bounds {
+    let spec = hpa.spec.as_ref();
+    Bounds {
+        min: spec.and_then(|s| s.min_replicas).unwrap_or(1),
+        max: spec.map_or(0, |s| s.max_replicas),
+    }
+}
+
+fn workload_template(now: &Seen) -> Option<PodTemplateSpec> {
+    match (&now.deployment, &now.statefulset) {
+        (Some(d), _) => d.spec.as_ref().map(|s| s.template.clone()),
+        (_, Some(s)) => s.spec.as_ref().map(|s| s.template.clone()),
+        _ => None,
+    }
+}
+
+/// A pod template without the label the Deployment controller adds to each ReplicaSet's
+/// copy: what `kubectl rollout undo` puts back.
+pub fn template_for_rollback(rs: &ReplicaSet) -> Option<PodTemplateSpec> {
+    let mut template = rs.spec.as_ref()?.template.clone()?;
+    if let Some(labels) = template.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+        labels.remove(TEMPLATE_HASH);
+    }
+    Some(template)
+}
+
+pub fn template_fingerprint(template: &PodTemplateSpec) -> String {
+    let mut template = template.clone();
+    if let Some(labels) = template.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+        labels.remove(TEMPLATE_HASH);
+    }
+    fingerprint(&serde_json::to_value(&template).unwrap_or_default())
+}
+
+fn fingerprint(value: &Value) -> String {
+    let digest = Sha256::digest(value.to_string().as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+fn images_of(template: Option<&PodTemplateSpec>) -> Vec<String> {
+    template
+        .and_then(|t| t.spec.as_ref())
+        .map(|s| {
+            s.containers
+                .iter()
+                .map(|c| {
+                    let image = c.image.as_deref().unwrap_or("");
+                    image.rsplit('/').next().unwrap_or(image).to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+mod make;
+pub use make::make;
+
+#[cfg(test)]
+mod tests;
