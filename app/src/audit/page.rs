@@ -66,7 +66,12 @@ pub fn render(page: Page<'_>) -> String {
             })
             .collect_view();
         let outcome = filter.outcome.clone().unwrap_or_default();
-        let outcomes = ["ok", "refused", "failed"]
+        // Sign-ins and refusals end ok or refused; action requests record the state they
+        // reached at each step.
+        let outcomes = [
+            "ok", "refused", "pending", "approved", "executing", "succeeded", "failed",
+            "rejected", "expired", "cancelled", "superseded",
+        ]
             .into_iter()
             .map(|o| view! { <option value=o selected=outcome == o>{o}</option> })
             .collect_view();
