@@ -444,3 +444,5 @@ mod backups_simulator_only {
         sim.stop().await;
     }
 }
+
+mod actions;

@@ -1,0 +1,137 @@
+//! Gantry's own writes (`gantry_app::actions::apply`) against both clusters: scale, restart,
+//! rollback with auto-sync paused and resumed, and an Argo CD sync — each checked by the
+//! effect the cluster shows, and by the plan's own "done" test used after a crash.
+
+use gantry_app::actions::apply::{execute, fetch, Context, Outcome};
+use gantry_app::actions::plan::{self, AppRef, Plan};
+use gantry_app::status::model::WorkloadKind;
+
+use super::*;
+
+fn context(namespace: &str) -> Context<'_> {
+    Context {
+        namespace,
+        user_id: "100001",
+        name: "Oscar Operator",
+        reason: "contract",
+        request_id: 42,
+        started_at: "2026-11-26T10:00:00Z",
+    }
+}
+
+async fn done(t: &Target, plan: &Plan) -> bool {
+    let seen = fetch(&t.client, &t.namespace, plan).await.unwrap();
+    plan.done(&seen, "2026-11-26T10:00:00Z", 42)
+}
+
+fn image_of(d: &k8s_openapi::api::apps::v1::Deployment) -> String {
+    d.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0]
+        .image
+        .clone()
+        .unwrap_or_default()
+}
+
+contract!(gantry_scales_with_a_guarded_write_and_supersedes_a_stale_plan, |t| {
+    t.web(2).await;
+    let scale =
+        Plan::Scale { kind: WorkloadKind::Deployment, workload: "web".into(), from: 2, to: 3 };
+    let outcome = execute(&t.client, &scale, &context(&t.namespace)).await;
+    assert_eq!(outcome, Outcome::Done("web scaled from 2 to 3 replicas".into()));
+    assert_eq!(t.deployments().get("web").await.unwrap().spec.unwrap().replicas, Some(3));
+    assert!(done(&t, &scale).await);
+    // Asked when it ran 2: it runs 3 now, so the same plan no longer holds.
+    let outcome = execute(&t.client, &scale, &context(&t.namespace)).await;
+    assert!(
+        matches!(outcome, Outcome::Superseded(ref why) if why.contains("now runs 3")),
+        "{outcome:?}"
+    );
+});
+
+contract!(gantry_restarts_like_kubectl_rollout_restart, |t| {
+    let d = t.web(1).await;
+    rolled_out(&t, "web:1").await;
+    let template = plan::template_fingerprint(&d.spec.unwrap().template);
+    let restart =
+        Plan::Restart { kind: WorkloadKind::Deployment, workload: "web".into(), template };
+    let outcome = execute(&t.client, &restart, &context(&t.namespace)).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    assert!(done(&t, &restart).await);
+    eventually("the restart's ReplicaSet", async || {
+        replica_sets(&t).await.iter().any(|rs| revision(rs) == "2").then_some(())
+    })
+    .await;
+});
+
+contract!(gantry_rolls_back_to_a_kept_revision_and_pins_auto_sync, |t| {
+    t.web(1).await;
+    rolled_out(&t, "web:1").await;
+    t.deployments()
+        .patch("web", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web:2"}]}}}})))
+        .await
+        .unwrap();
+    rolled_out(&t, "web:2").await;
+    let mut app = t.app().await;
+    app.data["spec"]["syncPolicy"] = json!({"automated": {"prune": true, "selfHeal": true}});
+    t.apps().replace("app", &PostParams::default(), &app).await.unwrap();
+
+    let sets = replica_sets(&t).await;
+    let first = sets.iter().find(|rs| revision(rs) == "1").unwrap();
+    let target = plan::template_for_rollback(first).unwrap();
+    let application = AppRef { namespace: t.namespace.clone(), name: "app".into() };
+    let rollback = Plan::Rollback {
+        workload: "web".into(),
+        from_revision: 2,
+        to_revision: 1,
+        from_images: vec!["web:2".into()],
+        to_images: vec!["web:1".into()],
+        template: plan::template_fingerprint(&target),
+        pause_auto_sync: Some(application.clone()),
+    };
+    let outcome = execute(&t.client, &rollback, &context(&t.namespace)).await;
+    assert!(matches!(outcome, Outcome::Done(ref d) if d.contains("paused")), "{outcome:?}");
+    assert_eq!(image_of(&t.deployments().get("web").await.unwrap()), "web:1");
+    assert!(done(&t, &rollback).await);
+    rolled_out(&t, "web:1").await;
+    let reused = replica_sets(&t).await;
+    assert!(reused.iter().any(|rs| rs.metadata.uid == first.metadata.uid && revision(rs) == "3"));
+
+    let pinned = t.apps().get("app").await.unwrap();
+    assert!(pinned.data["spec"]["syncPolicy"]["automated"].is_null(), "{:?}", pinned.data);
+    let annotations = pinned.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(annotations[plan::PAUSED_BY], "Oscar Operator (100001)");
+    assert_eq!(annotations[plan::PAUSED_REASON], "contract");
+
+    let resume =
+        Plan::ResumeAutoSync { application, paused_by: annotations[plan::PAUSED_BY].clone() };
+    let outcome = execute(&t.client, &resume, &context(&t.namespace)).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let resumed = t.apps().get("app").await.unwrap();
+    assert_eq!(
+        resumed.data["spec"]["syncPolicy"]["automated"],
+        json!({"prune": true, "selfHeal": true})
+    );
+    assert!(resumed.metadata.annotations.unwrap_or_default().get(plan::PAUSED_BY).is_none());
+});
+
+contract!(gantry_starts_a_sync_as_argo_cd_does_and_waits_for_a_running_one, |t| {
+    t.app().await;
+    let sync = Plan::Sync {
+        application: AppRef { namespace: t.namespace.clone(), name: "app".into() },
+        deployed: String::new(),
+        target: "main".into(),
+    };
+    let outcome = execute(&t.client, &sync, &context(&t.namespace)).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    let app = t.apps().get("app").await.unwrap();
+    let operation = &app.data["operation"];
+    assert_eq!(operation["sync"]["revision"], "main");
+    assert_eq!(operation["initiatedBy"]["username"], "Oscar Operator (100001) via Gantry");
+    assert!(done(&t, &sync).await);
+    // No Argo CD controller runs here: the operation stays requested, so a second sync is
+    // refused as Argo CD refuses it.
+    let again = execute(&t.client, &sync, &context(&t.namespace)).await;
+    assert!(
+        matches!(again, Outcome::Failed(ref why) if why.contains("Argo CD is busy")),
+        "{again:?}"
+    );
+});
