@@ -119,3 +119,41 @@ async fn people_sign_in_through_the_provider_and_see_only_their_actions_in_chrom
     assert!(output_dir.join("operator-action.png").exists(), "no screenshot saved");
     app.stop().await;
 }
+
+/// The production flow in Chromium (tests/browser/approval.mjs): an operator asks for a
+/// rollback of backend with a reason, the approver approves it from the Approvals page,
+/// the rollout shows on the open overview, and the audit page lists every step.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_prod_rollback_is_asked_approved_rolled_out_and_audited_in_chromium(db: PgPool) {
+    use gantry_sim::resources::ids::{DEPLOYMENT, REPLICASET};
+    let app = spawn_on_simulator(db, &[]).await;
+    // A release to roll back from: backend 1.8.3 on prod becomes revision 2.
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    let namespace = "co2-calculator-prod";
+    cluster
+        .store
+        .update(DEPLOYMENT, namespace, "backend", None, |d| {
+            let mut next = d.clone();
+            let image = next["spec"]["template"]["spec"]["containers"][0]["image"]
+                .as_str()
+                .unwrap()
+                .replace("1.8.2", "1.8.3");
+            next["spec"]["template"]["spec"]["containers"][0]["image"] = image.into();
+            Ok(next)
+        })
+        .unwrap();
+    for _ in 0..100 {
+        let (sets, _) = cluster.store.list(REPLICASET, Some(namespace));
+        if sets
+            .iter()
+            .any(|rs| rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let output_dir = project_root().join("tests/output");
+    run_script("approval.mjs", &app, &output_dir, &[]).await;
+    assert!(output_dir.join("approval-audit.png").exists(), "no screenshot saved");
+    app.stop().await;
+}

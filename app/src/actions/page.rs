@@ -305,7 +305,11 @@ pub fn request_page(request: &Stored, now: Option<Result<(), String>>, allowed: 
                 {expires}
                 {result}
             </dl>
-            <section class="panel"><h2>"Decisions"</h2><ul id="decisions">{decisions}</ul></section>
+            <section class="panel">
+                <h2>"Decisions"</h2>
+                {request.decisions.is_empty().then(|| view! { <p class="muted">"No decision yet."</p> })}
+                <ul id="decisions">{decisions}</ul>
+            </section>
             <section class="panel"><h2>"Timeline"</h2><ul id="timeline">{timeline}</ul></section>
             {decide}
             {cancel}

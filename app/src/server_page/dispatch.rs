@@ -139,11 +139,11 @@ async fn approvals_page() -> Result<ServerHtml, AppError> {
     use crate::actions::lifecycle::State;
     let context = server_context()?;
     let principal = signed_in()?;
-    let visible: Vec<String> = context
-        .environments
-        .iter()
-        .filter(|e| crate::access::check(Some(&principal), e, Action::View).is_allowed())
-        .map(|e| e.name.clone())
+    // Someone without any role is refused here as on the overview, their groups named.
+    let visible: Vec<String> = crate::access::server::visible_environments(&context)
+        .await?
+        .into_iter()
+        .map(|i| context.environments[i].name.clone())
         .collect();
     let approver_on = |env: &str| {
         context.environments.iter().find(|e| e.name == env).is_some_and(|e| {
