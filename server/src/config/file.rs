@@ -120,6 +120,7 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("simulator.speed", raw.simulator.speed.is_some()),
         ("simulator.kubeconfig", raw.simulator.kubeconfig.is_some()),
         ("access.groups", raw.access.groups.is_some()),
+        ("notifications.webhook_url", raw.notifications.webhook_url.is_some()),
     ];
     // Every auth key comes from the file unless a variable set it later.
     raw.origins.insert("auth", path.to_owned());

@@ -376,3 +376,26 @@ fn the_default_workloads_are_the_co2_calculator_with_production_headroom() {
     assert_eq!(bounds(2, "redis"), (1, 1));
     assert_eq!(bounds(2, "postgres"), (1, 1));
 }
+
+#[test]
+fn the_webhook_must_be_an_http_url_and_is_not_repeated_in_the_error() {
+    let settings = load(&[("DATABASE_URL", URL)]).expect("defaults are valid");
+    assert_eq!(settings.notifications.webhook_url, None);
+    let hook = "https://chat.example.org/hooks/s3cr3t";
+    let settings =
+        load(&[("DATABASE_URL", URL), ("GANTRY_WEBHOOK_URL", hook)]).expect("an https URL");
+    assert_eq!(settings.notifications.webhook_url.as_deref(), Some(hook));
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_WEBHOOK_URL", "ftp://x/s3cr3t")])
+        .expect_err("not http");
+    let text = error.to_string();
+    assert!(
+        text.contains("notifications.webhook_url") && text.contains("GANTRY_WEBHOOK_URL"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t"), "the token is printed: {text}");
+    let file = file_with("[notifications]\nwebhook_url = \"not a url\"\n");
+    let error =
+        load(&[("DATABASE_URL", URL), ("GANTRY_CONFIG", file.path())]).expect_err("not a URL");
+    let text = error.to_string();
+    assert!(text.contains("notifications.webhook_url") && text.contains(file.path()), "{text}");
+}
