@@ -18,6 +18,8 @@ create table action_request (
     plan jsonb not null,
     -- The plan in words ("replicas 3 → 5"), as shown to the requester and the approvers.
     preview text not null,
+    -- The resourceVersion of the object the plan was made from, as the panel saw it.
+    seen_resource_version text,
     approvals_needed smallint not null check (approvals_needed between 0 and 10),
     state text not null check (state in ('pending', 'approved', 'executing', 'succeeded',
         'failed', 'rejected', 'expired', 'cancelled', 'superseded')),

@@ -84,6 +84,8 @@ async fn a_direct_scale_on_dev_runs_at_once_and_every_step_is_audited(db: PgPool
     let request = &body["request"];
     assert_eq!(request["state"], "succeeded", "{body}");
     assert_eq!(request["preview"], format!("replicas {before} → {to}"));
+    // What it saw is recorded: the Deployment's resourceVersion when it was asked.
+    assert!(request["seen_resource_version"].as_str().is_some_and(|v| !v.is_empty()), "{body}");
     assert_eq!(replicas(&app, DEV, "frontend"), to);
     let id = request["id"].as_i64().unwrap();
     assert_eq!(

@@ -150,19 +150,27 @@ pub fn holds_now(
     Some(stored.plan.holds(&seen))
 }
 
+/// A plan as previewed: what it will do, how it is allowed, the version it was made from.
+pub struct Preview {
+    pub plan: Plan,
+    pub decision: Decision,
+    pub seen_version: Option<String>,
+}
+
 /// The plan `ask` would make now (the action page's preview), after the access check.
 pub async fn preview(
     context: &ServerContext,
     caller: &Caller,
     ask: &Ask,
-) -> Result<(Plan, Decision), ActionError> {
+) -> Result<Preview, ActionError> {
     let (index, env) = environment(context, &ask.environment)?;
     let action = parse_action(&ask.action)?;
     let decision = allowed(context, caller, env, action).await?;
     let seen = cached(context, index, env, ask.asked.workload.as_deref())?;
     let plan = plan::make(env, action, &ask.asked, &seen)
         .map_err(|u| ActionError { status: u.status, message: u.message })?;
-    Ok((plan, decision))
+    let version = plan.seen_version(&seen);
+    Ok(Preview { plan, decision, seen_version: version })
 }
 
 fn parse_action(name: &str) -> Result<Action, ActionError> {
@@ -197,7 +205,7 @@ pub async fn request(
     caller: &Caller,
     ask: Ask,
 ) -> Result<Stored, ActionError> {
-    let (plan, decision) = preview(context, caller, &ask).await?;
+    let Preview { plan, decision, seen_version } = preview(context, caller, &ask).await?;
     let (_, env) = environment(context, &ask.environment)?;
     let Some(principal) = caller.principal() else {
         return fail(401, "Sign in first.");
@@ -246,6 +254,7 @@ pub async fn request(
         approvals_needed: approvals,
         expires_minutes,
         break_glass: ask.break_glass,
+        seen_version: seen_version.as_deref(),
     };
     let stored = store::insert(&context.db, &new, &who(caller)).await.map_err(|e| internal(&e))?;
     notify(

@@ -302,6 +302,7 @@ pub fn request_page(request: &Stored, now: Option<Result<(), String>>, allowed: 
                 <dt>"Reason"</dt><dd id="reason">{if request.reason.is_empty() { "—".to_owned() } else { request.reason.clone() }}</dd>
                 <dt>"Environment"</dt><dd><a href=env_href>{request.environment.clone()}</a></dd>
                 <dt>"Approvals"</dt><dd id="approvals">{format!("{approvals} of {}", request.approvals_needed)}</dd>
+                <dt>"Seen at"</dt><dd class="mono small">{format!("{} resourceVersion {}", request.object, request.seen_resource_version.clone().unwrap_or_else(|| "unknown".into()))}</dd>
                 {expires}
                 {result}
             </dl>

@@ -247,6 +247,27 @@ impl Plan {
         fingerprint(&serde_json::to_value(self).unwrap_or_default())
     }
 
+    /// The resourceVersion of the object the plan acts on, in `seen`.
+    pub fn seen_version(&self, seen: &Seen) -> Option<String> {
+        match self {
+            Plan::Scale { .. } | Plan::Restart { .. } | Plan::Rollback { .. } => seen
+                .deployment
+                .as_ref()
+                .map(|d| &d.metadata)
+                .or(seen.statefulset.as_ref().map(|s| &s.metadata))
+                .and_then(|m| m.resource_version.clone()),
+            Plan::ScaleAutoscaler { .. } => {
+                seen.autoscaler.as_ref().and_then(|h| h.metadata.resource_version.clone())
+            }
+            Plan::Sync { .. } | Plan::ResumeAutoSync { .. } => seen
+                .application
+                .as_ref()
+                .and_then(|a| a.pointer("/metadata/resourceVersion"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }
+    }
+
     /// Whether the plan still means what it meant when it was made: `Err` says what
     /// changed (the request is then superseded, not run).
     pub fn holds(&self, now: &Seen) -> Result<(), String> {

@@ -49,6 +49,8 @@ pub struct Stored {
     pub result: Option<String>,
     pub acknowledged_by_name: Option<String>,
     pub acknowledged_ms: Option<i64>,
+    /// The resourceVersion of the object the plan was made from.
+    pub seen_resource_version: Option<String>,
     pub decisions: Vec<Decision>,
 }
 
@@ -117,6 +119,8 @@ pub struct New<'a> {
     pub approvals_needed: u8,
     pub expires_minutes: Option<u32>,
     pub break_glass: bool,
+    /// The resourceVersion of the object the plan was made from.
+    pub seen_version: Option<&'a str>,
 }
 
 /// Stores a new request (pending, or approved when it needs no approval) and its event.
@@ -128,9 +132,9 @@ pub async fn insert(db: &sqlx::PgPool, new: &New<'_>, who: &Who) -> Result<Store
     let id = sqlx::query_scalar!(
         "insert into action_request
             (environment, action, object, requested_by, requested_by_name, reason, plan,
-             preview, approvals_needed, state, break_glass, expires_at)
+             preview, approvals_needed, state, break_glass, expires_at, seen_resource_version)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                 now() + $12::int8 * interval '1 minute')
+                 now() + $12::int8 * interval '1 minute', $13)
          returning request_id",
         new.environment,
         new.plan.action().as_str(),
@@ -144,6 +148,7 @@ pub async fn insert(db: &sqlx::PgPool, new: &New<'_>, who: &Who) -> Result<Store
         state.as_str(),
         new.break_glass,
         expires,
+        new.seen_version,
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -173,6 +178,7 @@ async fn read(
         r#"select request_id, environment, action, object, requested_by,
                           requested_by_name, reason, plan, preview, approvals_needed, state,
                           break_glass, executor, result, acknowledged_by_name,
+                          seen_resource_version,
                           (extract(epoch from requested_at) * 1000)::int8 as "requested_ms!",
                           (extract(epoch from expires_at) * 1000)::int8 as expires_ms,
                           (extract(epoch from updated_at) * 1000)::int8 as "updated_ms!",
@@ -213,6 +219,7 @@ async fn read(
         result: row.result,
         acknowledged_by_name: row.acknowledged_by_name,
         acknowledged_ms: row.acknowledged_ms,
+        seen_resource_version: row.seen_resource_version,
         decisions: Vec::new(),
     };
     stored.decisions = sqlx::query!(

@@ -83,7 +83,7 @@ async fn action_page(env: &str, action: &str, query: &str) -> Result<ServerHtml,
         ..Ask::default()
     };
     let plan = if ready {
-        Some(preview(&context, &caller, &ask).await.map(|(plan, _)| plan).map_err(|e| {
+        Some(preview(&context, &caller, &ask).await.map(|p| p.plan).map_err(|e| {
             crate::actions::plan::Unplannable { status: e.status, message: e.message }
         }))
     } else {

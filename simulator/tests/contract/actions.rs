@@ -110,7 +110,7 @@ contract!(gantry_rolls_back_to_a_kept_revision_and_pins_auto_sync, |t| {
         resumed.data["spec"]["syncPolicy"]["automated"],
         json!({"prune": true, "selfHeal": true})
     );
-    assert!(resumed.metadata.annotations.unwrap_or_default().get(plan::PAUSED_BY).is_none());
+    assert!(!resumed.metadata.annotations.unwrap_or_default().contains_key(plan::PAUSED_BY));
 });
 
 contract!(gantry_starts_a_sync_as_argo_cd_does_and_waits_for_a_running_one, |t| {
