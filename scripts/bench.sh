@@ -6,6 +6,7 @@
 #     and the Kubernetes API requests the simulated cluster answered meanwhile
 #   - resident memory idle, after the load, and with 500 open live streams
 #   - for comparison, how long kubectl takes to fetch what the overview shows
+#   - the History page with 10,000 recorded revisions (on a database of its own)
 # Run it through ./run bench (which bootstraps the tools).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -113,6 +114,41 @@ done
 KUBECTL_MS=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 3p)
 
 SIMULATOR=$(cargo run -q --release -p gantry-simulator --example throughput)
+stop_server
+
+# --- the History page with 10,000 recorded revisions, on a database of its own ---
+HISTORY_URL=$(echo "$URL" | sed 's#/gantry$#/gantry_bench_history#')
+psql -q "$URL" -c 'drop database if exists gantry_bench_history' -c 'create database gantry_bench_history'
+GANTRY_CLUSTER=none GANTRY_DATABASE_URL=$HISTORY_URL GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_SITE_ROOT=target/site \
+  GANTRY_AUTH_MODE=demo GANTRY_LOG_FORMAT=json GANTRY_LOG=warn "$BIN" >/dev/null 2>&1 &
+SERVER_PID=$!
+until curl -fs -o /dev/null "http://127.0.0.1:$PORT/ready"; do sleep 0.01; done
+# The same shape as the history tests' data: 3 environments, 5 workloads, a minute apart.
+psql -q "$HISTORY_URL" <<'SQL'
+insert into observed_revision
+    (environment, workload, revision, replicaset, template_hash, images, created_at, template,
+     previous_revision, previous_images)
+select (array['dev','staging','prod'])[1 + i % 3],
+       (array['frontend','backend','celery-worker','redis','postgres'])[1 + (i / 3) % 5],
+       i, 'rs-' || i, 'h' || i, array['app=reg/app:1.' || i],
+       timestamptz '2026-01-01' + i * interval '1 minute', '{}'::jsonb,
+       nullif(i - 15, -14), array['app=reg/app:1.' || (i - 15)]
+from generate_series(1, 10000) as i;
+analyze observed_revision;
+SQL
+HISTORY_COOKIE=$(curl -fs -o /dev/null -D - -d person=stakeholder -d next=/ "http://127.0.0.1:$PORT/auth/demo" \
+  | sed -n 's/^set-cookie: \(gantry_session=[^;]*\).*/\1/Ip')
+history_ms() {
+  local times=()
+  for _ in $(seq 1 21); do
+    times+=("$(curl -fs -o /dev/null -w '%{time_total}' -H "Cookie: $HISTORY_COOKIE" "http://127.0.0.1:$PORT$1")")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{ t[NR] = $1 } END { printf "median %.1f ms, max %.1f ms", t[11] * 1000, t[NR] * 1000 }'
+}
+HISTORY_ALL=$(history_ms /history)
+HISTORY_ONE=$(history_ms '/history?env=prod&workload=backend')
+stop_server
+psql -q "$URL" -c 'drop database gantry_bench_history'
 
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 cat <<REPORT
@@ -127,5 +163,6 @@ cat <<REPORT
 | resident memory idle / after the load | $(( RSS_IDLE / 1024 )) MiB / $(( RSS_LOAD / 1024 )) MiB |
 | resident memory with 500 open live streams | $(( RSS_STREAMS / 1024 )) MiB ($STREAM_EVENTS status events delivered in 8 s) |
 | kubectl fetching the same (4 \`kubectl get\`, median of 5) | ${KUBECTL_MS} ms (runs: ${runs[*]}) |
+| History page with 10,000 recorded revisions (500 newest, 21 requests) | all: $HISTORY_ALL; prod backend only: $HISTORY_ONE |
 $SIMULATOR
 REPORT

@@ -20,5 +20,7 @@ pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod cluster;
 pub mod context;
+#[cfg(feature = "ssr")]
+pub mod history;
 
 pub use shell::{shell, App};

@@ -43,6 +43,8 @@ pub struct Application {
     live: Arc<gantry_app::cluster::live::Live>,
     /// Expires, runs and reconciles action requests (see `actions::engine`).
     sweeper: tokio::task::JoinHandle<()>,
+    /// Records the history the watch caches show (see `history::recorder`).
+    recorder: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -79,10 +81,12 @@ impl Application {
         let state = app_state(settings, db, watches)?;
         let live = Arc::clone(&state.context.live);
         let sweeper = gantry_app::actions::engine::start(state.context.clone());
+        let recorder = gantry_app::history::recorder::start(state.context.clone());
         Ok(Self {
             listener,
             live,
             sweeper,
+            recorder,
             router: crate::http::router(state),
             grace: settings.server.shutdown_grace,
             simulator,
@@ -142,6 +146,7 @@ impl Application {
         }
         // An action cut short here stays `executing`: the next start reconciles it.
         self.sweeper.abort();
+        self.recorder.abort();
         if let Some(simulator) = self.simulator {
             simulator.stop().await;
         }
@@ -304,7 +309,8 @@ async fn start_simulator(settings: &Settings) -> Result<Option<gantry_sim::Runni
     Ok(Some(running))
 }
 
-fn hostname() -> String {
+/// This machine's name as Gantry records it (the start record, the executor of actions).
+pub fn hostname() -> String {
     // In Kubernetes this is the pod name: what operators look for.
     std::env::var("HOSTNAME")
         .ok()

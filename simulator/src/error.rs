@@ -29,6 +29,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A JSON patch operation that does not apply (a failed `test`, a missing path): the
+    /// real apiserver answers 422 without naming the operation.
+    #[error("the server rejected our request due to an error in our request")]
+    PatchNotApplied,
     #[error("too old resource version: {requested} ({oldest})")]
     Gone { requested: u64, oldest: u64 },
     #[error("the server does not allow this method on the requested resource")]
@@ -42,7 +46,7 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } | ApiError::NoSuchPath => 404,
             ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
-            ApiError::Invalid { .. } => 422,
+            ApiError::Invalid { .. } | ApiError::PatchNotApplied => 422,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::BadRequest(_) => 400,
             ApiError::Gone { .. } => 410,
@@ -56,7 +60,7 @@ impl ApiError {
             ApiError::NotFound { .. } | ApiError::NoSuchPath => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
             ApiError::Conflict { .. } => "Conflict",
-            ApiError::Invalid { .. } => "Invalid",
+            ApiError::Invalid { .. } | ApiError::PatchNotApplied => "Invalid",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Gone { .. } => "Expired",
@@ -88,7 +92,7 @@ impl ApiError {
                     "field": c.field,
                 })).collect::<Vec<_>>(),
             })),
-            ApiError::NoSuchPath => Some(json!({})),
+            ApiError::NoSuchPath | ApiError::PatchNotApplied => Some(json!({})),
             _ => None,
         };
         let mut status = json!({

@@ -5,7 +5,7 @@
 // Approvals page, sees the preview, the requester and the reason, and approves; the
 // rollout appears on the open overview without a reload; the audit page shows every step.
 import { join } from 'node:path';
-import { argumentsOf, launch } from './harness.mjs';
+import { argumentsOf, launch, report } from './harness.mjs';
 import { signInAsDemo } from './signin.mjs';
 
 const [base, outDir] = argumentsOf('approval.mjs', ['base url', 'output dir']);
@@ -93,9 +93,4 @@ try {
   await browser.close();
 }
 
-if (problems.length) {
-  console.error(`approval browser test: ${problems.length} problem(s)`);
-  for (const p of problems) console.error(' - ' + p);
-  process.exit(1);
-}
-console.log('approval browser test: operator asked, approver approved, rollout live on the overview, every step audited');
+report('approval', problems, 'operator asked, approver approved, rollout live on the overview, every step audited');

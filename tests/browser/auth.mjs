@@ -5,7 +5,7 @@
 // ends on the signed-out page; an operator signs in and sees the actions, each with its
 // policy (approval on prod, direct on dev), and the action page states the decision.
 import { join } from 'node:path';
-import { argumentsOf, launch } from './harness.mjs';
+import { argumentsOf, launch, report } from './harness.mjs';
 import { signInThroughProvider } from './signin.mjs';
 
 const [base, outDir, issuer] = argumentsOf('auth.mjs', ['base url', 'output dir', 'provider issuer']);
@@ -83,9 +83,4 @@ try {
   await browser.close();
 }
 
-if (problems.length) {
-  console.error(`auth browser test: ${problems.length} problem(s)`);
-  for (const p of problems) console.error(' - ' + p);
-  process.exit(1);
-}
-console.log('auth browser test: stakeholder sees no actions, operator sees them with their policy; sign-out through the provider');
+report('auth', problems, 'stakeholder sees no actions, operator sees them with their policy; sign-out through the provider');

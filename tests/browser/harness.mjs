@@ -24,3 +24,13 @@ export async function launch(outDir) {
       '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
   });
 }
+
+// Ends a browser test: its problems on stderr and exit status 1, or `success` on stdout.
+export function report(name, problems, success) {
+  if (problems.length) {
+    console.error(`${name} browser test: ${problems.length} problem(s)`);
+    for (const p of problems) console.error(' - ' + p);
+    process.exit(1);
+  }
+  console.log(`${name} browser test: ${success}`);
+}

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: start a real Gantry server on a free port
 //! against a per-test database, and talk to it over HTTP.
 
+pub mod actions;
 pub mod oidc;
 
 use std::net::SocketAddr;

@@ -2,6 +2,8 @@
 //! Playwright script. Needs the browser assets (`./run build` or `./run test`) and the
 //! tools from `scripts/bootstrap.sh`.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use std::path::PathBuf;
 
 use gantry_tests::{spawn_app, spawn_on_simulator};
@@ -125,9 +127,18 @@ async fn people_sign_in_through_the_provider_and_see_only_their_actions_in_chrom
 /// the rollout shows on the open overview, and the audit page lists every step.
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn a_prod_rollback_is_asked_approved_rolled_out_and_audited_in_chromium(db: PgPool) {
-    use gantry_sim::resources::ids::{DEPLOYMENT, REPLICASET};
     let app = spawn_on_simulator(db, &[]).await;
     // A release to roll back from: backend 1.8.3 on prod becomes revision 2.
+    release_backend_1_8_3_on_prod(&app).await;
+    let output_dir = project_root().join("tests/output");
+    run_script("approval.mjs", &app, &output_dir, &[]).await;
+    assert!(output_dir.join("approval-audit.png").exists(), "no screenshot saved");
+    app.stop().await;
+}
+
+/// Releases backend 1.8.3 on prod (revision 2) and waits for its ReplicaSet.
+async fn release_backend_1_8_3_on_prod(app: &gantry_tests::TestApp) {
+    use gantry_sim::resources::ids::{DEPLOYMENT, REPLICASET};
     let (cluster, _) = app.simulator.as_ref().unwrap();
     let namespace = "co2-calculator-prod";
     cluster
@@ -152,8 +163,28 @@ async fn a_prod_rollback_is_asked_approved_rolled_out_and_audited_in_chromium(db
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// The History page in Chromium (tests/browser/history.mjs): what runs where, the timeline
+/// filtered to prod, and the diff of a release.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_stakeholder_reads_the_history_and_a_diff_in_chromium(db: PgPool) {
+    let app = spawn_on_simulator(db.clone(), &[]).await;
+    release_backend_1_8_3_on_prod(&app).await;
+    for _ in 0..100 {
+        let recorded: Option<i64> = sqlx::query_scalar(
+            "select revision from observed_revision where environment = 'prod' and workload = 'backend' and revision = 2",
+        )
+        .fetch_optional(&db)
+        .await
+        .unwrap();
+        if recorded.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let output_dir = project_root().join("tests/output");
-    run_script("approval.mjs", &app, &output_dir, &[]).await;
-    assert!(output_dir.join("approval-audit.png").exists(), "no screenshot saved");
+    run_script("history.mjs", &app, &output_dir, &[]).await;
+    assert!(output_dir.join("history-diff.png").exists(), "no screenshot saved");
     app.stop().await;
 }

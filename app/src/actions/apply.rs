@@ -125,12 +125,22 @@ pub fn words(error: &kube::Error) -> String {
     }
 }
 
-/// A write lost to another writer: read again and retry. (A JSON patch's `test` of the
-/// resourceVersion fails with 422 instead of 409.)
-fn conflict(error: &kube::Error) -> bool {
+/// Whether a refused write lost a race with another writer (then: read again, retry).
+/// A 409 says so; a JSON patch whose `test` of the resourceVersion failed gets a 422 that
+/// does not say why, so the object is read again: it moved on since `seen` → a race.
+async fn lost_race(
+    client: &Client,
+    namespace: &str,
+    plan: &Plan,
+    seen: &Seen,
+    error: &kube::Error,
+) -> bool {
     match error {
-        kube::Error::Api(status) => {
-            status.code == 409 || (status.code == 422 && status.message.contains("test"))
+        kube::Error::Api(status) if status.code == 409 => true,
+        kube::Error::Api(status) if status.code == 422 && matches!(plan, Plan::Rollback { .. }) => {
+            let now = fetch(client, namespace, plan).await.ok();
+            let version = |s: &Seen| s.deployment.as_ref().map(|d| resource_version(&d.metadata));
+            now.is_some_and(|now| version(&now) != version(seen))
         }
         _ => false,
     }
@@ -157,10 +167,12 @@ pub async fn execute(client: &Client, plan: &Plan, cx: &Context<'_>) -> Outcome 
         match write(client, plan, &seen, cx).await {
             Ok(done) => return Outcome::Done(done),
             Err(Step::Refused(message)) => return Outcome::Failed(message),
-            Err(Step::Kube(error)) if conflict(&error) => {
+            Err(Step::Kube(error)) => {
+                if !lost_race(client, cx.namespace, plan, &seen, &error).await {
+                    return Outcome::Failed(words(&error));
+                }
                 tracing::info!(request = cx.request_id, "conflict while writing; reading again");
             }
-            Err(Step::Kube(error)) => return Outcome::Failed(words(&error)),
         }
     }
     Outcome::Failed(format!(
@@ -229,6 +241,11 @@ async fn write(
                 if plan::auto_sync(object) {
                     pause(client, app, object, cx).await?;
                     paused = true;
+                } else {
+                    // Paused by this request on an attempt that then met a conflict.
+                    let mine = object["metadata"]["annotations"][plan::PAUSED_REQUEST]
+                        == cx.request_id.to_string().as_str();
+                    paused = mine;
                 }
             }
             let deployment = seen

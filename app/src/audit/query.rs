@@ -190,12 +190,17 @@ pub fn csv(rows: &[Row]) -> String {
             text(&e.forwarded_for),
             r.hash.clone(),
         ];
-        let line: Vec<String> =
-            fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+        csv_line(&fields, &mut out);
     }
     out
+}
+
+/// One CSV line (RFC 4180): every field quoted, quotes doubled, CRLF at the end.
+pub fn csv_line(fields: &[String], out: &mut String) {
+    let line: Vec<String> =
+        fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
+    out.push_str(&line.join(","));
+    out.push_str("\r\n");
 }
 
 #[cfg(test)]

@@ -221,6 +221,11 @@ impl EnvironmentWatch {
         &self.client
     }
 
+    /// Every cached Deployment.
+    pub fn deployments(&self) -> Vec<Arc<Deployment>> {
+        self.deployments.state()
+    }
+
     /// The cached Deployment called `name` (what a preview is made from).
     pub fn deployment(&self, name: &str) -> Option<Arc<Deployment>> {
         self.deployments.state().into_iter().find(|d| d.metadata.name.as_deref() == Some(name))

@@ -26,12 +26,7 @@ pub fn NotFound() -> impl IntoView {
 }
 
 /// Sections of the panel whose feature has not landed: path, title, what it will show.
-const UPCOMING: [(&str, &str, &str); 3] = [
-    (
-        "history",
-        "History",
-        "Every revision each environment ran, who deployed it, and diffs between them.",
-    ),
+const UPCOMING: [(&str, &str, &str); 2] = [
     (
         "monitoring",
         "Metrics",

@@ -70,6 +70,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("me") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!("audit") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!("approvals") view=ServerPage ssr=SsrMode::Async/>
+                        <Route path=path!("history") view=ServerPage ssr=SsrMode::Async/>
+                        <Route path=path!("history/diff") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!("requests/:id") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!(":section") view=Upcoming/>
                     </Routes>

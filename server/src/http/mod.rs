@@ -3,6 +3,7 @@
 
 mod actions;
 mod audit;
+mod history;
 mod live;
 mod metrics;
 mod ops;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(live::router())
         .merge(audit::router())
         .merge(actions::router())
+        .merge(history::router())
         .merge(crate::auth::router())
         .nest_service("/pkg", assets)
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {

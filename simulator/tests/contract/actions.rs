@@ -135,3 +135,32 @@ contract!(gantry_starts_a_sync_as_argo_cd_does_and_waits_for_a_running_one, |t| 
         "{again:?}"
     );
 });
+
+contract!(a_json_patch_testing_a_stale_resource_version_is_422_in_general_words, |t| {
+    // Nothing in the answer says the test failed: Gantry's rollback reads the object again
+    // to tell a lost race (retried) from a real refusal.
+    let d = t.web(1).await;
+    let stale = d.metadata.resource_version.clone().unwrap();
+    t.deployments()
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"moved": "on"}}})),
+        )
+        .await
+        .unwrap();
+    let patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/metadata/resourceVersion", "value": stale},
+        {"op": "replace", "path": "/spec/replicas", "value": 2},
+    ]))
+    .unwrap();
+    let s = status(
+        t.deployments()
+            .patch("web", &PatchParams::default(), &Patch::<Value>::Json(patch))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"), "{s:?}");
+    assert_eq!(s.message, "the server rejected our request due to an error in our request");
+    assert!(s.details.is_none_or(|d| d.causes.is_empty()));
+});

@@ -1,0 +1,182 @@
+//! What the panel records of a cluster's history, read from the watch caches as plain
+//! functions: each ReplicaSet revision of each Deployment, and each Argo CD history entry.
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use serde_json::Value;
+
+use crate::actions::plan::revision_of;
+
+/// One revision of a workload, as its ReplicaSet shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedRevision {
+    pub environment: String,
+    pub workload: String,
+    pub revision: i64,
+    pub replicaset: String,
+    pub template_hash: String,
+    /// "container=image:tag", one per container.
+    pub images: Vec<String>,
+    pub change_cause: Option<String>,
+    pub created_ms: i64,
+    pub template: Value,
+}
+
+impl ObservedRevision {
+    /// What makes it the same observation again (the table's unique key).
+    pub fn key(&self) -> (String, String, String, i64) {
+        (self.environment.clone(), self.workload.clone(), self.replicaset.clone(), self.revision)
+    }
+}
+
+/// One Argo CD history entry: a sync that completed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgoEntry {
+    pub environment: String,
+    pub application: String,
+    pub id: i64,
+    pub revision: String,
+    pub deployed_ms: i64,
+    pub started_ms: Option<i64>,
+    /// The person, or "automated sync".
+    pub initiated_by: String,
+}
+
+impl ArgoEntry {
+    pub fn key(&self) -> (String, String, i64) {
+        (self.environment.clone(), self.application.clone(), self.id)
+    }
+}
+
+fn millis(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.timestamp_millis())
+}
+
+/// The revisions of `deployment`, one per ReplicaSet it owns that carries a revision.
+pub fn revisions(
+    environment: &str,
+    deployment: &Deployment,
+    replicasets: &[ReplicaSet],
+) -> Vec<ObservedRevision> {
+    let workload = deployment.metadata.name.clone().unwrap_or_default();
+    replicasets
+        .iter()
+        .filter_map(|rs| {
+            let revision = revision_of(&rs.metadata)?;
+            let template = rs.spec.as_ref()?.template.clone()?;
+            let images = template
+                .spec
+                .as_ref()
+                .map(|s| {
+                    s.containers
+                        .iter()
+                        .map(|c| format!("{}={}", c.name, c.image.as_deref().unwrap_or("")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let labels = rs.metadata.labels.clone().unwrap_or_default();
+            let annotations = rs.metadata.annotations.clone().unwrap_or_default();
+            Some(ObservedRevision {
+                environment: environment.to_owned(),
+                workload: workload.clone(),
+                revision,
+                replicaset: rs.metadata.name.clone().unwrap_or_default(),
+                template_hash: labels.get("pod-template-hash").cloned().unwrap_or_default(),
+                images,
+                change_cause: annotations.get("kubernetes.io/change-cause").cloned(),
+                created_ms: rs
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map_or(0, |t| t.0.as_millisecond()),
+                template: serde_json::to_value(&template).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// The Application's history entries (Argo CD keeps the last ten).
+pub fn argo_entries(environment: &str, application: &Value) -> Vec<ArgoEntry> {
+    let name = application["metadata"]["name"].as_str().unwrap_or_default();
+    application["status"]["history"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|h| {
+                    let by = &h["initiatedBy"];
+                    let initiated_by = if by["automated"] == true {
+                        "automated sync".to_owned()
+                    } else {
+                        by["username"].as_str().unwrap_or("unknown").to_owned()
+                    };
+                    Some(ArgoEntry {
+                        environment: environment.to_owned(),
+                        application: name.to_owned(),
+                        id: h["id"].as_i64()?,
+                        revision: h["revision"].as_str().unwrap_or_default().to_owned(),
+                        deployed_ms: millis(h["deployedAt"].as_str()?)?,
+                        started_ms: h["deployStartedAt"].as_str().and_then(millis),
+                        initiated_by,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn each_replica_set_with_a_revision_is_one_observation() {
+        let deployment: Deployment =
+            serde_json::from_value(json!({"metadata": {"name": "backend"}})).expect("a Deployment");
+        let rs = |name: &str, revision: Option<&str>, image: &str| -> ReplicaSet {
+            let mut annotations = json!({"kubernetes.io/change-cause": "release"});
+            if let Some(r) = revision {
+                annotations["deployment.kubernetes.io/revision"] = json!(r);
+            }
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "creationTimestamp": "2026-11-20T09:30:00Z",
+                             "labels": {"pod-template-hash": "abc"}, "annotations": annotations},
+                "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "backend", "image": image}]}}},
+            }))
+            .expect("a ReplicaSet")
+        };
+        let seen = revisions(
+            "prod",
+            &deployment,
+            &[
+                rs("backend-1", Some("1"), "reg/backend:1.8.2"),
+                rs("backend-x", None, "reg/backend:0"),
+            ],
+        );
+        assert_eq!(seen.len(), 1, "a ReplicaSet without a revision is not one");
+        let r = &seen[0];
+        assert_eq!(
+            (r.workload.as_str(), r.revision, r.template_hash.as_str()),
+            ("backend", 1, "abc")
+        );
+        assert_eq!(r.images, ["backend=reg/backend:1.8.2"]);
+        assert_eq!(r.change_cause.as_deref(), Some("release"));
+        assert_eq!(r.created_ms, 1_795_167_000_000);
+    }
+
+    #[test]
+    fn argo_history_entries_name_who_started_them() {
+        let app = json!({"metadata": {"name": "co2-prod"}, "status": {"history": [
+            {"id": 1, "revision": "9e8d", "deployedAt": "2026-11-20T09:30:00Z", "initiatedBy": {"username": "alice"}},
+            {"id": 2, "revision": "a1b2", "deployedAt": "2026-11-21T09:30:00Z",
+             "deployStartedAt": "2026-11-21T09:29:50Z", "initiatedBy": {"automated": true}},
+            {"revision": "no id"},
+        ]}});
+        let entries = argo_entries("prod", &app);
+        assert_eq!(entries.len(), 2);
+        assert_eq!((entries[0].id, entries[0].initiated_by.as_str()), (1, "alice"));
+        assert_eq!(entries[1].initiated_by, "automated sync");
+        assert_eq!(entries[1].started_ms, Some(entries[1].deployed_ms - 10_000));
+    }
+}

@@ -1,0 +1,326 @@
+//! The History page (`/history`): what runs where right now, and the timeline of every
+//! recorded revision and Argo CD sync, newest first, with the Gantry request that caused
+//! it when there was one. Rendered on the server, like the other record pages.
+
+use leptos::prelude::*;
+
+use super::store::{RevisionRow, SyncRow};
+use crate::actions::lifecycle::State;
+use crate::actions::store::Stored;
+use crate::status::model::EnvironmentStatus;
+
+/// One line of the timeline.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Entry {
+    /// Stable anchor: the entry's permalink is `/history#<id>`.
+    pub id: String,
+    pub at_ms: i64,
+    pub environment: String,
+    /// The workload, or the Argo CD application for a sync.
+    pub object: String,
+    /// What changed, in words.
+    pub what: String,
+    /// Who caused it and why, when known.
+    pub who: String,
+    /// For a workload revision: its number and the one before (diff, roll back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<(i64, Option<i64>)>,
+}
+
+fn tag(image: &str) -> &str {
+    let image = image.split_once('=').map_or(image, |(_, i)| i);
+    image.rsplit('/').next().unwrap_or(image)
+}
+
+/// "backend 1.8.2 → 1.8.3" for the containers whose image changed.
+pub fn image_change(previous: Option<&[String]>, now: &[String]) -> String {
+    let Some(previous) = previous else {
+        let list: Vec<&str> = now.iter().map(|i| tag(i)).collect();
+        return format!("first recorded: {}", list.join(", "));
+    };
+    let changed: Vec<String> = now
+        .iter()
+        .filter_map(|image| {
+            let container = image.split_once('=').map_or("", |(c, _)| c);
+            let before =
+                previous.iter().find(|p| p.split_once('=').map(|(c, _)| c) == Some(container));
+            match before {
+                Some(b) if b == image => None,
+                Some(b) => Some(format!("{} → {}", tag(b), tag(image))),
+                None => Some(format!("{} added", tag(image))),
+            }
+        })
+        .collect();
+    if changed.is_empty() {
+        "same images (template changed: restart or configuration)".to_owned()
+    } else {
+        changed.join(", ")
+    }
+}
+
+/// The request that made a change at `at_ms` on `object` in `environment`, if Gantry ran one
+/// just before (within two minutes).
+fn cause<'a>(
+    requests: &'a [Stored],
+    environment: &str,
+    object: Option<&str>,
+    sync: bool,
+    at_ms: i64,
+) -> Option<&'a Stored> {
+    requests.iter().find(|r| {
+        let started = r.started_ms.unwrap_or(i64::MAX);
+        let kind = if sync { r.action == "sync" } else { r.plan.workload() == object };
+        r.environment == environment
+            && r.state == State::Succeeded
+            && kind
+            && started <= at_ms + 5_000
+            && at_ms - started <= 120_000
+    })
+}
+
+fn by_request(request: &Stored) -> String {
+    let approvers: Vec<&str> =
+        request.decisions.iter().filter(|d| d.approve).map(|d| d.display_name.as_str()).collect();
+    let mut text = format!("{} by {}", request.action.replace('_', " "), request.requested_by_name);
+    if !approvers.is_empty() {
+        text.push_str(&format!(", approved by {}", approvers.join(" and ")));
+    }
+    if request.break_glass {
+        text.push_str(" (break-glass)");
+    }
+    if !request.reason.is_empty() {
+        text.push_str(&format!(": “{}”", request.reason));
+    }
+    text.push_str(&format!(" — request {}", request.id));
+    text
+}
+
+/// The timeline from the recorded rows, newest first.
+pub fn entries(revisions: &[RevisionRow], syncs: &[SyncRow], requests: &[Stored]) -> Vec<Entry> {
+    let mut out: Vec<Entry> = revisions
+        .iter()
+        .map(|r| Entry {
+            id: format!("rev-{}-{}-{}", r.environment, r.workload, r.revision),
+            at_ms: r.created_ms,
+            environment: r.environment.clone(),
+            object: r.workload.clone(),
+            what: format!(
+                "revision {}: {}",
+                r.revision,
+                image_change(r.previous_images.as_deref(), &r.images)
+            ),
+            who: cause(requests, &r.environment, Some(&r.workload), false, r.created_ms)
+                .map(by_request)
+                .or_else(|| r.change_cause.clone())
+                .unwrap_or_default(),
+            revision: Some((r.revision, r.previous_revision)),
+        })
+        .collect();
+    out.extend(syncs.iter().map(|s| {
+        let short = if s.revision.len() == 40 { &s.revision[..7] } else { s.revision.as_str() };
+        let at = s.started_ms.unwrap_or(s.deployed_ms);
+        Entry {
+            id: format!("sync-{}-{}", s.environment, s.id),
+            at_ms: s.deployed_ms,
+            environment: s.environment.clone(),
+            object: s.application.clone(),
+            what: format!("Argo CD synced to {short}"),
+            who: cause(requests, &s.environment, None, true, at)
+                .map(by_request)
+                .unwrap_or_else(|| format!("by {}", s.initiated_by)),
+            revision: None,
+        }
+    }));
+    // Times have a second's precision: within one second, the higher revision is newer.
+    let number = |e: &Entry| e.revision.map_or(0, |(n, _)| n);
+    out.sort_by(|a, b| {
+        (b.at_ms, number(b)).cmp(&(a.at_ms, number(a))).then_with(|| a.id.cmp(&b.id))
+    });
+    out
+}
+
+fn when(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// What runs where: workload × environment → version, and since when (from the live view).
+fn current(statuses: &[EnvironmentStatus]) -> AnyView {
+    let mut workloads: Vec<String> = Vec::new();
+    for s in statuses {
+        for w in &s.workloads {
+            if !workloads.contains(&w.name) {
+                workloads.push(w.name.clone());
+            }
+        }
+    }
+    workloads.sort();
+    let head =
+        statuses.iter().map(|s| view! { <th scope="col">{s.name.clone()}</th> }).collect_view();
+    let rows = workloads
+        .into_iter()
+        .map(|name| {
+            let cells: Vec<(String, String)> = statuses
+                .iter()
+                .map(|s| {
+                    let version = s.workloads.iter().find(|w| w.name == name).and_then(|w| w.images.first()).map(|i| i.tag.clone()).unwrap_or_else(|| "—".into());
+                    let since = s.revisions.iter().find(|r| r.workload == name && r.current).map(|r| format!("since {}", when(r.created_ms))).unwrap_or_default();
+                    (version, since)
+                })
+                .collect();
+            let differs = cells.windows(2).any(|w| w[0].0 != w[1].0);
+            let cells = cells.into_iter().map(|(v, since)| view! { <td><span class="mono">{v}</span><br/><span class="muted small">{since}</span></td> }).collect_view();
+            let label = name.clone();
+            view! { <tr data-workload=name class:differs=differs><th scope="row">{label}</th>{cells}</tr> }
+        })
+        .collect_view();
+    // What Argo CD deployed in each environment, and what it tracks.
+    let argo: Vec<String> = statuses
+        .iter()
+        .map(|s| {
+            s.argo.as_ref().map_or_else(
+                || "—".to_owned(),
+                |a| {
+                    let short = a.revision.get(..7).unwrap_or(&a.revision);
+                    format!("{short} ({})", a.target_revision)
+                },
+            )
+        })
+        .collect();
+    let argo_differs = argo.windows(2).any(|w| w[0] != w[1]);
+    let argo_row = view! {
+        <tr data-workload="argocd" class:differs=argo_differs>
+            <th scope="row">"Argo CD revision"</th>
+            {argo.into_iter().map(|a| view! { <td class="mono small">{a}</td> }).collect_view()}
+        </tr>
+    };
+    view! {
+        <section class="panel" id="current-versions">
+            <h2>"What runs where"</h2>
+            <table class="table"><thead><tr><th>"Workload"</th>{head}</tr></thead><tbody>{rows}{argo_row}</tbody></table>
+        </section>
+    }
+    .into_any()
+}
+
+pub struct Page<'a> {
+    pub statuses: Vec<EnvironmentStatus>,
+    pub environments: &'a [String],
+    pub environment: Option<String>,
+    pub workload: Option<String>,
+    pub entries: Vec<Entry>,
+    pub query: String,
+    /// Environments where the viewer may ask for a rollback (the link is offered there).
+    pub may_roll_back: Vec<String>,
+}
+
+pub fn render(page: Page<'_>) -> String {
+    let owner = Owner::new();
+    owner.with(move || {
+        let options = page.environments.iter().map(|e| {
+            let selected = page.environment.as_deref() == Some(e.as_str());
+            view! { <option value=e.clone() selected=selected>{e.clone()}</option> }
+        }).collect_view();
+        let count = page.entries.len();
+        let may_roll_back = page.may_roll_back;
+        let rows = page.entries.into_iter().map(|e| {
+            let href = format!("#{}", e.id);
+            let env = e.environment.clone();
+            let links = e.revision.map(|(n, before)| {
+                let diff = before.map(|b| {
+                    let href = format!("/history/diff?env={}&workload={}&from={b}&to={n}", e.environment, e.object);
+                    view! { <a class="diff-link" href=href>"diff"</a> " " }
+                });
+                let back = may_roll_back.contains(&e.environment).then(|| {
+                    let href = format!("/environments/{}/actions/rollback?workload={}&revision={n}", e.environment, e.object);
+                    view! { <a class="rollback-link" href=href>"roll back to this"</a> }
+                });
+                view! { <br/><span class="small">{diff}{back}</span> }
+            });
+            view! {
+                <tr id=e.id.clone() data-environment=env>
+                    <td class="mono small"><a href=href>{when(e.at_ms)}</a></td>
+                    <td>{e.environment}</td>
+                    <td>{e.object}</td>
+                    <td>{e.what}{links}</td>
+                    <td class="small">{e.who}</td>
+                </tr>
+            }
+        }).collect_view();
+        let export = format!("/api/history.json?{}", page.query);
+        let csv = format!("/api/history.csv?{}", page.query);
+        view! {
+            <header class="page-header">
+                <h1>"History"</h1>
+                <a class="button" href=csv download="" id="export-csv">"Export CSV"</a>
+                <a class="button" href=export id="export-json">"Export JSON"</a>
+            </header>
+            {current(&page.statuses)}
+            <form class="panel filters" method="get" action="/history" id="history-filters">
+                <label>"Environment " <select name="env"><option value="">"all"</option>{options}</select></label>
+                <label>"Workload " <input name="workload" value=page.workload.unwrap_or_default()/></label>
+                <button type="submit" class="button">"Filter"</button>
+            </form>
+            <section class="panel" id="timeline">
+                <h2>{format!("Timeline ({count} entries, newest first)")}</h2>
+                <table class="table">
+                    <thead><tr><th>"When"</th><th>"Environment"</th><th>"What"</th><th>"Change"</th><th>"Who and why"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        }
+        .into_any()
+        .to_html()
+    })
+}
+
+/// The diff page of two recorded revisions.
+pub fn diff_page(
+    environment: &str,
+    workload: &str,
+    (from, a): (i64, &super::store::Recorded),
+    (to, b): (i64, &super::store::Recorded),
+    changes: &[super::diff::Change],
+) -> String {
+    let owner = Owner::new();
+    owner.with(|| {
+        let rows = changes
+            .iter()
+            .map(|c| view! { <tr><th scope="row">{c.field.clone()}</th><td class="mono small from">{c.from.clone()}</td><td class="mono small to">{c.to.clone()}</td></tr> })
+            .collect_view();
+        let empty = changes.is_empty().then(|| view! { <p class="muted">"The two pod templates are the same."</p> });
+        let back = format!("/history?env={environment}&workload={workload}");
+        view! {
+            <header class="page-header">
+                <h1>{format!("{workload} in {environment}: revision {from} → {to}")}</h1>
+                <a class="button" href=back>"Back to its history"</a>
+            </header>
+            <p class="muted">{format!("Revision {from} was created {}; revision {to} {}.", when(a.created_ms), when(b.created_ms))}</p>
+            {empty}
+            <table class="table" id="diff">
+                <thead><tr><th>"Field"</th><th>{format!("revision {from}")}</th><th>{format!("revision {to}")}</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+        .into_any()
+        .to_html()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_names_the_containers_whose_image_moved() {
+        let before = vec!["backend=reg/backend:1.8.2".to_owned(), "sidecar=reg/proxy:2".to_owned()];
+        let after = vec!["backend=reg/backend:1.8.3".to_owned(), "sidecar=reg/proxy:2".to_owned()];
+        assert_eq!(image_change(Some(&before), &after), "backend:1.8.2 → backend:1.8.3");
+        assert_eq!(
+            image_change(Some(&after), &after),
+            "same images (template changed: restart or configuration)"
+        );
+        assert_eq!(image_change(None, &after), "first recorded: backend:1.8.3, proxy:2");
+    }
+}

@@ -1,0 +1,95 @@
+//! Keeps the history table up to date from the watch caches: every environment once its
+//! caches have synced, then each environment again whenever its view changes (and every
+//! 30 seconds, in case a change did not alter what the pages show). What was recorded is
+//! remembered per environment, so an unchanged view costs no database work.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
+
+use super::observe::{argo_entries, revisions};
+use crate::context::ServerContext;
+
+/// The keys recorded for one environment (revisions, Argo CD entries).
+#[derive(Default)]
+struct Known {
+    revisions: HashSet<(String, String, String, i64)>,
+    entries: HashSet<(String, String, i64)>,
+}
+
+const RESWEEP: Duration = Duration::from_secs(30);
+
+pub fn start(context: ServerContext) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let count = context.live.watches().len();
+        let mut updates = context.live.subscribe();
+        let mut known: HashMap<usize, Known> = HashMap::new();
+        let mut due: BTreeSet<usize> = (0..count).collect();
+        let mut last_sweep = tokio::time::Instant::now();
+        loop {
+            for i in std::mem::take(&mut due) {
+                if !observe(&context, i, known.entry(i).or_default()).await {
+                    due.insert(i);
+                }
+            }
+            let wait = if due.is_empty() { RESWEEP } else { Duration::from_secs(1) };
+            tokio::select! {
+                update = updates.recv() => match update {
+                    Ok(update) => {
+                        due.insert(update.environment);
+                    }
+                    Err(RecvError::Lagged(_)) => due.extend(0..count),
+                    Err(RecvError::Closed) => return,
+                },
+                () = tokio::time::sleep(wait) => {}
+            }
+            if last_sweep.elapsed() >= RESWEEP {
+                due.extend(0..count);
+                last_sweep = tokio::time::Instant::now();
+            }
+        }
+    })
+}
+
+/// Records what is new in environment `i`; false when it should be tried again (caches
+/// not synced yet, or the database failed).
+async fn observe(context: &ServerContext, i: usize, known: &mut Known) -> bool {
+    let (Some(watch), Some(env)) = (context.live.watches().get(i), context.environments.get(i))
+    else {
+        return true;
+    };
+    if !watch.synced() {
+        return false;
+    }
+    let mut seen = Vec::new();
+    for deployment in watch.deployments() {
+        let sets: Vec<_> =
+            watch.replicasets_of(&deployment).iter().map(|rs| rs.as_ref().clone()).collect();
+        seen.extend(revisions(&env.name, &deployment, &sets));
+    }
+    let entries = watch
+        .application()
+        .and_then(|a| serde_json::to_value(a.as_ref()).ok())
+        .map(|a| argo_entries(&env.name, &a))
+        .unwrap_or_default();
+    let new_revisions: Vec<_> =
+        seen.iter().filter(|r| !known.revisions.contains(&r.key())).cloned().collect();
+    let new_entries: Vec<_> =
+        entries.iter().filter(|e| !known.entries.contains(&e.key())).cloned().collect();
+    if !new_revisions.is_empty() || !new_entries.is_empty() {
+        match super::store::record(&context.db, &new_revisions, &new_entries).await {
+            Ok(added) => {
+                tracing::debug!(environment = %env.name, added, "history recorded");
+            }
+            Err(error) => {
+                tracing::warn!(%error, environment = %env.name, "cannot record history; will retry");
+                return false;
+            }
+        }
+    }
+    // Only what the cluster still shows: what it pruned will not come back.
+    known.revisions = seen.iter().map(|r| r.key()).collect();
+    known.entries = entries.iter().map(|e| e.key()).collect();
+    true
+}

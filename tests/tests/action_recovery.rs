@@ -1,0 +1,123 @@
+//! Action requests after the fact: requests a stopped server left executing are settled
+//! by what the cluster shows at the next start, and the webhook hears of each step.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use std::time::Duration;
+
+use gantry_tests::actions::{ask, audit_kinds, replicas, step};
+use gantry_tests::spawn_on_simulator;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+const PROD: &str = "co2-calculator-prod";
+const DEV: &str = "co2-calculator-dev";
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn requests_left_executing_are_settled_by_the_cluster_at_start(db: PgPool) {
+    // Two requests this machine's previous run was executing when it stopped: one whose
+    // change is in the cluster (the seed runs 2 frontend replicas), one whose is not.
+    let insert = |to: i64| {
+        let db = db.clone();
+        async move {
+            let plan = json!({"change": "scale", "kind": "Deployment", "workload": "frontend", "from": 1, "to": to});
+            sqlx::query_scalar::<_, i64>(
+                "insert into action_request (environment, action, object, requested_by,
+                    requested_by_name, reason, plan, preview, approvals_needed, state, executor,
+                    started_at)
+                 values ('dev', 'scale', 'Deployment/frontend', '100', 'Dana Developer', '', $1,
+                    'replicas 1 → 2', 0, 'executing', $2, now())
+                 returning request_id",
+            )
+            .bind(plan)
+            .bind(gantry::startup::hostname())
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let done = insert(2).await;
+    let not_done = insert(3).await;
+    let app = spawn_on_simulator(db.clone(), &[]).await;
+    let developer = app.client_as("developer").await;
+    let settled = |id: i64| {
+        let (app, developer) = (&app, &developer);
+        async move {
+            for _ in 0..50 {
+                let body: Value = developer
+                    .get(app.url(&format!("/api/requests/{id}")))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if body["request"]["state"] != "executing" {
+                    return body["request"].clone();
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("request {id} was not settled");
+        }
+    };
+    let first = settled(done).await;
+    assert_eq!(first["state"], "succeeded", "{first}");
+    assert!(first["result"].as_str().unwrap().contains("the change is in place"), "{first}");
+    let second = settled(not_done).await;
+    assert_eq!(second["state"], "failed", "{second}");
+    assert!(second["result"].as_str().unwrap().contains("not run again"), "{second}");
+    assert_eq!(replicas(&app, DEV, "frontend"), 2, "nothing was run again");
+    assert_eq!(audit_kinds(&db, not_done).await, ["action_failed"]);
+}
+
+/// A webhook receiver: every JSON body posted to it, in order.
+async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = std::sync::Arc::clone(&got);
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let store = std::sync::Arc::clone(&store);
+            async move {
+                store.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, got)
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_webhook_hears_of_requests_decisions_and_outcomes(db: PgPool) {
+    let (url, got) = receiver().await;
+    let app = spawn_on_simulator(db, &[("GANTRY_WEBHOOK_URL", &url)]).await;
+    let operator = app.client_as("operator").await;
+    let approver = app.client_as("approver").await;
+    let before = replicas(&app, PROD, "frontend");
+    let (_, body) = ask(
+        &app,
+        &operator,
+        json!({"environment": "prod", "action": "scale", "workload": "frontend", "replicas": before + 1, "reason": "campaign"}),
+    )
+    .await;
+    let id = body["request"]["id"].as_i64().unwrap();
+    step(&app, &approver, id, "approve").await;
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        events =
+            got.lock().unwrap().iter().map(|b| b["event"].as_str().unwrap().to_owned()).collect();
+        if events.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    events.sort();
+    assert_eq!(events, ["approved", "needs approval", "succeeded"]);
+    let bodies = got.lock().unwrap().clone();
+    let first = bodies.iter().find(|b| b["event"] == "needs approval").unwrap();
+    let text = first["text"].as_str().unwrap();
+    assert!(text.contains("scale on prod") && text.contains("Oscar Operator"), "{text}");
+    assert_eq!(first["request"]["id"], id);
+}

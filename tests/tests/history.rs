@@ -1,0 +1,312 @@
+//! The recorded history against the simulated cluster: each revision recorded once, kept
+//! after the cluster prunes it and across a restart; Argo CD entries beyond the ten the
+//! Application keeps; the History page and its export, with Gantry's own requests named.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use std::time::Duration;
+
+use gantry_sim::resources::ids::{APPLICATION, DEPLOYMENT, REPLICASET};
+use gantry_tests::{spawn_on_simulator, TestApp};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+const PROD: &str = "co2-calculator-prod";
+
+fn edit(
+    app: &TestApp,
+    resource: usize,
+    namespace: &str,
+    name: &str,
+    change: impl FnOnce(&mut Value),
+) {
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    cluster
+        .store
+        .update(resource, namespace, name, None, |current| {
+            let mut next = current.clone();
+            change(&mut next);
+            Ok(next)
+        })
+        .unwrap();
+}
+
+async fn recorded(db: &PgPool, environment: &str, workload: &str) -> Vec<i64> {
+    sqlx::query_scalar(
+        "select revision from observed_revision where environment = $1 and workload = $2 order by revision",
+    )
+    .bind(environment)
+    .bind(workload)
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+async fn until_recorded(db: &PgPool, environment: &str, workload: &str, revision: i64) {
+    for _ in 0..100 {
+        if recorded(db, environment, workload).await.contains(&revision) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("revision {revision} of {workload} in {environment} was never recorded");
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn revisions_are_recorded_once_and_outlive_pruning_and_restarts(db: PgPool) {
+    let app = spawn_on_simulator(db.clone(), &[("GANTRY_SIMULATOR_SPEED", "10")]).await;
+    until_recorded(&db, "prod", "backend", 1).await;
+    // Keep one old ReplicaSet only, then release three times.
+    edit(&app, DEPLOYMENT, PROD, "backend", |d| d["spec"]["revisionHistoryLimit"] = json!(1));
+    for (revision, version) in [(2, "1.9.0"), (3, "1.9.1"), (4, "1.9.2")] {
+        edit(&app, DEPLOYMENT, PROD, "backend", |d| {
+            let image = format!("{}/backend:{version}", gantry_sim::seed::REGISTRY);
+            d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+        });
+        until_recorded(&db, "prod", "backend", revision).await;
+    }
+    // The cluster prunes down to the current ReplicaSet and one more.
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    let mut kept = usize::MAX;
+    for _ in 0..100 {
+        let (sets, _) = cluster.store.list(REPLICASET, Some(PROD));
+        kept = sets
+            .iter()
+            .filter(|rs| rs["metadata"]["name"].as_str().unwrap().starts_with("backend-"))
+            .count();
+        if kept <= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(kept <= 2, "the cluster kept {kept} ReplicaSets");
+    assert_eq!(
+        recorded(&db, "prod", "backend").await,
+        [1, 2, 3, 4],
+        "each revision once, pruned ones kept"
+    );
+
+    // A restart re-lists everything: nothing is recorded twice, nothing is lost.
+    app.stop().await;
+    let app = spawn_on_simulator(db.clone(), &[]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rows: i64 = sqlx::query_scalar("select count(*) from observed_revision where environment = 'prod' and workload = 'backend'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    // The new server's simulated cluster starts from the seed again: its revision 1 is a
+    // new ReplicaSet (another name), the old four stay.
+    assert!(rows >= 4, "{rows}");
+    let distinct: i64 = sqlx::query_scalar(
+        "select count(*) from (select distinct environment, workload, replicaset, revision from observed_revision) d",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let all: i64 =
+        sqlx::query_scalar("select count(*) from observed_revision").fetch_one(&db).await.unwrap();
+    assert_eq!(distinct, all, "no observation is recorded twice");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn argo_cd_entries_beyond_the_ten_it_keeps_remain(db: PgPool) {
+    let app = spawn_on_simulator(db.clone(), &[("GANTRY_SIMULATOR_SPEED", "60")]).await;
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    let history_ids = || {
+        cluster.store.get(APPLICATION, "argocd", "co2-calculator-staging").unwrap()["status"]
+            ["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    for round in 0..12 {
+        let last = history_ids().into_iter().max().unwrap();
+        edit(&app, APPLICATION, "argocd", "co2-calculator-staging", |a| {
+            a["operation"] = json!({"sync": {"revision": "release-1.8"}, "initiatedBy": {"username": format!("tester-{round}")}});
+        });
+        for _ in 0..100 {
+            if history_ids().into_iter().max().unwrap() > last {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let kept = history_ids();
+    assert_eq!(kept.len(), 10, "Argo CD keeps ten");
+    let newest = *kept.iter().max().unwrap();
+    let mut ids: Vec<i64> = Vec::new();
+    for _ in 0..50 {
+        ids = sqlx::query_scalar(
+            "select history_id from argo_history where environment = 'staging' order by history_id",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        if ids.last() == Some(&newest) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        ids,
+        (1..=newest).collect::<Vec<_>>(),
+        "every entry, including those Argo CD dropped"
+    );
+    let by: String = sqlx::query_scalar(
+        "select initiated_by from argo_history where environment = 'staging' and history_id = $1",
+    )
+    .bind(newest)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(by, "tester-11");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_history_page_and_export_show_what_runs_where_and_who_changed_it(db: PgPool) {
+    let app = spawn_on_simulator(db.clone(), &[]).await;
+    let developer = app.client_as("developer").await;
+    until_recorded(&db, "dev", "backend", 1).await;
+    let answer = developer
+        .post(app.url("/api/actions"))
+        .json(&json!({"environment": "dev", "action": "restart", "workload": "backend", "reason": "new config"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    until_recorded(&db, "dev", "backend", 2).await;
+
+    let stakeholder = app.client_as("stakeholder").await;
+    let page = stakeholder.get(app.url("/history")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("What runs where") && html.contains("id=\"rev-dev-backend-2\""),
+        "{html}"
+    );
+
+    let export: Value = stakeholder
+        .get(app.url("/api/history.json?env=dev&workload=backend"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = export["entries"].as_array().unwrap();
+    assert!(
+        entries.iter().all(|e| e["environment"] == "dev" && e["object"] == "backend"),
+        "{export}"
+    );
+    let restart = entries.iter().find(|e| e["id"] == "rev-dev-backend-2").unwrap();
+    assert_eq!(
+        restart["what"],
+        "revision 2: same images (template changed: restart or configuration)"
+    );
+    let who = restart["who"].as_str().unwrap();
+    assert!(who.starts_with("restart by Dana Developer: “new config”"), "{who}");
+
+    // The diff of the restart: only the restart annotation changed.
+    let diff = stakeholder
+        .get(app.url("/history/diff?env=dev&workload=backend&from=1&to=2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(diff.status(), 200);
+    let html = diff.text().await.unwrap();
+    let rows = html.matches("<tr><th scope=\"row\">").count();
+    assert_eq!(rows, 1, "{html}");
+    assert!(html.contains("annotation kubectl.kubernetes.io/restartedAt"), "{html}");
+    let bad = stakeholder
+        .get(app.url("/history/diff?env=dev&workload=backend&from=x&to=2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let missing = stakeholder
+        .get(app.url("/history/diff?env=dev&workload=backend&from=1&to=99"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    // Rolling back is offered from the timeline to whoever may ask for it, only there.
+    assert!(!html_of(&stakeholder, &app, "/history?env=dev").await.contains("roll back to this"));
+    let developers = html_of(&developer, &app, "/history?env=dev").await;
+    assert!(
+        developers.contains("/environments/dev/actions/rollback?workload=backend&amp;revision=1"),
+        "{developers}"
+    );
+
+    let csv = stakeholder.get(app.url("/api/history.csv?env=dev")).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("\"id\",\"time\",\"environment\""), "{csv}");
+    assert!(csv.contains("\"rev-dev-backend-2\""), "{csv}");
+
+    let newcomer = app.client_as("newcomer").await;
+    assert_eq!(newcomer.get(app.url("/api/history.json")).send().await.unwrap().status(), 403);
+    assert_eq!(newcomer.get(app.url("/history")).send().await.unwrap().status(), 403);
+    let unknown = stakeholder.get(app.url("/api/history.json?env=qa")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    app.stop().await;
+}
+
+async fn html_of(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
+    let response = client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+/// Fills the history with `n` revisions over 3 environments × 5 workloads.
+pub async fn fill(db: &PgPool, n: i64) {
+    sqlx::query(
+        "insert into observed_revision
+            (environment, workload, revision, replicaset, template_hash, images, created_at, template)
+         select (array['dev','staging','prod'])[1 + i % 3],
+                (array['frontend','backend','celery-worker','redis','postgres'])[1 + (i / 3) % 5],
+                i, 'rs-' || i, 'h' || i, array['app=reg/app:' || i],
+                timestamptz '2026-01-01' + i * interval '1 minute', '{}'::jsonb
+         from generate_series(1, $1) as i",
+    )
+    .bind(n)
+    .execute(db)
+    .await
+    .unwrap();
+    sqlx::query("analyze observed_revision").execute(db).await.unwrap();
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_timeline_query_reads_through_its_indexes(db: PgPool) {
+    fill(&db, 10_000).await;
+    let sql = include_str!("../../app/src/history/timeline.sql");
+    let envs = vec!["dev".to_owned(), "staging".to_owned(), "prod".to_owned()];
+    let explain = |environment: Option<&'static str>, workload: Option<&'static str>| {
+        let (db, envs) = (db.clone(), envs.clone());
+        async move {
+            let lines: Vec<String> = sqlx::query_scalar(&format!("explain {sql}"))
+                .bind(envs)
+                .bind(environment)
+                .bind(workload)
+                .bind(500_i64)
+                .fetch_all(&db)
+                .await
+                .unwrap();
+            lines.join("\n")
+        }
+    };
+    for (environment, workload) in
+        [(None, None), (Some("prod"), None), (Some("prod"), Some("backend"))]
+    {
+        let plan = explain(environment, workload).await;
+        eprintln!("EXPLAIN timeline ({environment:?}, {workload:?}):\n{plan}");
+        assert!(plan.contains("Index Scan") && !plan.contains("Seq Scan"), "{plan}");
+        // The newest first straight from the index; one workload's rows (a few hundred
+        // here) may be fetched by the index and then sorted.
+        assert!(workload.is_some() || !plan.contains("Sort"), "{plan}");
+    }
+    let one = explain(Some("prod"), Some("backend")).await;
+    assert!(one.contains("observed_revision_environment_idx"), "{one}");
+}
