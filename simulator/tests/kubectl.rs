@@ -166,9 +166,18 @@ async fn scale_and_rollout_commands_work() {
         ])
         .await;
     assert!(restarted.starts_with("20"), "restart visible in get: {restarted:?}");
-    let sets = k
-        .ok(&["-n", "co2-calculator-prod", "get", "rs", "-l", "app=backend", "--no-headers"])
-        .await;
+    // The Deployment controller makes the new ReplicaSet after the patch returns: wait
+    // for it rather than read the list at once (a loaded machine showed the old one only).
+    let mut sets = String::new();
+    for _ in 0..50 {
+        sets = k
+            .ok(&["-n", "co2-calculator-prod", "get", "rs", "-l", "app=backend", "--no-headers"])
+            .await;
+        if sets.lines().count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(sets.lines().count() >= 2, "the restart rolled out a new ReplicaSet: {sets}");
     k.stop().await;
 }
