@@ -174,72 +174,85 @@ async fn read(
             .fetch_optional(&mut *conn)
             .await?;
     }
-    let found = sqlx::query!(
+    Ok(read_many(conn, &[id]).await?.pop())
+}
+
+/// Requests by id, newest first, each with its decisions: two queries however many.
+async fn read_many(conn: &mut sqlx::PgConnection, ids: &[i64]) -> Result<Vec<Stored>, sqlx::Error> {
+    let rows = sqlx::query!(
         r#"select request_id, environment, action, object, requested_by,
-                          requested_by_name, reason, plan, preview, approvals_needed, state,
-                          break_glass, executor, result, acknowledged_by_name,
-                          seen_resource_version,
-                          (extract(epoch from requested_at) * 1000)::int8 as "requested_ms!",
-                          (extract(epoch from expires_at) * 1000)::int8 as expires_ms,
-                          (extract(epoch from updated_at) * 1000)::int8 as "updated_ms!",
-                          (extract(epoch from started_at) * 1000)::int8 as started_ms,
-                          (extract(epoch from finished_at) * 1000)::int8 as finished_ms,
-                          (extract(epoch from acknowledged_at) * 1000)::int8 as acknowledged_ms
-                   from action_request where request_id = $1"#,
-        id
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = found else { return Ok(None) };
-    let undecodable = |what: String| sqlx::Error::Decode(what.into());
-    let plan = serde_json::from_value(row.plan).map_err(|e| {
-        undecodable(format!("request {id} has a plan this version cannot read: {e}"))
-    })?;
-    let state = State::parse(&row.state)
-        .ok_or_else(|| undecodable(format!("request {id} has an unknown state {}", row.state)))?;
-    let mut stored = Stored {
-        id: row.request_id,
-        environment: row.environment,
-        action: row.action,
-        object: row.object,
-        requested_by: row.requested_by,
-        requested_by_name: row.requested_by_name,
-        reason: row.reason,
-        plan,
-        preview: row.preview,
-        approvals_needed: row.approvals_needed,
-        state,
-        break_glass: row.break_glass,
-        requested_ms: row.requested_ms,
-        expires_ms: row.expires_ms,
-        updated_ms: row.updated_ms,
-        executor: row.executor,
-        started_ms: row.started_ms,
-        finished_ms: row.finished_ms,
-        result: row.result,
-        acknowledged_by_name: row.acknowledged_by_name,
-        acknowledged_ms: row.acknowledged_ms,
-        seen_resource_version: row.seen_resource_version,
-        decisions: Vec::new(),
-    };
-    stored.decisions = sqlx::query!(
-        r#"select user_id, display_name, decision, comment,
-                  (extract(epoch from decided_at) * 1000)::int8 as "decided_ms!"
-           from action_decision where request_id = $1 order by decided_at, user_id"#,
-        id
+                  requested_by_name, reason, plan, preview, approvals_needed, state,
+                  break_glass, executor, result, acknowledged_by_name,
+                  seen_resource_version,
+                  (extract(epoch from requested_at) * 1000)::int8 as "requested_ms!",
+                  (extract(epoch from expires_at) * 1000)::int8 as expires_ms,
+                  (extract(epoch from updated_at) * 1000)::int8 as "updated_ms!",
+                  (extract(epoch from started_at) * 1000)::int8 as started_ms,
+                  (extract(epoch from finished_at) * 1000)::int8 as finished_ms,
+                  (extract(epoch from acknowledged_at) * 1000)::int8 as acknowledged_ms
+           from action_request where request_id = any($1) order by request_id desc"#,
+        ids
     )
     .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|d| Decision {
-        user_id: d.user_id,
-        display_name: d.display_name,
-        approve: d.decision == "approve",
-        comment: d.comment,
-        decided_ms: d.decided_ms,
-    })
-    .collect();
-    Ok(Some(stored))
+    .await?;
+    let mut decisions = sqlx::query!(
+        r#"select request_id, user_id, display_name, decision, comment,
+                  (extract(epoch from decided_at) * 1000)::int8 as "decided_ms!"
+           from action_decision where request_id = any($1)
+           order by request_id, decided_at, user_id"#,
+        ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let undecodable = |what: String| sqlx::Error::Decode(what.into());
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = row.request_id;
+        let plan = serde_json::from_value(row.plan).map_err(|e| {
+            undecodable(format!("request {id} has a plan this version cannot read: {e}"))
+        })?;
+        let state = State::parse(&row.state).ok_or_else(|| {
+            undecodable(format!("request {id} has an unknown state {}", row.state))
+        })?;
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            decisions.into_iter().partition(|d| d.request_id == id);
+        decisions = rest;
+        out.push(Stored {
+            id,
+            environment: row.environment,
+            action: row.action,
+            object: row.object,
+            requested_by: row.requested_by,
+            requested_by_name: row.requested_by_name,
+            reason: row.reason,
+            plan,
+            preview: row.preview,
+            approvals_needed: row.approvals_needed,
+            state,
+            break_glass: row.break_glass,
+            requested_ms: row.requested_ms,
+            expires_ms: row.expires_ms,
+            updated_ms: row.updated_ms,
+            executor: row.executor,
+            started_ms: row.started_ms,
+            finished_ms: row.finished_ms,
+            result: row.result,
+            acknowledged_by_name: row.acknowledged_by_name,
+            acknowledged_ms: row.acknowledged_ms,
+            seen_resource_version: row.seen_resource_version,
+            decisions: mine
+                .into_iter()
+                .map(|d| Decision {
+                    user_id: d.user_id,
+                    display_name: d.display_name,
+                    approve: d.decision == "approve",
+                    comment: d.comment,
+                    decided_ms: d.decided_ms,
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
 }
 
 pub async fn load(db: &sqlx::PgPool, id: i64) -> Result<Option<Stored>, sqlx::Error> {

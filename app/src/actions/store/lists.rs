@@ -1,6 +1,6 @@
 //! Reading requests in bulk: for the sweeper, the Approvals page and the overview's flags.
 
-use super::{read, State, Stored};
+use super::{read_many, State, Stored};
 
 /// Requests in `state` whose last change is older than `seconds` (and, if given, claimed
 /// by `executor`).
@@ -43,13 +43,7 @@ pub async fn recent(
     .fetch_all(db)
     .await?;
     let mut conn = db.acquire().await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(stored) = read(&mut conn, id, false).await? {
-            out.push(stored);
-        }
-    }
-    Ok(out)
+    read_many(&mut conn, &ids).await
 }
 
 /// Per environment: pending requests and unacknowledged break-glass runs (the overview's
