@@ -1,7 +1,8 @@
 // Browser test of the History page, in headless Chromium.
 // Usage: node history.mjs <base url> <output dir>
 // Proves: a stakeholder opens the history, sees what runs where, filters the timeline to
-// prod, and opens the diff of backend's latest revision, which names the changed image.
+// prod (the release says it completed and in how long), opens the diff of backend's latest
+// revision, which names the changed image, and compares staging with prod.
 import { join } from 'node:path';
 import { argumentsOf, launch, report } from './harness.mjs';
 import { signInAsDemo } from './signin.mjs';
@@ -32,6 +33,8 @@ try {
   await page.waitForSelector('#timeline');
   const envs = await page.locator('#timeline tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.environment));
   check(envs.length > 0 && envs.every((e) => e === 'prod'), `timeline filtered to prod: ${envs}`);
+  const outcome = await page.locator('#rev-prod-backend-2 .outcome').textContent();
+  check(/^completed in \d/.test(outcome), `the release's outcome: ${outcome}`);
   await page.screenshot({ path: join(outDir, 'history.png'), fullPage: true });
 
   await Promise.all([page.waitForURL(/\/history\/diff/), page.click('#rev-prod-backend-2 a.diff-link')]);
@@ -39,6 +42,14 @@ try {
   const diff = await page.locator('#diff').textContent();
   check(diff.includes('backend: image') && diff.includes('backend:1.8.2') && diff.includes('backend:1.8.3'), `diff: ${diff}`);
   await page.screenshot({ path: join(outDir, 'history-diff.png'), fullPage: true });
+
+  await page.goto(base + '/history', { waitUntil: 'load' });
+  await Promise.all([page.waitForURL(/\/history\/compare/), page.click('#compare-link')]);
+  await page.waitForSelector('#comparison');
+  const summary = await page.locator('#promotion-summary').textContent();
+  // backend was just released to prod at staging's version; the rest still differ.
+  check(summary.startsWith('Promoting staging to prod would change:') && summary.includes('frontend 1.8.2 → 1.8.3') && !summary.includes('backend '), `promotion preview: ${summary}`);
+  await page.screenshot({ path: join(outDir, 'history-compare.png'), fullPage: true });
   await context.close();
 } catch (error) {
   problems.push(`test aborted: ${error.stack || error}`);
@@ -46,4 +57,4 @@ try {
   await browser.close();
 }
 
-report('history', problems, 'what runs where, timeline filtered to prod, a diff');
+report('history', problems, 'what runs where, timeline filtered to prod with outcomes, a diff, staging compared with prod');

@@ -166,14 +166,15 @@ async fn release_backend_1_8_3_on_prod(app: &gantry_tests::TestApp) {
 }
 
 /// The History page in Chromium (tests/browser/history.mjs): what runs where, the timeline
-/// filtered to prod, and the diff of a release.
+/// filtered to prod with the release's outcome, the diff of a release, and the comparison
+/// of staging with prod.
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn a_stakeholder_reads_the_history_and_a_diff_in_chromium(db: PgPool) {
     let app = spawn_on_simulator(db.clone(), &[]).await;
     release_backend_1_8_3_on_prod(&app).await;
     for _ in 0..100 {
         let recorded: Option<i64> = sqlx::query_scalar(
-            "select revision from observed_revision where environment = 'prod' and workload = 'backend' and revision = 2",
+            "select revision from observed_revision where environment = 'prod' and workload = 'backend' and revision = 2 and outcome = 'completed'",
         )
         .fetch_optional(&db)
         .await

@@ -108,6 +108,125 @@ async fn revisions_are_recorded_once_and_outlive_pruning_and_restarts(db: PgPool
     app.stop().await;
 }
 
+/// Sets prod backend's image to `version` (the Deployment controller makes a revision, or
+/// reuses the ReplicaSet that ran that template before: a rollback).
+fn release(app: &TestApp, version: &str) {
+    edit(app, DEPLOYMENT, PROD, "backend", |d| {
+        let image = format!("{}/backend:{version}", gantry_sim::seed::REGISTRY);
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+    });
+}
+
+/// (outcome, duration in ms, rollback_of, rolled_back_by) of prod backend's `revision`.
+type Outcome = (Option<String>, Option<i64>, Option<i64>, Option<i64>);
+
+async fn outcome(db: &PgPool, revision: i64) -> Outcome {
+    sqlx::query_as(
+        "select outcome, (extract(epoch from finished_at - created_at) * 1000)::int8,
+                rollback_of, rolled_back_by
+         from observed_revision
+         where environment = 'prod' and workload = 'backend' and revision = $1",
+    )
+    .bind(revision)
+    .fetch_optional(db)
+    .await
+    .unwrap()
+    .unwrap_or_default()
+}
+
+async fn until_outcome(db: &PgPool, revision: i64, wanted: &str) -> Outcome {
+    let mut last = Outcome::default();
+    for _ in 0..200 {
+        last = outcome(db, revision).await;
+        if last.0.as_deref() == Some(wanted) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("revision {revision} never became {wanted}: {last:?}");
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn rollouts_are_recorded_with_their_outcome_and_rollbacks_name_what_they_undid(db: PgPool) {
+    use gantry_sim::faults::WorkloadFault::NeverReady;
+    let app = spawn_on_simulator(db.clone(), &[("GANTRY_SIMULATOR_SPEED", "20")]).await;
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    // The seed's rollout is complete when the panel first looks.
+    until_outcome(&db, 1, "completed").await;
+    edit(&app, DEPLOYMENT, PROD, "backend", |d| d["spec"]["progressDeadlineSeconds"] = json!(30));
+
+    release(&app, "1.9.0");
+    let (_, took, ..) = until_outcome(&db, 2, "completed").await;
+    assert!(took.is_some_and(|t| t >= 0), "a duration: {took:?}");
+
+    // Pods that never become ready: the rollout fails at its deadline.
+    cluster.faults.set(NeverReady, PROD, "backend", true);
+    release(&app, "1.9.1");
+    until_recorded(&db, "prod", "backend", 3).await;
+    until_outcome(&db, 3, "failed").await;
+
+    // Back to 1.9.0: Kubernetes reuses revision 2's ReplicaSet under number 4.
+    cluster.faults.set(NeverReady, PROD, "backend", false);
+    release(&app, "1.9.0");
+    let (_, _, rollback_of, _) = until_outcome(&db, 4, "completed").await;
+    assert_eq!(rollback_of, Some(2));
+    assert_eq!(outcome(&db, 3).await.3, Some(4), "revision 3 was rolled back by 4");
+
+    // A release replaced while still rolling out.
+    cluster.faults.set(NeverReady, PROD, "backend", true);
+    release(&app, "2.0.0");
+    until_outcome(&db, 5, "progressing").await;
+    cluster.faults.set(NeverReady, PROD, "backend", false);
+    release(&app, "2.0.1");
+    until_outcome(&db, 5, "superseded").await;
+    until_outcome(&db, 6, "completed").await;
+
+    // The timeline says it in words, and the filters narrow it.
+    let stakeholder = app.client_as("stakeholder").await;
+    let export: Value =
+        json_of(&stakeholder, &app, "/api/history.json?env=prod&workload=backend").await;
+    let entry = |id: &str| {
+        export["entries"].as_array().unwrap().iter().find(|e| e["id"] == id).cloned().unwrap()
+    };
+    assert_eq!(entry("rev-prod-backend-2")["outcome"], "completed");
+    assert!(entry("rev-prod-backend-2")["outcome_words"]
+        .as_str()
+        .unwrap()
+        .starts_with("completed in "));
+    let failed = entry("rev-prod-backend-3");
+    assert_eq!(failed["outcome"], "rolled back");
+    let words = failed["outcome_words"].as_str().unwrap();
+    assert!(
+        words.starts_with("failed after ") && words.ends_with("then rolled back (revision 4)"),
+        "{words}"
+    );
+    let back = entry("rev-prod-backend-4");
+    assert_eq!(back["what"], "revision 4 (back to revision 2): backend:1.9.1 → backend:1.9.0");
+    assert_eq!(entry("rev-prod-backend-5")["outcome"], "superseded");
+
+    // Time range: nothing before the seed's revision, everything up to tomorrow.
+    let count = |query: String| {
+        let (client, app) = (&stakeholder, &app);
+        async move { json_of(client, app, &query).await["entries"].as_array().unwrap().len() }
+    };
+    let to_2000 = "/api/history.json?env=prod&workload=backend&to=2000-01-01";
+    assert_eq!(count(to_2000.into()).await, 0);
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d");
+    let all = count("/api/history.json?env=prod&workload=backend".into()).await;
+    assert_eq!(all, 6);
+    let ranged =
+        format!("/api/history.json?env=prod&workload=backend&from=2000-01-01&to={tomorrow}");
+    assert_eq!(count(ranged).await, all);
+    let bad = stakeholder.get(app.url("/api/history.json?from=yesterday")).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let message: Value = bad.json().await.unwrap();
+    assert!(message["error"].as_str().unwrap().contains("“from” must be a date"), "{message}");
+    let page =
+        stakeholder.get(app.url("/history?from=2026-12-01&to=2026-11-01")).send().await.unwrap();
+    assert_eq!(page.status(), 400);
+    app.stop().await;
+}
+
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn argo_cd_entries_beyond_the_ten_it_keeps_remain(db: PgPool) {
     let app = spawn_on_simulator(db.clone(), &[("GANTRY_SIMULATOR_SPEED", "60")]).await;
@@ -188,14 +307,8 @@ async fn the_history_page_and_export_show_what_runs_where_and_who_changed_it(db:
         "{html}"
     );
 
-    let export: Value = stakeholder
-        .get(app.url("/api/history.json?env=dev&workload=backend"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let export: Value =
+        json_of(&stakeholder, &app, "/api/history.json?env=dev&workload=backend").await;
     let entries = export["entries"].as_array().unwrap();
     assert!(
         entries.iter().all(|e| e["environment"] == "dev" && e["object"] == "backend"),
@@ -240,6 +353,26 @@ async fn the_history_page_and_export_show_what_runs_where_and_who_changed_it(db:
         "{developers}"
     );
 
+    // Filtering by person: part of a name, any case, after the join with the requests.
+    let by_person = |query: &'static str| {
+        let (client, app) = (&stakeholder, &app);
+        async move {
+            json_of(client, app, query).await["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(by_person("/api/history.json?person=dana").await, ["rev-dev-backend-2"]);
+    assert!(by_person("/api/history.json?person=nobody-at-all").await.is_empty());
+    let page = html_of(&stakeholder, &app, "/history?person=DANA+developer").await;
+    assert!(
+        page.contains("id=\"rev-dev-backend-2\"") && page.contains("Timeline (1 entries"),
+        "{page}"
+    );
+
     let csv = stakeholder.get(app.url("/api/history.csv?env=dev")).send().await.unwrap();
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = csv.text().await.unwrap();
@@ -252,6 +385,76 @@ async fn the_history_page_and_export_show_what_runs_where_and_who_changed_it(db:
     let unknown = stakeholder.get(app.url("/api/history.json?env=qa")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
     app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_environment_comparison_lists_what_differs_between_two_environments(db: PgPool) {
+    const STAGING: &str = "co2-calculator-staging";
+    let app = spawn_on_simulator(db.clone(), &[]).await;
+    let image = |workload: &str, version: &str| {
+        json!(format!("{}/{workload}:{version}", gantry_sim::seed::REGISTRY))
+    };
+    // A prepared pair: backend differs by version, frontend by one setting, the worker is
+    // the same in both.
+    for (namespace, backend) in [(STAGING, "2.1.0"), (PROD, "2.0.0")] {
+        edit(&app, DEPLOYMENT, namespace, "backend", |d| {
+            d["spec"]["template"]["spec"]["containers"][0]["image"] = image("backend", backend);
+        });
+        edit(&app, DEPLOYMENT, namespace, "frontend", |d| {
+            let container = &mut d["spec"]["template"]["spec"]["containers"][0];
+            container["image"] = image("frontend", "3.0.0");
+            let flag = if namespace == STAGING { "on" } else { "off" };
+            container["env"] = json!([{"name": "FEATURE_X", "value": flag}]);
+        });
+        edit(&app, DEPLOYMENT, namespace, "celery-worker", |d| {
+            d["spec"]["template"]["spec"]["containers"][0]["image"] = image("backend", "2.0.0");
+        });
+    }
+    let approver = app.client_as("approver").await;
+    let mut html = String::new();
+    for _ in 0..100 {
+        html = html_of(&approver, &app, "/history/compare?from=staging&to=prod").await;
+        if html.contains("backend 2.0.0 → 2.1.0") && html.contains("FEATURE_X") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let summary = html.split("id=\"promotion-summary\">").nth(1).unwrap();
+    let summary = summary.split("</p>").next().unwrap();
+    assert_eq!(summary, "Promoting staging to prod would change: backend 2.0.0 → 2.1.0.");
+    let row = |workload: &str| {
+        let start = html.find(&format!("data-workload=\"{workload}\"")).unwrap();
+        // Up to the next workload's row (a row holds a table of its own fields).
+        let rest = &html[start + 1..];
+        rest[..rest.find("data-workload=").unwrap_or(rest.len())].to_owned()
+    };
+    let backend = row("backend");
+    // Its image, and the setting that names the environment.
+    assert!(backend.contains("differs") && backend.contains("2 field(s) differ"), "{backend}");
+    assert!(
+        backend.contains("backend: image") && backend.contains("backend: env APP_ENV"),
+        "{backend}"
+    );
+    let frontend = row("frontend");
+    assert!(frontend.contains("differs") && frontend.contains("env FEATURE_X"), "{frontend}");
+    assert!(frontend.contains(">on<") && frontend.contains(">off<"), "{frontend}");
+    let worker = row("celery-worker");
+    assert!(!worker.contains("differs") && worker.contains("same pod template"), "{worker}");
+    // The default is the last two environments: staging → prod.
+    let default = html_of(&approver, &app, "/history/compare").await;
+    assert!(default.contains("staging compared with prod"), "{default}");
+    // Bad or hidden choices are refused with a reason.
+    let same = approver.get(app.url("/history/compare?from=prod&to=prod")).send().await.unwrap();
+    assert_eq!(same.status(), 400);
+    let unknown = approver.get(app.url("/history/compare?from=qa&to=prod")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    app.stop().await;
+}
+
+async fn json_of(client: &reqwest::Client, app: &TestApp, path: &str) -> Value {
+    let response = client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
 }
 
 async fn html_of(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
@@ -278,24 +481,35 @@ pub async fn fill(db: &PgPool, n: i64) {
     sqlx::query("analyze observed_revision").execute(db).await.unwrap();
 }
 
+/// The plan of the timeline query for these filters.
+async fn plan_of(
+    db: &PgPool,
+    sql: &str,
+    envs: Vec<String>,
+    environment: Option<&'static str>,
+    workload: Option<&'static str>,
+    since_ms: Option<i64>,
+) -> String {
+    let lines: Vec<String> = sqlx::query_scalar(&format!("explain {sql}"))
+        .bind(envs)
+        .bind(environment)
+        .bind(workload)
+        .bind(500_i64)
+        .bind(since_ms)
+        .bind(None::<i64>)
+        .fetch_all(db)
+        .await
+        .unwrap();
+    lines.join("\n")
+}
+
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn the_timeline_query_reads_through_its_indexes(db: PgPool) {
     fill(&db, 10_000).await;
     let sql = include_str!("../../app/src/history/timeline.sql");
     let envs = vec!["dev".to_owned(), "staging".to_owned(), "prod".to_owned()];
     let explain = |environment: Option<&'static str>, workload: Option<&'static str>| {
-        let (db, envs) = (db.clone(), envs.clone());
-        async move {
-            let lines: Vec<String> = sqlx::query_scalar(&format!("explain {sql}"))
-                .bind(envs)
-                .bind(environment)
-                .bind(workload)
-                .bind(500_i64)
-                .fetch_all(&db)
-                .await
-                .unwrap();
-            lines.join("\n")
-        }
+        plan_of(&db, sql, envs.clone(), environment, workload, None)
     };
     for (environment, workload) in
         [(None, None), (Some("prod"), None), (Some("prod"), Some("backend"))]
@@ -309,4 +523,11 @@ async fn the_timeline_query_reads_through_its_indexes(db: PgPool) {
     }
     let one = explain(Some("prod"), Some("backend")).await;
     assert!(one.contains("observed_revision_environment_idx"), "{one}");
+    // A time range starts the scan at its end of the index.
+    let since =
+        chrono::DateTime::parse_from_rfc3339("2026-01-05T00:00:00Z").unwrap().timestamp_millis();
+    let ranged = plan_of(&db, sql, envs.clone(), None, None, Some(since)).await;
+    eprintln!("EXPLAIN timeline since 2026-01-05:\n{ranged}");
+    assert!(ranged.contains("Index Cond: (created_at >="), "{ranged}");
+    assert!(!ranged.contains("Seq Scan") && !ranged.contains("Sort"), "{ranged}");
 }

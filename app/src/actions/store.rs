@@ -492,4 +492,4 @@ pub async fn expire_due(db: &sqlx::PgPool) -> Result<Vec<i64>, sqlx::Error> {
 }
 
 mod lists;
-pub use lists::{attention, recent, stuck};
+pub use lists::{attention, recent, started_between, stuck};

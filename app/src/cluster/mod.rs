@@ -225,6 +225,11 @@ impl EnvironmentWatch {
         self.deployments.state().into_iter().find(|d| d.metadata.name.as_deref() == Some(name))
     }
 
+    /// Every cached StatefulSet.
+    pub fn statefulsets(&self) -> Vec<Arc<StatefulSet>> {
+        self.statefulsets.state()
+    }
+
     pub fn statefulset(&self, name: &str) -> Option<Arc<StatefulSet>> {
         self.statefulsets.state().into_iter().find(|s| s.metadata.name.as_deref() == Some(name))
     }

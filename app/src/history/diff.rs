@@ -21,6 +21,17 @@ fn compact(value: &Value) -> String {
     }
 }
 
+/// The desired replicas of two revisions, when they differ (a Deployment's replica count
+/// is not part of its pod template; each ReplicaSet records it when it is made or scaled).
+pub fn replicas(from: Option<i32>, to: Option<i32>) -> Option<Change> {
+    let show = |r: Option<i32>| r.map_or_else(|| "—".to_owned(), |r| r.to_string());
+    (from != to).then(|| Change {
+        field: "replicas (desired)".to_owned(),
+        from: show(from),
+        to: show(to),
+    })
+}
+
 /// An environment variable's value as the diff shows it.
 fn env_value(var: &Value) -> String {
     if let Some(v) = var.get("value") {

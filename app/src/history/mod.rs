@@ -2,10 +2,12 @@
 //! Argo CD history entry the panel sees is recorded once in PostgreSQL (`recorder`, from
 //! the watch caches), and the History page shows what runs where and what changed when.
 
+pub mod compare;
 pub mod diff;
 pub mod observe;
 pub mod page;
 pub mod recorder;
+pub mod routes;
 pub mod store;
 
 use crate::context::ServerContext;
@@ -13,16 +15,48 @@ use crate::context::ServerContext;
 /// How many timeline entries a page or an export carries.
 pub const LIMIT: i64 = 500;
 
-/// The filter from a query (`env`, `workload`); an environment the person may not see is
-/// refused by the caller before this.
-pub fn filter(pairs: &[(String, String)]) -> store::Filter {
+/// How many recorded rows a person filter looks through (newest first, within the time
+/// range): the person is known only once rows are joined with Gantry's requests.
+pub const PERSON_SCAN: i64 = 5_000;
+
+/// The filter from a query: `env`, `workload`, `person` (part of a name, any case), `from`
+/// and `to` (dates, `YYYY-MM-DD`, both days included; or RFC 3339 times). An environment
+/// the person may not see is refused by the caller; a date that cannot be read is refused
+/// here, naming the field.
+pub fn filter(pairs: &[(String, String)]) -> Result<store::Filter, String> {
     let get = |key: &str| {
         pairs
             .iter()
             .find(|(k, v)| k == key && !v.trim().is_empty())
             .map(|(_, v)| v.trim().to_owned())
     };
-    store::Filter { environment: get("env"), workload: get("workload") }
+    let since_ms = get("from").map(|t| time_ms("from", &t, false)).transpose()?;
+    let until_ms = get("to").map(|t| time_ms("to", &t, true)).transpose()?;
+    if let (Some(since), Some(until)) = (since_ms, until_ms) {
+        if since >= until {
+            return Err("“from” must come before “to”.".to_owned());
+        }
+    }
+    Ok(store::Filter {
+        environment: get("env"),
+        workload: get("workload"),
+        person: get("person"),
+        since_ms,
+        until_ms,
+    })
+}
+
+/// A date (the start of that day, or the start of the next for an inclusive end) or an
+/// RFC 3339 time, as Unix milliseconds.
+fn time_ms(field: &str, text: &str, end_of_day: bool) -> Result<i64, String> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.timestamp_millis());
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        format!("“{field}” must be a date like 2026-11-26 or a time like 2026-11-26T09:30:00Z, not “{text}”.")
+    })?;
+    let day = if end_of_day { day.succ_opt().unwrap_or(day) } else { day };
+    Ok(day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis())
 }
 
 /// The timeline for `environments` (those the person may see), newest first.
@@ -31,14 +65,36 @@ pub async fn timeline(
     environments: &[String],
     filter: &store::Filter,
 ) -> Result<Vec<page::Entry>, sqlx::Error> {
-    let revisions = store::revisions(&context.db, environments, filter, LIMIT).await?;
+    let rows = if filter.person.is_some() { PERSON_SCAN } else { LIMIT };
+    let revisions = store::revisions(&context.db, environments, filter, rows).await?;
     let syncs = if filter.workload.is_some() {
         Vec::new()
     } else {
-        store::syncs(&context.db, environments, filter, LIMIT).await?
+        store::syncs(&context.db, environments, filter, rows).await?
     };
-    let requests = crate::actions::store::recent(&context.db, environments, false, 500).await?;
+    // The requests that may have caused these changes: started up to two minutes before
+    // the oldest and at most a few seconds after the newest (see `page::cause`).
+    let times = revisions
+        .iter()
+        .map(|r| r.created_ms)
+        .chain(syncs.iter().flat_map(|s| [s.deployed_ms, s.started_ms.unwrap_or(s.deployed_ms)]));
+    let requests = match (times.clone().min(), times.max()) {
+        (Some(oldest), Some(newest)) => {
+            crate::actions::store::started_between(
+                &context.db,
+                environments,
+                oldest - page::CAUSE_WINDOW_MS,
+                newest + page::CAUSE_GRACE_MS,
+            )
+            .await?
+        }
+        _ => Vec::new(),
+    };
     let mut entries = page::entries(&revisions, &syncs, &requests);
+    if let Some(person) = &filter.person {
+        let person = person.to_lowercase();
+        entries.retain(|e| e.who.to_lowercase().contains(&person));
+    }
     entries.truncate(usize::try_from(LIMIT).unwrap_or(usize::MAX));
     Ok(entries)
 }
@@ -46,10 +102,11 @@ pub async fn timeline(
 /// The timeline as CSV, newest first.
 pub fn csv(entries: &[page::Entry]) -> String {
     let mut out = String::new();
-    let header: Vec<String> = ["id", "time", "environment", "object", "change", "who"]
-        .iter()
-        .map(|h| (*h).to_owned())
-        .collect();
+    let header: Vec<String> =
+        ["id", "time", "environment", "object", "change", "outcome", "duration_s", "who"]
+            .iter()
+            .map(|h| (*h).to_owned())
+            .collect();
     crate::audit::query::csv_line(&header, &mut out);
     for e in entries {
         let time = chrono::DateTime::from_timestamp_millis(e.at_ms)
@@ -61,9 +118,40 @@ pub fn csv(entries: &[page::Entry]) -> String {
             e.environment.clone(),
             e.object.clone(),
             e.what.clone(),
+            e.outcome.clone(),
+            e.duration_ms.map(|d| (d / 1000).to_string()).unwrap_or_default(),
             e.who.clone(),
         ];
         crate::audit::query::csv_line(&fields, &mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asked(pairs: &[(&str, &str)]) -> Result<store::Filter, String> {
+        let pairs: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        filter(&pairs)
+    }
+
+    #[test]
+    fn dates_include_both_days_and_bad_ones_are_named() {
+        let f = asked(&[("from", "2026-11-01"), ("to", "2026-11-01"), ("person", " Bob ")])
+            .expect("a filter");
+        let day = 86_400_000;
+        assert_eq!(f.since_ms, Some(1_793_491_200_000));
+        assert_eq!(f.until_ms, Some(1_793_491_200_000 + day), "the whole last day");
+        assert_eq!(f.person.as_deref(), Some("Bob"));
+        let exact = asked(&[("from", "2026-11-01T10:00:00+01:00")]).expect("a time");
+        assert_eq!(exact.since_ms, Some(1_793_523_600_000));
+        let bad = asked(&[("to", "last week")]).expect_err("refused");
+        assert!(bad.starts_with("“to” must be a date"), "{bad}");
+        let backwards =
+            asked(&[("from", "2026-11-02"), ("to", "2026-11-01")]).expect_err("refused");
+        assert_eq!(backwards, "“from” must come before “to”.");
+        assert_eq!(asked(&[("env", " "), ("workload", "")]).map(|f| f.environment), Ok(None));
+    }
 }

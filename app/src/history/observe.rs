@@ -19,6 +19,8 @@ pub struct ObservedRevision {
     pub change_cause: Option<String>,
     pub created_ms: i64,
     pub template: Value,
+    /// Desired replicas, as the Deployment controller last wrote them on the ReplicaSet.
+    pub replicas: Option<i32>,
 }
 
 impl ObservedRevision {
@@ -89,9 +91,77 @@ pub fn revisions(
                     .as_ref()
                     .map_or(0, |t| t.0.as_millisecond()),
                 template: serde_json::to_value(&template).unwrap_or_default(),
+                replicas: annotations
+                    .get("deployment.kubernetes.io/desired-replicas")
+                    .and_then(|r| r.parse().ok()),
             })
         })
         .collect()
+}
+
+/// Where the rollout of a Deployment's current revision stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Progressing,
+    /// Every replica runs the revision and is available, since `at_ms`.
+    Completed {
+        at_ms: i64,
+    },
+    /// Past its progress deadline since `at_ms`, in Kubernetes' words.
+    Failed {
+        at_ms: i64,
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// As the history table stores it.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Progressing => "progressing",
+            Outcome::Completed { .. } => "completed",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// The outcome of one workload's current revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RolloutSeen {
+    pub environment: String,
+    pub workload: String,
+    pub revision: i64,
+    pub outcome: Outcome,
+}
+
+/// The Deployment's current revision and how its rollout stands; None while rollouts are
+/// paused or before the controller has numbered a revision. Times come from the
+/// Progressing condition (its lastUpdateTime is when the reason last changed), so a rollout
+/// that finished while the panel was not looking still gets its own time; `now_ms` only
+/// when the condition has none.
+pub fn rollout(environment: &str, deployment: &Deployment, now_ms: i64) -> Option<RolloutSeen> {
+    use crate::status::model::Rollout;
+    let revision = revision_of(&deployment.metadata)?;
+    let progressing = deployment
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Progressing"));
+    let at_ms = progressing
+        .and_then(|c| c.last_update_time.as_ref().or(c.last_transition_time.as_ref()))
+        .map_or(now_ms, |t| t.0.as_millisecond());
+    let outcome = match crate::status::derive::deployment_rollout(deployment) {
+        Rollout::Complete => Outcome::Completed { at_ms },
+        Rollout::Stalled { reason } => Outcome::Failed { at_ms, reason },
+        Rollout::Progressing { .. } => Outcome::Progressing,
+        Rollout::Paused => return None,
+    };
+    Some(RolloutSeen {
+        environment: environment.to_owned(),
+        workload: deployment.metadata.name.clone().unwrap_or_default(),
+        revision,
+        outcome,
+    })
 }
 
 /// The Application's history entries (Argo CD keeps the last ten).
@@ -178,5 +248,71 @@ mod tests {
         assert_eq!((entries[0].id, entries[0].initiated_by.as_str()), (1, "alice"));
         assert_eq!(entries[1].initiated_by, "automated sync");
         assert_eq!(entries[1].started_ms, Some(entries[1].deployed_ms - 10_000));
+    }
+
+    fn deployment(paused: bool, status: &serde_json::Value) -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": "backend", "generation": 4,
+                         "annotations": {"deployment.kubernetes.io/revision": "7"}},
+            "spec": {"replicas": 3, "paused": paused, "selector": {}, "template": {}},
+            "status": status,
+        }))
+        .expect("a Deployment")
+    }
+
+    fn progressing(reason: &str, status: &str) -> serde_json::Value {
+        json!({"type": "Progressing", "status": status, "reason": reason, "message": "ReplicaSet \"backend-7\" has timed out progressing.",
+               "lastUpdateTime": "2026-11-20T09:31:15Z", "lastTransitionTime": "2026-11-20T09:30:00Z"})
+    }
+
+    #[test]
+    fn a_rollout_is_complete_failed_or_under_way_with_the_time_kubernetes_gives() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T09:31:15Z")
+            .expect("time")
+            .timestamp_millis();
+        let done = deployment(
+            false,
+            &json!({"observedGeneration": 4, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3,
+            "conditions": [progressing("NewReplicaSetAvailable", "True")]}),
+        );
+        let seen = rollout("prod", &done, 1).expect("an outcome");
+        assert_eq!((seen.workload.as_str(), seen.revision), ("backend", 7));
+        assert_eq!(seen.outcome, Outcome::Completed { at_ms: at });
+
+        let stalled = deployment(
+            false,
+            &json!({"observedGeneration": 4, "replicas": 4, "updatedReplicas": 1, "availableReplicas": 3,
+            "conditions": [progressing("ProgressDeadlineExceeded", "False")]}),
+        );
+        let Some(RolloutSeen { outcome: Outcome::Failed { at_ms, reason }, .. }) =
+            rollout("prod", &stalled, 1)
+        else {
+            panic!("a failed rollout")
+        };
+        assert_eq!(
+            (at_ms, reason.as_str()),
+            (at, "ReplicaSet \"backend-7\" has timed out progressing.")
+        );
+
+        let moving = deployment(
+            false,
+            &json!({"observedGeneration": 4, "replicas": 4, "updatedReplicas": 2, "availableReplicas": 3,
+            "conditions": [progressing("ReplicaSetUpdated", "True")]}),
+        );
+        assert_eq!(rollout("prod", &moving, 1).map(|s| s.outcome), Some(Outcome::Progressing));
+        // Complete without a condition (a controller that writes none): the panel's time.
+        let bare = deployment(
+            false,
+            &json!({"observedGeneration": 4, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}),
+        );
+        assert_eq!(
+            rollout("prod", &bare, 42).map(|s| s.outcome),
+            Some(Outcome::Completed { at_ms: 42 })
+        );
+        assert_eq!(
+            rollout("prod", &deployment(true, &json!({})), 1),
+            None,
+            "paused: nothing to say"
+        );
     }
 }

@@ -22,6 +22,13 @@ pub struct Entry {
     pub what: String,
     /// Who caused it and why, when known.
     pub who: String,
+    /// How it went, in one word or two: completed, failed, superseded, rolled back, in
+    /// progress, synced; empty when the panel did not see it.
+    pub outcome: String,
+    /// The outcome in words, with the duration ("completed in 42 s").
+    pub outcome_words: String,
+    /// From the start of the rollout (or sync) to its end, when both are known.
+    pub duration_ms: Option<i64>,
     /// For a workload revision: its number and the one before (diff, roll back).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<(i64, Option<i64>)>,
@@ -58,24 +65,94 @@ pub fn image_change(previous: Option<&[String]>, now: &[String]) -> String {
     }
 }
 
-/// The request that made a change at `at_ms` on `object` in `environment`, if Gantry ran one
-/// just before (within two minutes).
-fn cause<'a>(
-    requests: &'a [Stored],
-    environment: &str,
-    object: Option<&str>,
-    sync: bool,
+/// A request is taken as the cause of a change that follows its start within this time…
+pub const CAUSE_WINDOW_MS: i64 = 120_000;
+/// …or precedes it by at most this much (the clocks of the cluster and the panel differ).
+pub const CAUSE_GRACE_MS: i64 = 5_000;
+
+/// "42 s", "3 min 5 s", "2 h 10 min".
+pub fn duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 if s % 60 == 0 => format!("{} min", s / 60),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        _ if s % 3600 < 60 => format!("{} h", s / 3600),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// How a revision's rollout went: (word, words, duration).
+fn outcome(r: &RevisionRow) -> (String, String, Option<i64>) {
+    let took = r.finished_ms.map(|f| f - r.created_ms);
+    let length = took.map(duration).unwrap_or_default();
+    let (word, mut words) = match r.outcome.as_deref() {
+        Some("completed") => ("completed", format!("completed in {length}")),
+        Some("failed") => {
+            let reason = r.outcome_reason.as_deref().unwrap_or("progress deadline exceeded");
+            ("failed", format!("failed after {length}: {reason}"))
+        }
+        Some("superseded") => {
+            ("superseded", format!("replaced by a newer revision after {length}, unfinished"))
+        }
+        Some("progressing") => ("in progress", "rolling out".to_owned()),
+        _ => ("", String::new()),
+    };
+    let word = match r.rolled_back_by {
+        Some(by) => {
+            let then = if words.is_empty() { String::new() } else { format!("{words}, then ") };
+            words = format!("{then}rolled back (revision {by})");
+            "rolled back"
+        }
+        None => word,
+    };
+    (word.to_owned(), words, took)
+}
+
+/// A change a request may have caused: where, on what (a workload, or None for an Argo CD
+/// sync), and when it happened.
+struct Change<'a> {
+    environment: &'a str,
+    workload: Option<&'a str>,
     at_ms: i64,
-) -> Option<&'a Stored> {
-    requests.iter().find(|r| {
-        let started = r.started_ms.unwrap_or(i64::MAX);
-        let kind = if sync { r.action == "sync" } else { r.plan.workload() == object };
-        r.environment == environment
-            && r.state == State::Succeeded
-            && kind
-            && started <= at_ms + 5_000
-            && at_ms - started <= 120_000
-    })
+}
+
+/// Which change each request that ran caused: the change of its kind in its environment
+/// closest to its start, between [`CAUSE_GRACE_MS`] before and [`CAUSE_WINDOW_MS`] after.
+/// A request explains at most one change (a revision made just before it, e.g. the release
+/// it is about to restart, is not its doing), and a change at most one request (the
+/// closest). Keyed by the change's index.
+fn causes<'a>(requests: &'a [Stored], changes: &[Change<'_>]) -> Vec<Option<&'a Stored>> {
+    let mut best: Vec<Option<(i64, &'a Stored)>> = vec![None; changes.len()];
+    for request in requests.iter().filter(|r| r.state == State::Succeeded) {
+        let Some(started) = request.started_ms else { continue };
+        // Only these actions make a revision or an Argo CD history entry.
+        let workload = match request.action.as_str() {
+            "sync" => None,
+            "restart" | "rollback" => match request.plan.workload() {
+                Some(w) => Some(w),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let closest = changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.environment == request.environment
+                    && c.workload == workload
+                    && c.at_ms >= started - CAUSE_GRACE_MS
+                    && c.at_ms - started <= CAUSE_WINDOW_MS
+            })
+            .min_by_key(|(_, c)| (c.at_ms - started).abs());
+        if let Some((i, c)) = closest {
+            let distance = (c.at_ms - started).abs();
+            if best[i].is_none_or(|(d, _)| distance < d) {
+                best[i] = Some((distance, request));
+            }
+        }
+    }
+    best.into_iter().map(|b| b.map(|(_, r)| r)).collect()
 }
 
 fn by_request(request: &Stored) -> String {
@@ -97,37 +174,61 @@ fn by_request(request: &Stored) -> String {
 
 /// The timeline from the recorded rows, newest first.
 pub fn entries(revisions: &[RevisionRow], syncs: &[SyncRow], requests: &[Stored]) -> Vec<Entry> {
+    let changes: Vec<Change<'_>> = revisions
+        .iter()
+        .map(|r| Change {
+            environment: &r.environment,
+            workload: Some(&r.workload),
+            at_ms: r.created_ms,
+        })
+        .chain(syncs.iter().map(|s| Change {
+            environment: &s.environment,
+            workload: None,
+            at_ms: s.started_ms.unwrap_or(s.deployed_ms),
+        }))
+        .collect();
+    let causes = causes(requests, &changes);
+    let (revision_causes, sync_causes) = causes.split_at(revisions.len());
     let mut out: Vec<Entry> = revisions
         .iter()
-        .map(|r| Entry {
-            id: format!("rev-{}-{}-{}", r.environment, r.workload, r.revision),
-            at_ms: r.created_ms,
-            environment: r.environment.clone(),
-            object: r.workload.clone(),
-            what: format!(
-                "revision {}: {}",
-                r.revision,
-                image_change(r.previous_images.as_deref(), &r.images)
-            ),
-            who: cause(requests, &r.environment, Some(&r.workload), false, r.created_ms)
-                .map(by_request)
-                .or_else(|| r.change_cause.clone())
-                .unwrap_or_default(),
-            revision: Some((r.revision, r.previous_revision)),
+        .zip(revision_causes)
+        .map(|(r, cause)| {
+            let (outcome, outcome_words, duration_ms) = outcome(r);
+            let rollback =
+                r.rollback_of.map(|of| format!(" (back to revision {of})")).unwrap_or_default();
+            Entry {
+                id: format!("rev-{}-{}-{}", r.environment, r.workload, r.revision),
+                at_ms: r.created_ms,
+                environment: r.environment.clone(),
+                object: r.workload.clone(),
+                what: format!(
+                    "revision {}{rollback}: {}",
+                    r.revision,
+                    image_change(r.previous_images.as_deref(), &r.images)
+                ),
+                who: cause.map(by_request).or_else(|| r.change_cause.clone()).unwrap_or_default(),
+                outcome,
+                outcome_words,
+                duration_ms,
+                revision: Some((r.revision, r.previous_revision)),
+            }
         })
         .collect();
-    out.extend(syncs.iter().map(|s| {
+    out.extend(syncs.iter().zip(sync_causes).map(|(s, cause)| {
         let short = if s.revision.len() == 40 { &s.revision[..7] } else { s.revision.as_str() };
-        let at = s.started_ms.unwrap_or(s.deployed_ms);
         Entry {
             id: format!("sync-{}-{}", s.environment, s.id),
             at_ms: s.deployed_ms,
             environment: s.environment.clone(),
             object: s.application.clone(),
             what: format!("Argo CD synced to {short}"),
-            who: cause(requests, &s.environment, None, true, at)
-                .map(by_request)
-                .unwrap_or_else(|| format!("by {}", s.initiated_by)),
+            who: cause.map(by_request).unwrap_or_else(|| format!("by {}", s.initiated_by)),
+            outcome: "synced".to_owned(),
+            outcome_words: match s.started_ms {
+                Some(started) => format!("synced in {}", duration(s.deployed_ms - started)),
+                None => "synced".to_owned(),
+            },
+            duration_ms: s.started_ms.map(|started| s.deployed_ms - started),
             revision: None,
         }
     }));
@@ -198,6 +299,7 @@ fn current(statuses: &[EnvironmentStatus]) -> AnyView {
     view! {
         <section class="panel" id="current-versions">
             <h2>"What runs where"</h2>
+            <p class="small"><a href="/history/compare" id="compare-link">"Compare two environments field by field (promotion preview)"</a></p>
             <table class="table"><thead><tr><th>"Workload"</th>{head}</tr></thead><tbody>{rows}{argo_row}</tbody></table>
         </section>
     }
@@ -209,6 +311,10 @@ pub struct Page<'a> {
     pub environments: &'a [String],
     pub environment: Option<String>,
     pub workload: Option<String>,
+    /// The person and time filters as typed (dates or times).
+    pub person: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
     pub entries: Vec<Entry>,
     pub query: String,
     /// Environments where the viewer may ask for a rollback (the link is offered there).
@@ -238,12 +344,14 @@ pub fn render(page: Page<'_>) -> String {
                 });
                 view! { <br/><span class="small">{diff}{back}</span> }
             });
+            let outcome_class = format!("outcome {}", e.outcome.replace(' ', "-"));
             view! {
-                <tr id=e.id.clone() data-environment=env>
+                <tr id=e.id.clone() data-environment=env data-outcome=e.outcome.clone()>
                     <td class="mono small"><a href=href>{when(e.at_ms)}</a></td>
                     <td>{e.environment}</td>
                     <td>{e.object}</td>
                     <td>{e.what}{links}</td>
+                    <td class="small"><span class=outcome_class>{e.outcome_words}</span></td>
                     <td class="small">{e.who}</td>
                 </tr>
             }
@@ -260,12 +368,15 @@ pub fn render(page: Page<'_>) -> String {
             <form class="panel filters" method="get" action="/history" id="history-filters">
                 <label>"Environment " <select name="env"><option value="">"all"</option>{options}</select></label>
                 <label>"Workload " <input name="workload" value=page.workload.unwrap_or_default()/></label>
+                <label>"Person " <input name="person" value=page.person.unwrap_or_default() placeholder="name"/></label>
+                <label>"From " <input name="from" value=page.from.unwrap_or_default() placeholder="2026-11-01"/></label>
+                <label>"To " <input name="to" value=page.to.unwrap_or_default() placeholder="2026-11-26"/></label>
                 <button type="submit" class="button">"Filter"</button>
             </form>
             <section class="panel" id="timeline">
                 <h2>{format!("Timeline ({count} entries, newest first)")}</h2>
                 <table class="table">
-                    <thead><tr><th>"When"</th><th>"Environment"</th><th>"What"</th><th>"Change"</th><th>"Who and why"</th></tr></thead>
+                    <thead><tr><th>"When"</th><th>"Environment"</th><th>"What"</th><th>"Change"</th><th>"Outcome"</th><th>"Who and why"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             </section>
@@ -322,5 +433,56 @@ mod tests {
             "same images (template changed: restart or configuration)"
         );
         assert_eq!(image_change(None, &after), "first recorded: backend:1.8.3, proxy:2");
+    }
+
+    fn row(
+        outcome: Option<&str>,
+        finished_after_s: Option<i64>,
+        rolled_back_by: Option<i64>,
+    ) -> RevisionRow {
+        RevisionRow {
+            environment: "prod".into(),
+            workload: "backend".into(),
+            revision: 3,
+            replicaset: "backend-3".into(),
+            images: vec![],
+            previous_images: None,
+            previous_revision: Some(2),
+            change_cause: None,
+            created_ms: 1_000_000,
+            outcome: outcome.map(str::to_owned),
+            finished_ms: finished_after_s.map(|s| 1_000_000 + s * 1000),
+            outcome_reason: outcome.filter(|o| *o == "failed").map(|_| "timed out".to_owned()),
+            rollback_of: None,
+            rolled_back_by,
+        }
+    }
+
+    #[test]
+    fn outcomes_say_how_it_went_and_how_long_it_took() {
+        let words = |r: RevisionRow| {
+            let (word, words, took) = outcome(&r);
+            (word, words, took)
+        };
+        assert_eq!(
+            words(row(Some("completed"), Some(42), None)),
+            ("completed".into(), "completed in 42 s".into(), Some(42_000))
+        );
+        assert_eq!(
+            words(row(Some("failed"), Some(600), Some(4))),
+            (
+                "rolled back".into(),
+                "failed after 10 min: timed out, then rolled back (revision 4)".into(),
+                Some(600_000)
+            )
+        );
+        assert_eq!(
+            words(row(Some("superseded"), Some(65), None)).1,
+            "replaced by a newer revision after 1 min 5 s, unfinished"
+        );
+        assert_eq!(words(row(Some("progressing"), None, None)).0, "in progress");
+        assert_eq!(words(row(None, None, None)), (String::new(), String::new(), None), "not seen");
+        assert_eq!(duration(7_380_000), "2 h 3 min");
+        assert_eq!(duration(7_200_000), "2 h");
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use super::observe::{argo_entries, revisions};
+use super::observe::{argo_entries, revisions, rollout, RolloutSeen};
 use crate::context::ServerContext;
 
 /// The keys recorded for one environment (revisions, Argo CD entries).
@@ -16,6 +16,13 @@ use crate::context::ServerContext;
 struct Known {
     revisions: HashSet<(String, String, String, i64)>,
     entries: HashSet<(String, String, i64)>,
+    /// How each workload's current rollout stood when last written.
+    rollouts: HashSet<(String, i64, String)>,
+}
+
+/// What makes a rollout observation worth writing again.
+fn rollout_key(r: &RolloutSeen) -> (String, i64, String) {
+    (r.workload.clone(), r.revision, r.outcome.word().to_owned())
 }
 
 const RESWEEP: Duration = Duration::from_secs(30);
@@ -63,7 +70,10 @@ async fn observe(context: &ServerContext, i: usize, known: &mut Known) -> bool {
         return false;
     }
     let mut seen = Vec::new();
+    let mut rollouts = Vec::new();
+    let now_ms = chrono::Utc::now().timestamp_millis();
     for deployment in watch.deployments() {
+        rollouts.extend(rollout(&env.name, &deployment, now_ms));
         let sets: Vec<_> =
             watch.replicasets_of(&deployment).iter().map(|rs| rs.as_ref().clone()).collect();
         seen.extend(revisions(&env.name, &deployment, &sets));
@@ -88,6 +98,16 @@ async fn observe(context: &ServerContext, i: usize, known: &mut Known) -> bool {
             }
         }
     }
+    // After the revisions, so a rollout that just started has its row.
+    let changed: Vec<_> =
+        rollouts.iter().filter(|r| !known.rollouts.contains(&rollout_key(r))).cloned().collect();
+    if !changed.is_empty() {
+        if let Err(error) = super::store::settle(&context.db, &changed).await {
+            tracing::warn!(%error, environment = %env.name, "cannot record rollout outcomes; will retry");
+            return false;
+        }
+    }
+    known.rollouts = rollouts.iter().map(rollout_key).collect();
     // Only what the cluster still shows: what it pruned will not come back.
     known.revisions = seen.iter().map(|r| r.key()).collect();
     known.entries = entries.iter().map(|e| e.key()).collect();

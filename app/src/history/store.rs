@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::observe::{ArgoEntry, ObservedRevision};
+use super::observe::{ArgoEntry, ObservedRevision, Outcome, RolloutSeen};
 
 /// Records what is new; returns how many rows were added.
 pub async fn record(
@@ -19,19 +19,34 @@ pub async fn record(
     });
     let mut tx = db.begin().await?;
     for r in ordered {
-        added += sqlx::query!(
-            "insert into observed_revision
-                (environment, workload, revision, replicaset, template_hash, images,
-                 change_cause, created_at, template, previous_revision, previous_images)
-             select $1, $2, $3, $4, $5, $6, $7,
-                    timestamptz 'epoch' + $8::int8 * interval '1 millisecond', $9,
-                    before.revision, before.images
-             from (select 1) as one
-             left join lateral (
-                 select revision, images from observed_revision
-                 where environment = $1 and workload = $2 and revision < $3
-                 order by revision desc limit 1) as before on true
-             on conflict (environment, workload, replicaset, revision) do nothing",
+        // A rollback reuses an older ReplicaSet under a new number: its creation time is
+        // the old release's, so the panel's own time of seeing it stands in (Kubernetes
+        // keeps no time of the reuse).
+        let row = sqlx::query!(
+            r#"with before as (
+                   select revision, images, created_at from observed_revision
+                   where environment = $1 and workload = $2 and revision < $3
+                   order by revision desc limit 1),
+               reused as (
+                   select max(revision) as revision from observed_revision
+                   where environment = $1 and workload = $2 and replicaset = $4
+                     and revision < $3),
+               created as (
+                   select timestamptz 'epoch' + $8::int8 * interval '1 millisecond' as at)
+               insert into observed_revision
+                   (environment, workload, revision, replicaset, template_hash, images,
+                    change_cause, created_at, template, previous_revision, previous_images,
+                    rollback_of, replicas)
+               select $1, $2, $3, $4, $5, $6, $7,
+                      case when (select revision from reused) is not null
+                                or created.at < (select created_at from before)
+                           then now() else created.at end,
+                      $9, (select revision from before), (select images from before),
+                      (select revision from reused), $10
+               from created
+               on conflict (environment, workload, replicaset, revision) do nothing
+               returning (extract(epoch from created_at) * 1000)::int8 as "created_ms!",
+                         previous_revision, rollback_of"#,
             r.environment,
             r.workload,
             r.revision,
@@ -41,10 +56,39 @@ pub async fn record(
             r.change_cause,
             r.created_ms,
             r.template,
+            r.replicas,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { continue };
+        added += 1;
+        // What was still rolling out when this one came has been replaced unfinished.
+        sqlx::query!(
+            "update observed_revision
+             set outcome = 'superseded',
+                 finished_at = timestamptz 'epoch' + $4::int8 * interval '1 millisecond'
+             where environment = $1 and workload = $2 and revision < $3
+               and outcome = 'progressing'",
+            r.environment,
+            r.workload,
+            r.revision,
+            row.created_ms,
         )
         .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .await?;
+        if let (Some(_), Some(undone)) = (row.rollback_of, row.previous_revision) {
+            sqlx::query!(
+                "update observed_revision set rolled_back_by = $4
+                 where environment = $1 and workload = $2 and revision = $3
+                   and rolled_back_by is null",
+                r.environment,
+                r.workload,
+                undone,
+                r.revision,
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     for e in entries {
         added += sqlx::query!(
@@ -71,6 +115,40 @@ pub async fn record(
     Ok(added)
 }
 
+/// Writes how the current rollouts stand; only moves forward (progressing → completed or
+/// failed; failed → completed when a stalled rollout recovers). Returns the rows changed.
+pub async fn settle(db: &sqlx::PgPool, seen: &[RolloutSeen]) -> Result<u64, sqlx::Error> {
+    let mut changed = 0;
+    for s in seen {
+        let (at_ms, reason) = match &s.outcome {
+            Outcome::Progressing => (None, None),
+            Outcome::Completed { at_ms } => (Some(*at_ms), None),
+            Outcome::Failed { at_ms, reason } => (Some(*at_ms), Some(reason.as_str())),
+        };
+        let outcome = s.outcome.word();
+        changed += sqlx::query!(
+            "update observed_revision
+             set outcome = $4,
+                 finished_at = timestamptz 'epoch' + $5::int8 * interval '1 millisecond',
+                 outcome_reason = $6
+             where environment = $1 and workload = $2 and revision = $3
+               and (outcome is null or outcome = 'progressing'
+                    or (outcome = 'failed' and $4 = 'completed'))
+               and outcome is distinct from $4",
+            s.environment,
+            s.workload,
+            s.revision,
+            outcome,
+            at_ms,
+            reason,
+        )
+        .execute(db)
+        .await?
+        .rows_affected();
+    }
+    Ok(changed)
+}
+
 /// A workload revision on the timeline, with the images of the one before it.
 #[derive(Clone, Debug, Serialize)]
 pub struct RevisionRow {
@@ -84,6 +162,14 @@ pub struct RevisionRow {
     pub previous_revision: Option<i64>,
     pub change_cause: Option<String>,
     pub created_ms: i64,
+    /// progressing / completed / failed / superseded, when the panel saw it.
+    pub outcome: Option<String>,
+    pub finished_ms: Option<i64>,
+    pub outcome_reason: Option<String>,
+    /// The older revision this one brought back (a rollback).
+    pub rollback_of: Option<i64>,
+    /// The rollback that undid this revision.
+    pub rolled_back_by: Option<i64>,
 }
 
 /// An Argo CD sync on the timeline.
@@ -98,11 +184,16 @@ pub struct SyncRow {
     pub started_ms: Option<i64>,
 }
 
-/// What the timeline shows: optionally one environment and one workload, newest first.
+/// What the timeline shows, newest first: optionally one environment, one workload, a
+/// person (matched after the join with Gantry's requests) and a time range (from
+/// inclusive, until exclusive; Unix milliseconds).
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub environment: Option<String>,
     pub workload: Option<String>,
+    pub person: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
 }
 
 pub async fn revisions(
@@ -117,6 +208,8 @@ pub async fn revisions(
         filter.environment,
         filter.workload,
         limit,
+        filter.since_ms,
+        filter.until_ms,
     )
     .fetch_all(db)
     .await?;
@@ -132,6 +225,11 @@ pub async fn revisions(
             previous_revision: r.previous_revision,
             change_cause: r.change_cause,
             created_ms: r.created_ms,
+            outcome: r.outcome,
+            finished_ms: r.finished_ms,
+            outcome_reason: r.outcome_reason,
+            rollback_of: r.rollback_of,
+            rolled_back_by: r.rolled_back_by,
         })
         .collect())
 }
@@ -148,11 +246,17 @@ pub async fn syncs(
                   (extract(epoch from deploy_started_at) * 1000)::int8 as started_ms
            from argo_history
            where environment = any($1) and ($2::text is null or environment = $2)
+             and ($4::int8 is null
+                  or deployed_at >= timestamptz 'epoch' + $4 * interval '1 millisecond')
+             and ($5::int8 is null
+                  or deployed_at < timestamptz 'epoch' + $5 * interval '1 millisecond')
            order by deployed_at desc
            limit $3"#,
         environments,
         filter.environment,
         limit,
+        filter.since_ms,
+        filter.until_ms,
     )
     .fetch_all(db)
     .await?;
@@ -173,6 +277,7 @@ pub async fn syncs(
 /// One recorded revision's template and images (the newest record of that number).
 pub struct Recorded {
     pub images: Vec<String>,
+    pub replicas: Option<i32>,
     pub created_ms: i64,
     pub template: serde_json::Value,
 }
@@ -184,7 +289,7 @@ pub async fn revision(
     revision: i64,
 ) -> Result<Option<Recorded>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"select images, template, (extract(epoch from created_at) * 1000)::int8 as "created_ms!"
+        r#"select images, template, replicas, (extract(epoch from created_at) * 1000)::int8 as "created_ms!"
            from observed_revision
            where environment = $1 and workload = $2 and revision = $3
            order by created_at desc limit 1"#,
@@ -194,5 +299,10 @@ pub async fn revision(
     )
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|r| Recorded { images: r.images, created_ms: r.created_ms, template: r.template }))
+    Ok(row.map(|r| Recorded {
+        images: r.images,
+        replicas: r.replicas,
+        created_ms: r.created_ms,
+        template: r.template,
+    }))
 }

@@ -43,8 +43,9 @@ pub async fn page(address: &str) -> Result<ServerHtml, AppError> {
         ["environments", env, "actions", action] => action_page(env, action, query).await,
         ["requests", id] => request_page(id).await,
         ["approvals"] => approvals_page().await,
-        ["history"] => history_page(query).await,
-        ["history", "diff"] => diff_page(query).await,
+        ["history"] => crate::history::routes::history_page(query).await,
+        ["history", "diff"] => crate::history::routes::diff_page(query).await,
+        ["history", "compare"] => crate::history::routes::compare_page(query).await,
         _ => Err(AppError::not_found(format!("There is nothing at {path}."))),
     }
 }
@@ -183,85 +184,6 @@ async fn approvals_page() -> Result<ServerHtml, AppError> {
         title: "Approvals".to_owned(),
         html: crate::actions::page::approvals_page(&page),
     })
-}
-
-async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
-    let context = server_context()?;
-    let visible = crate::access::server::visible_environments(&context).await?;
-    let names: Vec<String> =
-        visible.iter().map(|i| context.environments[*i].name.clone()).collect();
-    let asked = pairs(query);
-    let filter = crate::history::filter(&asked);
-    if let Some(env) = filter.environment.as_deref().filter(|e| !names.iter().any(|n| n == e)) {
-        return Err(AppError::not_found(format!(
-            "There is no environment named “{env}” that you may see. Yours: {}.",
-            names.join(", ")
-        )));
-    }
-    let entries = crate::history::timeline(&context, &names, &filter).await.map_err(|error| {
-        tracing::error!(%error, "cannot read the history");
-        AppError::Internal
-    })?;
-    let statuses = visible
-        .iter()
-        .filter_map(|i| context.live.snapshot(*i))
-        .map(|s| s.status.as_ref().clone())
-        .collect();
-    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(asked).finish();
-    let caller = caller();
-    let may_roll_back = visible
-        .iter()
-        .map(|i| &context.environments[*i])
-        .filter(|e| crate::access::check(caller.principal(), e, Action::Rollback).is_allowed())
-        .map(|e| e.name.clone())
-        .collect();
-    let html = crate::history::page::render(crate::history::page::Page {
-        may_roll_back,
-        statuses,
-        environments: &names,
-        environment: filter.environment.clone(),
-        workload: filter.workload.clone(),
-        entries,
-        query,
-    });
-    Ok(ServerHtml { title: "History".to_owned(), html })
-}
-
-async fn diff_page(query: &str) -> Result<ServerHtml, AppError> {
-    let asked = pairs(query);
-    let get = |key: &str| {
-        asked.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
-    };
-    let (env, workload) = (get("env"), get("workload"));
-    let number = |key: &str| {
-        get(key).parse::<i64>().map_err(|_| {
-            AppError::invalid(format!(
-                "Say which revisions to compare: “{key}” must be a revision number."
-            ))
-        })
-    };
-    let (from, to) = (number("from")?, number("to")?);
-    let (context, _) = authorize(&env, Action::View).await?;
-    let read = |revision: i64| {
-        let (context, env, workload) = (context.clone(), env.clone(), workload.clone());
-        async move {
-            crate::history::store::revision(&context.db, &env, &workload, revision)
-                .await
-                .map_err(|error| {
-                    tracing::error!(%error, "cannot read a recorded revision");
-                    AppError::Internal
-                })?
-                .ok_or_else(|| {
-                    AppError::not_found(format!(
-                        "No revision {revision} of {workload} in {env} has been recorded."
-                    ))
-                })
-        }
-    };
-    let (a, b) = (read(from).await?, read(to).await?);
-    let changes = crate::history::diff::templates(&a.template, &b.template);
-    let html = crate::history::page::diff_page(&env, &workload, (from, &a), (to, &b), &changes);
-    Ok(ServerHtml { title: format!("{workload} {from} → {to}"), html })
 }
 
 /// An action refusal as the page's error (and status).

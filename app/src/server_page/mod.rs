@@ -5,7 +5,7 @@
 //! 250 KB). The browser only places the HTML; links in it are ordinary links.
 
 #[cfg(feature = "ssr")]
-mod dispatch;
+pub(crate) mod dispatch;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;

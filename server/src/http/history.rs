@@ -65,7 +65,9 @@ async fn export(
         record_denial(&context.db, caller, None, Action::View, reason).await;
         return Err((StatusCode::FORBIDDEN, Json(json!({ "error": reason }))).into_response());
     }
-    let filter = gantry_app::history::filter(query);
+    let filter = gantry_app::history::filter(query).map_err(|error| {
+        (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response()
+    })?;
     if let Some(env) = filter.environment.as_deref().filter(|e| !visible.iter().any(|v| v == e)) {
         let error = format!("There is no environment named “{env}” that you may see.");
         return Err((StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response());

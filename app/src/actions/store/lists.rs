@@ -46,6 +46,30 @@ pub async fn recent(
     read_many(&mut conn, &ids).await
 }
 
+/// Requests that ran between two times (Unix milliseconds), oldest first: the History
+/// page joins them with the changes they made.
+pub async fn started_between(
+    db: &sqlx::PgPool,
+    environments: &[String],
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<Stored>, sqlx::Error> {
+    let ids = sqlx::query_scalar!(
+        "select request_id from action_request
+         where environment = any($1) and state = 'succeeded'
+           and started_at >= timestamptz 'epoch' + $2::int8 * interval '1 millisecond'
+           and started_at <= timestamptz 'epoch' + $3::int8 * interval '1 millisecond'
+         order by started_at limit 5000",
+        environments,
+        from_ms,
+        to_ms,
+    )
+    .fetch_all(db)
+    .await?;
+    let mut conn = db.acquire().await?;
+    read_many(&mut conn, &ids).await
+}
+
 /// Per environment: pending requests and unacknowledged break-glass runs (the overview's
 /// badges).
 pub async fn attention(db: &sqlx::PgPool) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {

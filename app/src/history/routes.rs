@@ -1,0 +1,139 @@
+//! The History pages as addresses: `/history` (what runs where and the timeline),
+//! `/history/diff` (two revisions of a workload) and `/history/compare` (two environments
+//! now). Each checks who may see what before reading anything.
+
+use crate::access::server::{authorize, caller};
+use crate::access::Action;
+use crate::context::server_context;
+use crate::error::AppError;
+use crate::server_page::dispatch::pairs;
+use crate::server_page::ServerHtml;
+
+pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
+    let context = server_context()?;
+    let visible = crate::access::server::visible_environments(&context).await?;
+    let names: Vec<String> =
+        visible.iter().map(|i| context.environments[*i].name.clone()).collect();
+    let asked = pairs(query);
+    let filter = crate::history::filter(&asked).map_err(AppError::invalid)?;
+    if let Some(env) = filter.environment.as_deref().filter(|e| !names.iter().any(|n| n == e)) {
+        return Err(AppError::not_found(format!(
+            "There is no environment named “{env}” that you may see. Yours: {}.",
+            names.join(", ")
+        )));
+    }
+    let entries = crate::history::timeline(&context, &names, &filter).await.map_err(|error| {
+        tracing::error!(%error, "cannot read the history");
+        AppError::Internal
+    })?;
+    let statuses = visible
+        .iter()
+        .filter_map(|i| context.live.snapshot(*i))
+        .map(|s| s.status.as_ref().clone())
+        .collect();
+    let typed = |key: &str| {
+        asked.iter().find(|(k, v)| k == key && !v.trim().is_empty()).map(|(_, v)| v.clone())
+    };
+    let (person, from, to) = (typed("person"), typed("from"), typed("to"));
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&asked).finish();
+    let caller = caller();
+    let may_roll_back = visible
+        .iter()
+        .map(|i| &context.environments[*i])
+        .filter(|e| crate::access::check(caller.principal(), e, Action::Rollback).is_allowed())
+        .map(|e| e.name.clone())
+        .collect();
+    let html = crate::history::page::render(crate::history::page::Page {
+        may_roll_back,
+        statuses,
+        environments: &names,
+        environment: filter.environment.clone(),
+        workload: filter.workload.clone(),
+        person,
+        from,
+        to,
+        entries,
+        query,
+    });
+    Ok(ServerHtml { title: "History".to_owned(), html })
+}
+
+pub async fn diff_page(query: &str) -> Result<ServerHtml, AppError> {
+    let asked = pairs(query);
+    let get = |key: &str| {
+        asked.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    let (env, workload) = (get("env"), get("workload"));
+    let number = |key: &str| {
+        get(key).parse::<i64>().map_err(|_| {
+            AppError::invalid(format!(
+                "Say which revisions to compare: “{key}” must be a revision number."
+            ))
+        })
+    };
+    let (from, to) = (number("from")?, number("to")?);
+    let (context, _) = authorize(&env, Action::View).await?;
+    let read = |revision: i64| {
+        let (context, env, workload) = (context.clone(), env.clone(), workload.clone());
+        async move {
+            crate::history::store::revision(&context.db, &env, &workload, revision)
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "cannot read a recorded revision");
+                    AppError::Internal
+                })?
+                .ok_or_else(|| {
+                    AppError::not_found(format!(
+                        "No revision {revision} of {workload} in {env} has been recorded."
+                    ))
+                })
+        }
+    };
+    let (a, b) = (read(from).await?, read(to).await?);
+    let mut changes: Vec<_> =
+        crate::history::diff::replicas(a.replicas, b.replicas).into_iter().collect();
+    changes.extend(crate::history::diff::templates(&a.template, &b.template));
+    let html = crate::history::page::diff_page(&env, &workload, (from, &a), (to, &b), &changes);
+    Ok(ServerHtml { title: format!("{workload} {from} → {to}"), html })
+}
+
+/// The environments compared: `from` and `to` as asked, else the last two the person may
+/// see (staging and prod in the seed: the promotion an approver is asked about).
+pub async fn compare_page(query: &str) -> Result<ServerHtml, AppError> {
+    let context = server_context()?;
+    let visible = crate::access::server::visible_environments(&context).await?;
+    let names: Vec<String> =
+        visible.iter().map(|i| context.environments[*i].name.clone()).collect();
+    let asked = pairs(query);
+    let get = |key: &str, fallback: Option<&String>| {
+        asked
+            .iter()
+            .find(|(k, v)| k == key && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+            .or_else(|| fallback.cloned())
+    };
+    let from = get("from", names.len().checked_sub(2).and_then(|i| names.get(i)));
+    let to = get("to", names.last());
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(AppError::invalid(
+            "Comparing needs two environments you may see; you may see fewer.".to_owned(),
+        ));
+    };
+    if from == to {
+        return Err(AppError::invalid(format!(
+            "“from” and “to” are both {from}: choose two different environments."
+        )));
+    }
+    let (context, _) = authorize(&from, Action::View).await?;
+    authorize(&to, Action::View).await?;
+    let side = |name: &str| -> Result<super::compare::Side, AppError> {
+        let i =
+            context.environments.iter().position(|e| e.name == name).ok_or(AppError::Internal)?;
+        let watch = context.live.watches().get(i).ok_or(AppError::Internal)?;
+        let status = context.live.snapshot(i).map(|s| s.status.as_ref().clone());
+        Ok(super::compare::Side::from_watch(name, watch, status.as_ref()))
+    };
+    let comparison = super::compare::compare(&side(&from)?, &side(&to)?);
+    let html = super::compare::render(&comparison, &names);
+    Ok(ServerHtml { title: format!("{from} → {to}"), html })
+}
