@@ -277,6 +277,7 @@ fn app_state(
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
         auth,
         sessions,
+        pages: Arc::default(),
     })
 }
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use gantry_sim::resources::ids::{APPLICATION, DEPLOYMENT, REPLICASET};
+use gantry_sim::resources::ids::{APPLICATION, DEPLOYMENT, REPLICASET, STATEFULSET};
 use gantry_tests::{spawn_on_simulator, TestApp};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -227,6 +227,84 @@ async fn rollouts_are_recorded_with_their_outcome_and_rollbacks_name_what_they_u
     app.stop().await;
 }
 
+/// (revision, outcome, rollback_of, rolled_back_by, kind, images) of prod postgres.
+type SetRow = (i64, Option<String>, Option<i64>, Option<i64>, String, Vec<String>);
+
+async fn postgres_revisions(db: &PgPool) -> Vec<SetRow> {
+    sqlx::query_as(
+        "select revision, outcome, rollback_of, rolled_back_by, kind, images from observed_revision
+         where environment = 'prod' and workload = 'postgres' order by revision",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn statefulset_revisions_are_numbered_in_the_order_seen_with_outcomes(db: PgPool) {
+    let app = spawn_on_simulator(db.clone(), &[("GANTRY_SIMULATOR_SPEED", "5")]).await;
+    let set_image = |version: &str| {
+        edit(&app, STATEFULSET, PROD, "postgres", |s| {
+            s["spec"]["template"]["spec"]["containers"][0]["image"] =
+                json!(format!("postgres:{version}"));
+        });
+    };
+    let until = |check: fn(&[SetRow]) -> bool, what: &'static str| {
+        let db = db.clone();
+        async move {
+            let mut rows = Vec::new();
+            for _ in 0..200 {
+                rows = postgres_revisions(&db).await;
+                if check(&rows) {
+                    return rows;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("never {what}: {rows:?}");
+        }
+    };
+    // The seed's own rollout, first: settled before a release (completed if the panel saw
+    // it under way, else no outcome — how long it took is unknown).
+    let rows = until(|r| r.len() == 1 && r[0].1.as_deref() != Some("progressing"), "settled").await;
+    assert_eq!(rows[0].4, "StatefulSet");
+    assert!(matches!(rows[0].1.as_deref(), None | Some("completed")), "{rows:?}");
+
+    set_image("16.6");
+    let rows =
+        until(|r| r.len() == 2 && r[1].1.as_deref() == Some("completed"), "16.6 rolled out").await;
+    assert_eq!(rows[1].5, ["postgres=postgres:16.6"]);
+    // Back to the first template: Kubernetes' revision name comes back, a rollback.
+    set_image("16.4");
+    let rows =
+        until(|r| r.len() == 3 && r[2].1.as_deref() == Some("completed"), "the rollback").await;
+    assert_eq!(rows[2].2, Some(1), "revision 3 brings back revision 1");
+    assert_eq!(rows[1].3, Some(3), "revision 2 was rolled back by 3");
+
+    // On the timeline with its outcome, diffable, and not offered for "roll back to this"
+    // (Gantry rolls back Deployments only).
+    let admin = app.client_as("admin").await;
+    let export = json_of(&admin, &app, "/api/history.json?env=prod&workload=postgres").await;
+    let entry = export["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "rev-prod-postgres-2")
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["kind"], "StatefulSet");
+    assert_eq!(entry["what"], "revision 2: postgres:16.4 → postgres:16.6");
+    assert_eq!(entry["outcome"], "rolled back");
+    let page = html_of(&admin, &app, "/history?env=prod&workload=postgres").await;
+    assert!(
+        page.contains("/history/diff?env=prod&amp;workload=postgres&amp;from=1&amp;to=2"),
+        "{page}"
+    );
+    assert!(!page.contains("roll back to this"), "{page}");
+    let diff = html_of(&admin, &app, "/history/diff?env=prod&workload=postgres&from=1&to=2").await;
+    assert!(diff.contains("postgres: image"), "{diff}");
+    app.stop().await;
+}
+
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn argo_cd_entries_beyond_the_ten_it_keeps_remain(db: PgPool) {
     let app = spawn_on_simulator(db.clone(), &[("GANTRY_SIMULATOR_SPEED", "60")]).await;
@@ -281,6 +359,57 @@ async fn argo_cd_entries_beyond_the_ten_it_keeps_remain(db: PgPool) {
     .await
     .unwrap();
     assert_eq!(by, "tester-11");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_failed_argo_cd_sync_is_kept_though_argo_cd_records_only_successes(db: PgPool) {
+    use gantry_sim::faults::WorkloadFault::FailingSync;
+    let app = spawn_on_simulator(db.clone(), &[("GANTRY_SIMULATOR_SPEED", "20")]).await;
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    app.wait_ready().await;
+    cluster.faults.set(FailingSync, "co2-calculator-staging", "", true);
+    edit(&app, APPLICATION, "argocd", "co2-calculator-staging", |a| {
+        a["operation"] =
+            json!({"sync": {"revision": "release-1.8"}, "initiatedBy": {"username": "erin"}});
+    });
+    let mut row: Option<(String, String, String)> = None;
+    for _ in 0..100 {
+        row = sqlx::query_as(
+            "select phase, message, initiated_by from argo_failed_sync where environment = 'staging'",
+        )
+        .fetch_optional(&db)
+        .await
+        .unwrap();
+        if row.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (phase, message, by) = row.expect("the failed sync was recorded");
+    assert_eq!((phase.as_str(), by.as_str()), ("Failed", "erin"));
+    assert!(message.contains("denied the request"), "{message}");
+    // A later successful sync replaces Argo CD's last operation; the failure stays here.
+    cluster.faults.set(FailingSync, "co2-calculator-staging", "", false);
+    edit(&app, APPLICATION, "argocd", "co2-calculator-staging", |a| {
+        a["operation"] =
+            json!({"sync": {"revision": "release-1.8"}, "initiatedBy": {"username": "erin"}});
+    });
+    let stakeholder = app.client_as("stakeholder").await;
+    let mut entries = Vec::new();
+    for _ in 0..100 {
+        let export = json_of(&stakeholder, &app, "/api/history.json?env=staging&person=erin").await;
+        entries = export["entries"].as_array().unwrap().clone();
+        if entries.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let outcomes: Vec<&str> = entries.iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["synced", "failed"], "{entries:?}");
+    let failed = &entries[1];
+    assert!(failed["what"].as_str().unwrap().starts_with("Argo CD sync to "), "{failed}");
+    assert!(failed["outcome_words"].as_str().unwrap().starts_with("failed"), "{failed}");
     app.stop().await;
 }
 

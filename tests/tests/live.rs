@@ -271,3 +271,55 @@ async fn open_streams_end_when_the_server_stops(db: PgPool) {
     assert!(started.elapsed() < Duration::from_secs(30), "stopping waited for the streams");
     while stream.next().await.is_some() {}
 }
+
+/// The overview's `data-refresh` (one more for every rendering) and prod's total desired
+/// replicas, read off the page.
+async fn overview_of(client: &reqwest::Client, app: &TestApp) -> (u64, i64, String) {
+    let html = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let after = |marker: &str| {
+        let start =
+            html.find(marker).unwrap_or_else(|| panic!("no {marker} in {html}")) + marker.len();
+        html[start..].split('"').next().unwrap().to_owned()
+    };
+    let rendering = after("data-refresh=\"").parse().unwrap();
+    let prod = &html[html.find("data-env=\"prod\"").unwrap()..];
+    let desired = prod.split("data-desired=\"").nth(1).unwrap().split('"').next().unwrap();
+    (rendering, desired.parse().unwrap(), html)
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_overview_is_rendered_again_for_each_person_and_each_change(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let stakeholder = app.client_as("stakeholder").await;
+    let operator = app.client_as("operator").await;
+    // The same person twice in a row: the second answer is the first rendering (kept for
+    // up to a second; a slow machine may straddle one, hence a few tries).
+    let mut reused = false;
+    for _ in 0..5 {
+        let (first, ..) = overview_of(&stakeholder, &app).await;
+        let (second, ..) = overview_of(&stakeholder, &app).await;
+        if first == second {
+            reused = true;
+            break;
+        }
+    }
+    assert!(reused, "two requests in a row were rendered twice");
+    // Another person never gets someone else's page.
+    let (mine, _, theirs) = overview_of(&stakeholder, &app).await;
+    let (other, _, operators) = overview_of(&operator, &app).await;
+    assert_ne!(mine, other, "the operator got the stakeholder's rendering");
+    assert!(theirs.contains("Carol Viewer") && !theirs.contains("Oscar Operator"), "{theirs}");
+    assert!(operators.contains("Oscar Operator") && !operators.contains("Carol Viewer"));
+
+    // A change in the cluster: once the live view has it, the next page shows it, however
+    // recent the last rendering.
+    let mut stream = Events::open(&app, "?env=prod").await;
+    let before = stream.next().await.unwrap();
+    let (_, desired_before, _) = overview_of(&stakeholder, &app).await;
+    let frontend = desired(&before, "frontend");
+    scale(&app, "co2-calculator-prod", "frontend", frontend + 3);
+    stream.until("the scale", |_| {}, |s| desired(s, "frontend") == frontend + 3).await;
+    let (_, desired_after, _) = overview_of(&stakeholder, &app).await;
+    assert_eq!(desired_after, desired_before + 3);
+    app.stop().await;
+}

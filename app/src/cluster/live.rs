@@ -161,6 +161,11 @@ impl Live {
         self.snapshots.get(i)?.read().ok().map(|s| s.clone())
     }
 
+    /// Every environment's snapshot version: any change a page could show moves one.
+    pub fn versions(&self) -> Vec<u64> {
+        self.snapshots.iter().map(|s| s.read().map_or(u64::MAX, |s| s.version)).collect()
+    }
+
     /// Receives every later change, for all environments (callers filter).
     pub fn subscribe(&self) -> broadcast::Receiver<Update> {
         self.updates.subscribe()

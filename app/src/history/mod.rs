@@ -67,17 +67,21 @@ pub async fn timeline(
 ) -> Result<Vec<page::Entry>, sqlx::Error> {
     let rows = if filter.person.is_some() { PERSON_SCAN } else { LIMIT };
     let revisions = store::revisions(&context.db, environments, filter, rows).await?;
-    let syncs = if filter.workload.is_some() {
-        Vec::new()
+    let (syncs, failed) = if filter.workload.is_some() {
+        (Vec::new(), Vec::new())
     } else {
-        store::syncs(&context.db, environments, filter, rows).await?
+        (
+            store::syncs(&context.db, environments, filter, rows).await?,
+            store::failed_syncs(&context.db, environments, filter, rows).await?,
+        )
     };
     // The requests that may have caused these changes: started up to two minutes before
     // the oldest and at most a few seconds after the newest (see `page::cause`).
     let times = revisions
         .iter()
         .map(|r| r.created_ms)
-        .chain(syncs.iter().flat_map(|s| [s.deployed_ms, s.started_ms.unwrap_or(s.deployed_ms)]));
+        .chain(syncs.iter().flat_map(|s| [s.deployed_ms, s.started_ms.unwrap_or(s.deployed_ms)]))
+        .chain(failed.iter().map(|f| f.started_ms));
     let requests = match (times.clone().min(), times.max()) {
         (Some(oldest), Some(newest)) => {
             crate::actions::store::started_between(
@@ -90,7 +94,7 @@ pub async fn timeline(
         }
         _ => Vec::new(),
     };
-    let mut entries = page::entries(&revisions, &syncs, &requests);
+    let mut entries = page::entries(&revisions, &syncs, &failed, &requests);
     if let Some(person) = &filter.person {
         let person = person.to_lowercase();
         entries.retain(|e| e.who.to_lowercase().contains(&person));

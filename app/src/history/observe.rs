@@ -1,7 +1,7 @@
 //! What the panel records of a cluster's history, read from the watch caches as plain
 //! functions: each ReplicaSet revision of each Deployment, and each Argo CD history entry.
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use serde_json::Value;
 
 use crate::actions::plan::revision_of;
@@ -65,16 +65,7 @@ pub fn revisions(
         .filter_map(|rs| {
             let revision = revision_of(&rs.metadata)?;
             let template = rs.spec.as_ref()?.template.clone()?;
-            let images = template
-                .spec
-                .as_ref()
-                .map(|s| {
-                    s.containers
-                        .iter()
-                        .map(|c| format!("{}={}", c.name, c.image.as_deref().unwrap_or("")))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let images = images_of(&template);
             let labels = rs.metadata.labels.clone().unwrap_or_default();
             let annotations = rs.metadata.annotations.clone().unwrap_or_default();
             Some(ObservedRevision {
@@ -130,8 +121,84 @@ impl Outcome {
 pub struct RolloutSeen {
     pub environment: String,
     pub workload: String,
-    pub revision: i64,
+    /// Kubernetes' revision number (a Deployment's)…
+    pub revision: Option<i64>,
+    /// …or the revision's name (a StatefulSet's updateRevision), numbered by the record.
+    pub name: Option<String>,
     pub outcome: Outcome,
+    /// Whether the outcome's time is Kubernetes' own. When it is not (StatefulSets have no
+    /// Progressing condition), a revision first seen finished gets no outcome: the panel
+    /// cannot say how long it took.
+    pub timed: bool,
+}
+
+/// A StatefulSet's revision, as its status names it (`updateRevision`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedSet {
+    pub environment: String,
+    pub workload: String,
+    /// The revision's name, e.g. `redis-5d8f7c9b4`.
+    pub name: String,
+    pub images: Vec<String>,
+    pub template: Value,
+    pub replicas: Option<i32>,
+}
+
+impl ObservedSet {
+    pub fn key(&self) -> (String, String) {
+        (self.workload.clone(), self.name.clone())
+    }
+}
+
+fn images_of(template: &k8s_openapi::api::core::v1::PodTemplateSpec) -> Vec<String> {
+    template
+        .spec
+        .as_ref()
+        .map(|s| {
+            s.containers
+                .iter()
+                .map(|c| format!("{}={}", c.name, c.image.as_deref().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The StatefulSet's revision being rolled out (or in place), and how that stands: complete
+/// when every replica is updated and ready and the current revision is the update's.
+pub fn statefulset_revision(
+    environment: &str,
+    set: &StatefulSet,
+    now_ms: i64,
+) -> Option<(ObservedSet, RolloutSeen)> {
+    use crate::status::model::Rollout;
+    let status = set.status.as_ref()?;
+    let name = status.update_revision.clone()?;
+    let spec = set.spec.as_ref()?;
+    let workload = set.metadata.name.clone().unwrap_or_default();
+    let observed = status.observed_generation.unwrap_or(0) >= set.metadata.generation.unwrap_or(0);
+    let settled = status.current_revision.as_deref() == Some(name.as_str());
+    let outcome = match crate::status::derive::statefulset(set, &[]).rollout {
+        Rollout::Complete if observed && settled => Outcome::Completed { at_ms: now_ms },
+        _ => Outcome::Progressing,
+    };
+    Some((
+        ObservedSet {
+            environment: environment.to_owned(),
+            workload: workload.clone(),
+            name: name.clone(),
+            images: images_of(&spec.template),
+            template: serde_json::to_value(&spec.template).unwrap_or_default(),
+            replicas: spec.replicas,
+        },
+        RolloutSeen {
+            environment: environment.to_owned(),
+            workload,
+            revision: None,
+            name: Some(name),
+            outcome,
+            timed: false,
+        },
+    ))
 }
 
 /// The Deployment's current revision and how its rollout stands; None while rollouts are
@@ -159,8 +226,58 @@ pub fn rollout(environment: &str, deployment: &Deployment, now_ms: i64) -> Optio
     Some(RolloutSeen {
         environment: environment.to_owned(),
         workload: deployment.metadata.name.clone().unwrap_or_default(),
-        revision,
+        revision: Some(revision),
+        name: None,
         outcome,
+        timed: true,
+    })
+}
+
+/// Who started an Argo CD operation: the person, or "automated sync".
+fn initiated_by(by: &Value) -> String {
+    if by["automated"] == true {
+        "automated sync".to_owned()
+    } else {
+        by["username"].as_str().unwrap_or("unknown").to_owned()
+    }
+}
+
+/// An Argo CD sync operation that ended Failed or Error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgoFailure {
+    pub environment: String,
+    pub application: String,
+    pub started_ms: i64,
+    pub finished_ms: Option<i64>,
+    pub phase: String,
+    pub revision: String,
+    pub message: String,
+    pub initiated_by: String,
+}
+
+impl ArgoFailure {
+    pub fn key(&self) -> (String, i64) {
+        (self.application.clone(), self.started_ms)
+    }
+}
+
+/// The Application's last operation, when it ended without success.
+pub fn argo_failure(environment: &str, application: &Value) -> Option<ArgoFailure> {
+    let state = &application["status"]["operationState"];
+    let phase = state["phase"].as_str().filter(|p| matches!(*p, "Failed" | "Error"))?;
+    let revision = state["syncResult"]["revision"]
+        .as_str()
+        .or_else(|| state["operation"]["sync"]["revision"].as_str())
+        .unwrap_or_default();
+    Some(ArgoFailure {
+        environment: environment.to_owned(),
+        application: application["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+        started_ms: millis(state["startedAt"].as_str()?)?,
+        finished_ms: state["finishedAt"].as_str().and_then(millis),
+        phase: phase.to_owned(),
+        revision: revision.to_owned(),
+        message: state["message"].as_str().unwrap_or_default().to_owned(),
+        initiated_by: initiated_by(&state["operation"]["initiatedBy"]),
     })
 }
 
@@ -173,12 +290,6 @@ pub fn argo_entries(environment: &str, application: &Value) -> Vec<ArgoEntry> {
             entries
                 .iter()
                 .filter_map(|h| {
-                    let by = &h["initiatedBy"];
-                    let initiated_by = if by["automated"] == true {
-                        "automated sync".to_owned()
-                    } else {
-                        by["username"].as_str().unwrap_or("unknown").to_owned()
-                    };
                     Some(ArgoEntry {
                         environment: environment.to_owned(),
                         application: name.to_owned(),
@@ -186,7 +297,7 @@ pub fn argo_entries(environment: &str, application: &Value) -> Vec<ArgoEntry> {
                         revision: h["revision"].as_str().unwrap_or_default().to_owned(),
                         deployed_ms: millis(h["deployedAt"].as_str()?)?,
                         started_ms: h["deployStartedAt"].as_str().and_then(millis),
-                        initiated_by,
+                        initiated_by: initiated_by(&h["initiatedBy"]),
                     })
                 })
                 .collect()
@@ -276,7 +387,7 @@ mod tests {
             "conditions": [progressing("NewReplicaSetAvailable", "True")]}),
         );
         let seen = rollout("prod", &done, 1).expect("an outcome");
-        assert_eq!((seen.workload.as_str(), seen.revision), ("backend", 7));
+        assert_eq!((seen.workload.as_str(), seen.revision, seen.timed), ("backend", Some(7), true));
         assert_eq!(seen.outcome, Outcome::Completed { at_ms: at });
 
         let stalled = deployment(

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::store::{RevisionRow, SyncRow};
+use super::store::{FailedSyncRow, RevisionRow, SyncRow};
 use crate::actions::lifecycle::State;
 use crate::actions::store::Stored;
 use crate::status::model::EnvironmentStatus;
@@ -32,6 +32,10 @@ pub struct Entry {
     /// For a workload revision: its number and the one before (diff, roll back).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<(i64, Option<i64>)>,
+    /// For a workload revision: Deployment or StatefulSet (only a Deployment's revision can
+    /// be rolled back to from here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 fn tag(image: &str) -> &str {
@@ -172,8 +176,18 @@ fn by_request(request: &Stored) -> String {
     text
 }
 
+/// A Git commit as its first seven characters; anything else as it is.
+fn short(revision: &str) -> &str {
+    revision.get(..7).filter(|_| revision.len() == 40).unwrap_or(revision)
+}
+
 /// The timeline from the recorded rows, newest first.
-pub fn entries(revisions: &[RevisionRow], syncs: &[SyncRow], requests: &[Stored]) -> Vec<Entry> {
+pub fn entries(
+    revisions: &[RevisionRow],
+    syncs: &[SyncRow],
+    failed: &[FailedSyncRow],
+    requests: &[Stored],
+) -> Vec<Entry> {
     let changes: Vec<Change<'_>> = revisions
         .iter()
         .map(|r| Change {
@@ -186,9 +200,15 @@ pub fn entries(revisions: &[RevisionRow], syncs: &[SyncRow], requests: &[Stored]
             workload: None,
             at_ms: s.started_ms.unwrap_or(s.deployed_ms),
         }))
+        .chain(failed.iter().map(|f| Change {
+            environment: &f.environment,
+            workload: None,
+            at_ms: f.started_ms,
+        }))
         .collect();
     let causes = causes(requests, &changes);
-    let (revision_causes, sync_causes) = causes.split_at(revisions.len());
+    let (revision_causes, rest) = causes.split_at(revisions.len());
+    let (sync_causes, failed_causes) = rest.split_at(syncs.len());
     let mut out: Vec<Entry> = revisions
         .iter()
         .zip(revision_causes)
@@ -211,11 +231,12 @@ pub fn entries(revisions: &[RevisionRow], syncs: &[SyncRow], requests: &[Stored]
                 outcome_words,
                 duration_ms,
                 revision: Some((r.revision, r.previous_revision)),
+                kind: Some(r.kind.clone()),
             }
         })
         .collect();
     out.extend(syncs.iter().zip(sync_causes).map(|(s, cause)| {
-        let short = if s.revision.len() == 40 { &s.revision[..7] } else { s.revision.as_str() };
+        let short = short(&s.revision);
         Entry {
             id: format!("sync-{}-{}", s.environment, s.id),
             at_ms: s.deployed_ms,
@@ -230,6 +251,24 @@ pub fn entries(revisions: &[RevisionRow], syncs: &[SyncRow], requests: &[Stored]
             },
             duration_ms: s.started_ms.map(|started| s.deployed_ms - started),
             revision: None,
+            kind: None,
+        }
+    }));
+    out.extend(failed.iter().zip(failed_causes).map(|(f, cause)| {
+        let took = f.finished_ms.map(|end| end - f.started_ms);
+        let after = took.map(|t| format!(" after {}", duration(t))).unwrap_or_default();
+        Entry {
+            id: format!("syncfail-{}-{}", f.environment, f.started_ms),
+            at_ms: f.started_ms,
+            environment: f.environment.clone(),
+            object: f.application.clone(),
+            what: format!("Argo CD sync to {} did not complete", short(&f.revision)),
+            who: cause.map(by_request).unwrap_or_else(|| format!("by {}", f.initiated_by)),
+            outcome: "failed".to_owned(),
+            outcome_words: format!("{}{after}: {}", f.phase.to_lowercase(), f.message),
+            duration_ms: took,
+            revision: None,
+            kind: None,
         }
     }));
     // Times have a second's precision: within one second, the higher revision is newer.
@@ -338,7 +377,8 @@ pub fn render(page: Page<'_>) -> String {
                     let href = format!("/history/diff?env={}&workload={}&from={b}&to={n}", e.environment, e.object);
                     view! { <a class="diff-link" href=href>"diff"</a> " " }
                 });
-                let back = may_roll_back.contains(&e.environment).then(|| {
+                let deployment = e.kind.as_deref() == Some("Deployment");
+                let back = (deployment && may_roll_back.contains(&e.environment)).then(|| {
                     let href = format!("/environments/{}/actions/rollback?workload={}&revision={n}", e.environment, e.object);
                     view! { <a class="rollback-link" href=href>"roll back to this"</a> }
                 });
@@ -443,6 +483,7 @@ mod tests {
         RevisionRow {
             environment: "prod".into(),
             workload: "backend".into(),
+            kind: "Deployment".into(),
             revision: 3,
             replicaset: "backend-3".into(),
             images: vec![],

@@ -8,21 +8,28 @@ use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use super::observe::{argo_entries, revisions, rollout, RolloutSeen};
+use super::observe::{
+    argo_entries, argo_failure, revisions, rollout, statefulset_revision, RolloutSeen,
+};
 use crate::context::ServerContext;
 
 /// The keys recorded for one environment (revisions, Argo CD entries).
 #[derive(Default)]
 struct Known {
     revisions: HashSet<(String, String, String, i64)>,
+    /// StatefulSets' current revisions (workload, name).
+    sets: HashSet<(String, String)>,
     entries: HashSet<(String, String, i64)>,
+    /// The failed Argo CD operation last recorded (application, start).
+    failure: Option<(String, i64)>,
     /// How each workload's current rollout stood when last written.
     rollouts: HashSet<(String, i64, String)>,
 }
 
 /// What makes a rollout observation worth writing again.
 fn rollout_key(r: &RolloutSeen) -> (String, i64, String) {
-    (r.workload.clone(), r.revision, r.outcome.word().to_owned())
+    let which = r.name.clone().unwrap_or_default();
+    (format!("{}/{which}", r.workload), r.revision.unwrap_or(-1), r.outcome.word().to_owned())
 }
 
 const RESWEEP: Duration = Duration::from_secs(30);
@@ -78,17 +85,30 @@ async fn observe(context: &ServerContext, i: usize, known: &mut Known) -> bool {
             watch.replicasets_of(&deployment).iter().map(|rs| rs.as_ref().clone()).collect();
         seen.extend(revisions(&env.name, &deployment, &sets));
     }
-    let entries = watch
-        .application()
-        .and_then(|a| serde_json::to_value(a.as_ref()).ok())
-        .map(|a| argo_entries(&env.name, &a))
-        .unwrap_or_default();
+    let mut sets = Vec::new();
+    for set in watch.statefulsets() {
+        if let Some((observed, outcome)) = statefulset_revision(&env.name, &set, now_ms) {
+            sets.push(observed);
+            rollouts.push(outcome);
+        }
+    }
+    let application = watch.application().and_then(|a| serde_json::to_value(a.as_ref()).ok());
+    let entries = application.as_ref().map(|a| argo_entries(&env.name, a)).unwrap_or_default();
+    let failure = application.as_ref().and_then(|a| argo_failure(&env.name, a));
+    let new_failures: Vec<_> =
+        failure.iter().filter(|f| known.failure != Some(f.key())).cloned().collect();
     let new_revisions: Vec<_> =
         seen.iter().filter(|r| !known.revisions.contains(&r.key())).cloned().collect();
     let new_entries: Vec<_> =
         entries.iter().filter(|e| !known.entries.contains(&e.key())).cloned().collect();
-    if !new_revisions.is_empty() || !new_entries.is_empty() {
-        match super::store::record(&context.db, &new_revisions, &new_entries).await {
+    let new_sets: Vec<_> =
+        sets.iter().filter(|s| !known.sets.contains(&s.key())).cloned().collect();
+    let anything =
+        [new_revisions.len(), new_sets.len(), new_entries.len(), new_failures.len()] != [0; 4];
+    if anything {
+        let db = &context.db;
+        match super::store::record(db, &new_revisions, &new_sets, &new_entries, &new_failures).await
+        {
             Ok(added) => {
                 tracing::debug!(environment = %env.name, added, "history recorded");
             }
@@ -110,6 +130,8 @@ async fn observe(context: &ServerContext, i: usize, known: &mut Known) -> bool {
     known.rollouts = rollouts.iter().map(rollout_key).collect();
     // Only what the cluster still shows: what it pruned will not come back.
     known.revisions = seen.iter().map(|r| r.key()).collect();
+    known.sets = sets.iter().map(|s| s.key()).collect();
+    known.failure = failure.map(|f| f.key());
     known.entries = entries.iter().map(|e| e.key()).collect();
     true
 }

@@ -3,13 +3,15 @@
 
 use serde::Serialize;
 
-use super::observe::{ArgoEntry, ObservedRevision, Outcome, RolloutSeen};
+use super::observe::{ArgoEntry, ArgoFailure, ObservedRevision, ObservedSet, Outcome, RolloutSeen};
 
 /// Records what is new; returns how many rows were added.
 pub async fn record(
     db: &sqlx::PgPool,
     revisions: &[ObservedRevision],
+    sets: &[ObservedSet],
     entries: &[ArgoEntry],
+    failures: &[ArgoFailure],
 ) -> Result<u64, sqlx::Error> {
     let mut added = 0;
     // Oldest first, so each one finds the one before it already recorded.
@@ -62,33 +64,17 @@ pub async fn record(
         .await?;
         let Some(row) = row else { continue };
         added += 1;
-        // What was still rolling out when this one came has been replaced unfinished.
-        sqlx::query!(
-            "update observed_revision
-             set outcome = 'superseded',
-                 finished_at = timestamptz 'epoch' + $4::int8 * interval '1 millisecond'
-             where environment = $1 and workload = $2 and revision < $3
-               and outcome = 'progressing'",
-            r.environment,
-            r.workload,
-            r.revision,
+        replaced(
+            &mut tx,
+            (&r.environment, &r.workload, r.revision),
             row.created_ms,
+            row.rollback_of,
+            row.previous_revision,
         )
-        .execute(&mut *tx)
         .await?;
-        if let (Some(_), Some(undone)) = (row.rollback_of, row.previous_revision) {
-            sqlx::query!(
-                "update observed_revision set rolled_back_by = $4
-                 where environment = $1 and workload = $2 and revision = $3
-                   and rolled_back_by is null",
-                r.environment,
-                r.workload,
-                undone,
-                r.revision,
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
+    }
+    for set in sets {
+        added += record_set(&mut tx, set).await?;
     }
     for e in entries {
         added += sqlx::query!(
@@ -111,8 +97,111 @@ pub async fn record(
         .await?
         .rows_affected();
     }
+    for f in failures {
+        added += sqlx::query!(
+            "insert into argo_failed_sync
+                (environment, application, started_at, finished_at, phase, revision, message,
+                 initiated_by)
+             values ($1, $2, timestamptz 'epoch' + $3::int8 * interval '1 millisecond',
+                     timestamptz 'epoch' + $4::int8 * interval '1 millisecond', $5, $6, $7, $8)
+             on conflict (environment, application, started_at) do nothing",
+            f.environment,
+            f.application,
+            f.started_ms,
+            f.finished_ms,
+            f.phase,
+            f.revision,
+            f.message,
+            f.initiated_by,
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
     tx.commit().await?;
     Ok(added)
+}
+
+/// What a new revision (`created_ms`) ends: the unfinished rollout before it is superseded,
+/// and the revision it replaced, when it is a rollback, is rolled back by it.
+async fn replaced(
+    tx: &mut sqlx::PgConnection,
+    (environment, workload, revision): (&str, &str, i64),
+    created_ms: i64,
+    rollback_of: Option<i64>,
+    previous_revision: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update observed_revision
+         set outcome = 'superseded',
+             finished_at = timestamptz 'epoch' + $4::int8 * interval '1 millisecond'
+         where environment = $1 and workload = $2 and revision < $3
+           and outcome = 'progressing'",
+        environment,
+        workload,
+        revision,
+        created_ms,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if let (Some(_), Some(undone)) = (rollback_of, previous_revision) {
+        sqlx::query!(
+            "update observed_revision set rolled_back_by = $4
+             where environment = $1 and workload = $2 and revision = $3
+               and rolled_back_by is null",
+            environment,
+            workload,
+            undone,
+            revision,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records a StatefulSet's revision when it is not the one last recorded for it, under the
+/// next number; a name seen before (an older template back in place) is a rollback.
+async fn record_set(tx: &mut sqlx::PgConnection, set: &ObservedSet) -> Result<u64, sqlx::Error> {
+    let hash = set.name.strip_prefix(&format!("{}-", set.workload)).unwrap_or(&set.name);
+    let row = sqlx::query!(
+        r#"with latest as (
+               select revision, replicaset, images from observed_revision
+               where environment = $1 and workload = $2
+               order by revision desc limit 1),
+           reused as (
+               select max(revision) as revision from observed_revision
+               where environment = $1 and workload = $2 and replicaset = $3)
+           insert into observed_revision
+               (environment, workload, kind, revision, replicaset, template_hash, images,
+                created_at, template, previous_revision, previous_images, rollback_of, replicas)
+           select $1, $2, 'StatefulSet', coalesce((select revision from latest), 0) + 1, $3, $4,
+                  $5, now(), $6, (select revision from latest), (select images from latest),
+                  (select revision from reused), $7
+           where not exists (select 1 from latest where replicaset = $3)
+           on conflict (environment, workload, replicaset, revision) do nothing
+           returning revision, (extract(epoch from created_at) * 1000)::int8 as "created_ms!",
+                     previous_revision, rollback_of"#,
+        set.environment,
+        set.workload,
+        set.name,
+        hash,
+        &set.images,
+        set.template,
+        set.replicas,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(0) };
+    replaced(
+        tx,
+        (&set.environment, &set.workload, row.revision),
+        row.created_ms,
+        row.rollback_of,
+        row.previous_revision,
+    )
+    .await?;
+    Ok(1)
 }
 
 /// Writes how the current rollouts stand; only moves forward (progressing → completed or
@@ -126,13 +215,18 @@ pub async fn settle(db: &sqlx::PgPool, seen: &[RolloutSeen]) -> Result<u64, sqlx
             Outcome::Failed { at_ms, reason } => (Some(*at_ms), Some(reason.as_str())),
         };
         let outcome = s.outcome.word();
+        // A StatefulSet's revision is found by its name (the newest record of it).
         changed += sqlx::query!(
             "update observed_revision
              set outcome = $4,
                  finished_at = timestamptz 'epoch' + $5::int8 * interval '1 millisecond',
                  outcome_reason = $6
-             where environment = $1 and workload = $2 and revision = $3
-               and (outcome is null or outcome = 'progressing'
+             where environment = $1 and workload = $2
+               and revision = coalesce($3, (select max(revision) from observed_revision
+                                            where environment = $1 and workload = $2
+                                              and replicaset = $7))
+               and ((outcome is null and ($4 = 'progressing' or $8))
+                    or outcome = 'progressing'
                     or (outcome = 'failed' and $4 = 'completed'))
                and outcome is distinct from $4",
             s.environment,
@@ -141,6 +235,8 @@ pub async fn settle(db: &sqlx::PgPool, seen: &[RolloutSeen]) -> Result<u64, sqlx
             outcome,
             at_ms,
             reason,
+            s.name,
+            s.timed,
         )
         .execute(db)
         .await?
@@ -154,6 +250,8 @@ pub async fn settle(db: &sqlx::PgPool, seen: &[RolloutSeen]) -> Result<u64, sqlx
 pub struct RevisionRow {
     pub environment: String,
     pub workload: String,
+    /// Deployment or StatefulSet.
+    pub kind: String,
     pub revision: i64,
     pub replicaset: String,
     pub images: Vec<String>,
@@ -218,6 +316,7 @@ pub async fn revisions(
         .map(|r| RevisionRow {
             environment: r.environment,
             workload: r.workload,
+            kind: r.kind,
             revision: r.revision,
             replicaset: r.replicaset,
             images: r.images,
@@ -240,8 +339,9 @@ pub async fn syncs(
     filter: &Filter,
     limit: i64,
 ) -> Result<Vec<SyncRow>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select environment, application, history_id, revision, initiated_by,
+    sqlx::query_as!(
+        SyncRow,
+        r#"select environment, application, history_id as id, revision, initiated_by,
                   (extract(epoch from deployed_at) * 1000)::int8 as "deployed_ms!",
                   (extract(epoch from deploy_started_at) * 1000)::int8 as started_ms
            from argo_history
@@ -259,19 +359,49 @@ pub async fn syncs(
         filter.until_ms,
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| SyncRow {
-            environment: r.environment,
-            application: r.application,
-            id: r.history_id,
-            revision: r.revision,
-            initiated_by: r.initiated_by,
-            deployed_ms: r.deployed_ms,
-            started_ms: r.started_ms,
-        })
-        .collect())
+    .await
+}
+
+/// An Argo CD sync that failed, on the timeline.
+#[derive(Clone, Debug, Serialize)]
+pub struct FailedSyncRow {
+    pub environment: String,
+    pub application: String,
+    pub started_ms: i64,
+    pub finished_ms: Option<i64>,
+    pub phase: String,
+    pub revision: String,
+    pub message: String,
+    pub initiated_by: String,
+}
+
+pub async fn failed_syncs(
+    db: &sqlx::PgPool,
+    environments: &[String],
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<FailedSyncRow>, sqlx::Error> {
+    sqlx::query_as!(
+        FailedSyncRow,
+        r#"select environment, application, phase, revision, message, initiated_by,
+                  (extract(epoch from started_at) * 1000)::int8 as "started_ms!",
+                  (extract(epoch from finished_at) * 1000)::int8 as finished_ms
+           from argo_failed_sync
+           where environment = any($1) and ($2::text is null or environment = $2)
+             and ($4::int8 is null
+                  or started_at >= timestamptz 'epoch' + $4 * interval '1 millisecond')
+             and ($5::int8 is null
+                  or started_at < timestamptz 'epoch' + $5 * interval '1 millisecond')
+           order by started_at desc
+           limit $3"#,
+        environments,
+        filter.environment,
+        limit,
+        filter.since_ms,
+        filter.until_ms,
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// One recorded revision's template and images (the newest record of that number).

@@ -1,6 +1,6 @@
 -- The timeline's workload revisions, newest first: an index scan (the history tests check
 -- the plan with EXPLAIN).
-select environment, workload, revision, replicaset, images, change_cause,
+select environment, workload, kind, revision, replicaset, images, change_cause,
        (extract(epoch from created_at) * 1000)::int8 as "created_ms!",
        previous_images, previous_revision, outcome, outcome_reason, rollback_of, rolled_back_by,
        (extract(epoch from finished_at) * 1000)::int8 as finished_ms

@@ -7,6 +7,7 @@ mod history;
 mod live;
 mod metrics;
 mod ops;
+pub mod page_cache;
 mod trace;
 
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub auth: crate::auth::Auth,
     /// The session cookie and its PostgreSQL store.
     pub sessions: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::PostgresStore>,
+    /// The overview as last rendered per person.
+    pub pages: Arc<page_cache::PageCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -71,8 +74,10 @@ pub fn router(state: AppState) -> Router {
             provide,
             gantry_app::shell,
         ))
-        // Innermost first: who is asking (needs the session), the session itself, then
-        // the cross-site check, which needs neither and so refuses before any database work.
+        // Innermost first: the overview's renderings (per person), who is asking (needs the
+        // session), the session itself, then the cross-site check, which needs neither and
+        // so refuses before any database work.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), page_cache::overview))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::layer::identify))
         .layer(state.sessions.clone())
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::layer::same_origin))
