@@ -37,6 +37,8 @@ enum Need {
     Rank(usize, Rank),
     /// At least this rank on some environment.
     RankSomewhere(Rank),
+    /// A role on both of these environments.
+    Both(usize, usize),
 }
 
 struct Call {
@@ -82,6 +84,10 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
         get("/api/audit.json", false, Need::RankSomewhere(Rank::Approver)),
         get("/approvals", true, Need::AnyRole),
         post("/api/page", vec![("path", "/approvals".to_owned())], Need::AnyRole),
+        get("/history", true, Need::AnyRole),
+        get("/history/compare", true, Need::AnyRole),
+        get("/api/history.json", false, Need::AnyRole),
+        get("/api/history.csv", false, Need::AnyRole),
     ];
     for (i, env) in ENVIRONMENTS.iter().enumerate() {
         let view = Need::Rank(i, Rank::Viewer);
@@ -103,6 +109,12 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
             answers: (422, 403),
             ..post("/api/actions", resume, Need::Rank(i, Rank::Operator))
         });
+        calls.push(get(&format!("/history?env={env}"), true, view));
+        calls.push(get(&format!("/api/history.json?env={env}"), false, view));
+        let diff = format!("/history/diff?env={env}&workload=backend&from=1&to=1");
+        calls.push(get(&diff, true, view));
+        let compare = format!("/history/compare?from={env}&to={}", ENVIRONMENTS[(i + 1) % 3]);
+        calls.push(get(&compare, true, Need::Both(i, (i + 1) % 3)));
         let id = ids[i];
         calls.push(Call { answers: (200, 404), ..get(&format!("/requests/{id}"), true, view) });
         calls
@@ -117,6 +129,7 @@ fn allowed(ranks: &[Option<Rank>; 3], signed_in: bool, need: Need) -> bool {
         Need::AnyRole => ranks.iter().any(Option::is_some),
         Need::Rank(env, least) => ranks[env].is_some_and(|r| r >= least),
         Need::RankSomewhere(least) => ranks.iter().any(|r| r.is_some_and(|r| r >= least)),
+        Need::Both(a, b) => ranks[a].is_some() && ranks[b].is_some(),
     }
 }
 
@@ -132,6 +145,19 @@ async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: 
         assert_eq!(answer.status(), 201, "{env}");
         let answer: serde_json::Value = answer.json().await.expect("JSON");
         ids[i] = answer["request"]["id"].as_i64().expect("an id");
+    }
+    // Revision 1 of each backend recorded, for the diff addresses.
+    for _ in 0..100 {
+        let recorded: i64 = sqlx::query_scalar(
+            "select count(*) from observed_revision where workload = 'backend' and revision = 1",
+        )
+        .fetch_one(&db)
+        .await
+        .expect("a count");
+        if recorded == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let calls = calls(&ids);
     let (mut checks, mut unauthorized_successes, mut wrongful_denials) = (0, 0, 0);
