@@ -74,13 +74,23 @@ rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.2f ms", v / 1000; else if (v ~ /ms$/) printf "%.1f ms", v + 0; else printf "%.0f ms", v * 1000 }'; }
 
 # --- pages under load (wrk), counting what the cluster's API answers meanwhile ---
+# Every request a new address (?n=1, ?n=2, …): the overview is then rendered for each one
+# instead of reusing the person's rendering (see server/src/http/page_cache.rs).
+cat > "$WORK/distinct.lua" <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/?n=" .. n)
+end
+LUA
 load() {
-  local out; out=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$1" 2>&1)
+  local out; out=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" ${2:+-s "$2"} "http://127.0.0.1:$PORT$1" 2>&1)
   printf '%s req/s, p50 %s, p99 %s' "$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')" \
     "$(ms "$(echo "$out" | awk '$1=="50%" {print $2}')")" "$(ms "$(echo "$out" | awk '$1=="99%" {print $2}')")"
 }
 API_BEFORE=$(api_requests)
 OVERVIEW=$(load /)
+OVERVIEW_RENDERED=$(load / "$WORK/distinct.lua")
 ENVIRONMENT=$(load /environments/prod)
 API_DURING=$(( $(api_requests) - API_BEFORE ))
 RSS_LOAD=$(rss)
@@ -158,8 +168,9 @@ cat <<REPORT
 | WASM before compression | $(kib "$RAW_WASM") |
 | cold start to ready (median of 5) | ${COLD_MS} ms (runs: ${starts[*]}) |
 | overview page (\`/\`), 64 connections, 10 s | $OVERVIEW |
+| overview rendered for every request (\`/?n=<counter>\`), 64 connections, 10 s | $OVERVIEW_RENDERED |
 | environment page (\`/environments/prod\`), 64 connections, 10 s | $ENVIRONMENT |
-| Kubernetes API requests during both runs | $API_DURING |
+| Kubernetes API requests during the three runs | $API_DURING |
 | resident memory idle / after the load | $(( RSS_IDLE / 1024 )) MiB / $(( RSS_LOAD / 1024 )) MiB |
 | resident memory with 500 open live streams | $(( RSS_STREAMS / 1024 )) MiB ($STREAM_EVENTS status events delivered in 8 s) |
 | kubectl fetching the same (4 \`kubectl get\`, median of 5) | ${KUBECTL_MS} ms (runs: ${runs[*]}) |
