@@ -592,6 +592,45 @@ async fn html_of(client: &reqwest::Client, app: &TestApp, path: &str) -> String 
     response.text().await.unwrap()
 }
 
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn older_entries_are_one_link_away_and_none_is_lost_between_pages(db: PgPool) {
+    let app = spawn_on_simulator(db.clone(), &[]).await;
+    until_recorded(&db, "prod", "backend", 1).await;
+    fill(&db, 700).await;
+    // Entries are named by environment, workload and revision (the filler's revision 1s
+    // share names with the cluster's own).
+    let all: i64 = sqlx::query_scalar(
+        "select count(*) from (select distinct environment, workload, revision from observed_revision) r",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let stakeholder = app.client_as("stakeholder").await;
+    let ids = |html: &str| -> Vec<String> {
+        html.split("<tr id=\"").skip(1).map(|r| r.split('"').next().unwrap().to_owned()).collect()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut path = "/history?workload=".to_owned();
+    let mut pages = 0;
+    loop {
+        let html = html_of(&stakeholder, &app, &path).await;
+        pages += 1;
+        seen.extend(ids(&html));
+        let Some(at) = html.find("id=\"older\"") else { break };
+        let link = html[..at].rsplit("href=\"").next().unwrap();
+        path = link.split('"').next().unwrap().replace("&amp;", "&");
+        assert!(
+            path.contains("workload=&") || path.contains("workload=&to="),
+            "filters kept: {path}"
+        );
+        assert!(pages < 5, "{path}");
+    }
+    assert_eq!(pages, 2, "700 and more entries: two pages of 500");
+    let revisions = seen.iter().filter(|id| id.starts_with("rev-")).count();
+    assert_eq!(i64::try_from(revisions).unwrap(), all, "every revision on one page or the other");
+    app.stop().await;
+}
+
 /// Fills the history with `n` revisions over 3 environments × 5 workloads.
 pub async fn fill(db: &PgPool, n: i64) {
     sqlx::query(

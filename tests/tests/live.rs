@@ -233,11 +233,14 @@ async fn the_environment_and_workload_pages_show_pods_revisions_and_jobs(db: PgP
     );
     assert!(page.contains("Recent warnings"));
     assert!(table(&page, "workloads").contains("scalable 3–10"), "prod backend's bounds not shown");
+    assert!(page.contains("href=\"/history?env=prod\""), "no link to the environment's history");
     let page = app.get("/environments/prod/workloads/backend").await.text().await.unwrap();
     assert!(
         table(&page, "revisions").contains("data-key=\"1\""),
         "no revision 1 on the workload page"
     );
+    // Kubernetes keeps a few revisions; the full record is one link away.
+    assert!(page.contains("href=\"/history?env=prod&amp;workload=backend\""), "no history link");
     let pods = table(&page, "pods");
     assert!(pods.contains("data-key=\"backend-"), "no backend pod on the workload page");
     assert!(!pods.contains("data-key=\"frontend-"), "another workload's pod listed");

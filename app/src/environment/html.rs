@@ -20,7 +20,7 @@ pub fn pages(detail: &EnvironmentDetail, now: i64) -> PageHtml {
             .iter()
             .map(|w| {
                 let stale = (detail.stale_since.clone(), detail.stale_reason.clone());
-                (w.name.clone(), workload(w.clone(), stale, now))
+                (w.name.clone(), workload(&detail.name, w.clone(), stale, now))
             })
             .collect(),
     })
@@ -49,12 +49,14 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
         }
         .into_any(),
     };
+    let history = format!("/history?env={name}");
     view! {
         <header class="page-header">
             <h1 class="env-title">{name}</h1>
             <span class=format!("badge health-{}", health.css()) id="env-health" data-health=health.css()>
                 {health.label()}
             </span>
+            <a class="button" href=history id="env-history">"History"</a>
             {parts::grafana(grafana_url)}
         </header>
         <StaleBanner since=stale_since reason=stale_reason/>
@@ -73,7 +75,12 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
 }
 
 /// `stale`: since when and why the view is stale, if it is.
-fn workload(page: WorkloadDetail, stale: (Option<String>, Option<String>), now: i64) -> String {
+fn workload(
+    environment: &str,
+    page: WorkloadDetail,
+    stale: (Option<String>, Option<String>),
+    now: i64,
+) -> String {
     let (stale_since, stale_reason) = stale;
     let WorkloadDetail {
         name,
@@ -87,12 +94,15 @@ fn workload(page: WorkloadDetail, stale: (Option<String>, Option<String>), now: 
         events,
     } = page;
     let problems = problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view();
+    // Kubernetes keeps a few revisions; the panel's record keeps them all.
+    let history = format!("/history?env={environment}&workload={name}");
     view! {
         <header class="page-header">
             <h1>{name}</h1>
             <span class=format!("badge health-{}", health.css()) id="workload-health" data-health=health.css()>
                 {health.label()}
             </span>
+            <a class="button" href=history id="workload-history">"Full history"</a>
             {parts::grafana(grafana_url)}
         </header>
         <StaleBanner since=stale_since reason=stale_reason/>

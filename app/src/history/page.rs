@@ -356,6 +356,8 @@ pub struct Page<'a> {
     pub to: Option<String>,
     pub entries: Vec<Entry>,
     pub query: String,
+    /// The address of the next (older) page, when this one is full.
+    pub older: Option<String>,
     /// Environments where the viewer may ask for a rollback (the link is offered there).
     pub may_roll_back: Vec<String>,
 }
@@ -419,6 +421,7 @@ pub fn render(page: Page<'_>) -> String {
                     <thead><tr><th>"When"</th><th>"Environment"</th><th>"What"</th><th>"Change"</th><th>"Outcome"</th><th>"Who and why"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
+                {page.older.map(|href| view! { <p><a class="button" href=href id="older">"Older entries"</a></p> })}
             </section>
         }
         .into_any()

@@ -36,6 +36,20 @@ pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
     };
     let (person, from, to) = (typed("person"), typed("from"), typed("to"));
     let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&asked).finish();
+    // A full page has older entries: the next page ends where this one does. Times have a
+    // second's precision, so the boundary's millisecond is included (an entry of that
+    // moment may show on both pages rather than on neither).
+    let older = (entries.len() == usize::try_from(super::LIMIT).unwrap_or(usize::MAX))
+        .then(|| entries.last())
+        .flatten()
+        .and_then(|last| chrono::DateTime::from_timestamp_millis(last.at_ms + 1))
+        .map(|end| {
+            let end = end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let kept = asked.iter().filter(|(k, _)| k != "to");
+            let mut next = url::form_urlencoded::Serializer::new(String::new());
+            next.extend_pairs(kept).append_pair("to", &end);
+            format!("/history?{}", next.finish())
+        });
     let caller = caller();
     let may_roll_back = visible
         .iter()
@@ -54,6 +68,7 @@ pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
         to,
         entries,
         query,
+        older,
     });
     Ok(ServerHtml { title: "History".to_owned(), html })
 }
