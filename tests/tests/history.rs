@@ -172,7 +172,9 @@ async fn rollouts_are_recorded_with_their_outcome_and_rollbacks_name_what_they_u
     assert_eq!(rollback_of, Some(2));
     assert_eq!(outcome(&db, 3).await.3, Some(4), "revision 3 was rolled back by 4");
 
-    // A release replaced while still rolling out.
+    // A release replaced while still rolling out (a long deadline: it must not fail first,
+    // however slow the machine).
+    edit(&app, DEPLOYMENT, PROD, "backend", |d| d["spec"]["progressDeadlineSeconds"] = json!(6000));
     cluster.faults.set(NeverReady, PROD, "backend", true);
     release(&app, "2.0.0");
     until_outcome(&db, 5, "progressing").await;
@@ -242,7 +244,7 @@ async fn postgres_revisions(db: &PgPool) -> Vec<SetRow> {
 
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn statefulset_revisions_are_numbered_in_the_order_seen_with_outcomes(db: PgPool) {
-    let app = spawn_on_simulator(db.clone(), &[("GANTRY_SIMULATOR_SPEED", "5")]).await;
+    let app = spawn_on_simulator(db.clone(), &[("GANTRY_SIMULATOR_SPEED", "2")]).await;
     let set_image = |version: &str| {
         edit(&app, STATEFULSET, PROD, "postgres", |s| {
             s["spec"]["template"]["spec"]["containers"][0]["image"] =
