@@ -27,8 +27,9 @@ use super::AppState;
 const FRESH_FOR: Duration = Duration::from_secs(1);
 /// Past this many people, stale renderings are swept out on the next insert.
 const SWEEP_ABOVE: usize = 1_000;
-/// A rendering larger than this is not kept (an overview is tens of KiB).
-const LARGEST: usize = 4 * 1024 * 1024;
+/// The most a rendering is read into memory (an overview is tens of KiB; past this the
+/// request fails rather than the server holding an unbounded page).
+const LARGEST: usize = 64 * 1024 * 1024;
 
 struct Rendering {
     versions: Vec<u64>,
