@@ -9,6 +9,7 @@ pub mod page;
 pub mod recorder;
 pub mod routes;
 pub mod store;
+pub mod timeline;
 
 use crate::context::ServerContext;
 
@@ -64,7 +65,7 @@ pub async fn timeline(
     context: &ServerContext,
     environments: &[String],
     filter: &store::Filter,
-) -> Result<Vec<page::Entry>, sqlx::Error> {
+) -> Result<Vec<timeline::Entry>, sqlx::Error> {
     let rows = if filter.person.is_some() { PERSON_SCAN } else { LIMIT };
     let revisions = store::revisions(&context.db, environments, filter, rows).await?;
     let (syncs, failed) = if filter.workload.is_some() {
@@ -76,7 +77,7 @@ pub async fn timeline(
         )
     };
     // The requests that may have caused these changes: started up to two minutes before
-    // the oldest and at most a few seconds after the newest (see `page::cause`).
+    // the oldest and at most a few seconds after the newest (see `timeline::causes`).
     let times = revisions
         .iter()
         .map(|r| r.created_ms)
@@ -87,14 +88,14 @@ pub async fn timeline(
             crate::actions::store::started_between(
                 &context.db,
                 environments,
-                oldest - page::CAUSE_WINDOW_MS,
-                newest + page::CAUSE_GRACE_MS,
+                oldest - timeline::CAUSE_WINDOW_MS,
+                newest + timeline::CAUSE_GRACE_MS,
             )
             .await?
         }
         _ => Vec::new(),
     };
-    let mut entries = page::entries(&revisions, &syncs, &failed, &requests);
+    let mut entries = timeline::entries(&revisions, &syncs, &failed, &requests);
     if let Some(person) = &filter.person {
         let person = person.to_lowercase();
         entries.retain(|e| e.who.to_lowercase().contains(&person));
@@ -104,7 +105,7 @@ pub async fn timeline(
 }
 
 /// The timeline as CSV, newest first.
-pub fn csv(entries: &[page::Entry]) -> String {
+pub fn csv(entries: &[timeline::Entry]) -> String {
     let mut out = String::new();
     let header: Vec<String> =
         ["id", "time", "environment", "object", "change", "outcome", "duration_s", "who"]

@@ -362,27 +362,15 @@ pub async fn syncs(
     .await
 }
 
-/// An Argo CD sync that failed, on the timeline.
-#[derive(Clone, Debug, Serialize)]
-pub struct FailedSyncRow {
-    pub environment: String,
-    pub application: String,
-    pub started_ms: i64,
-    pub finished_ms: Option<i64>,
-    pub phase: String,
-    pub revision: String,
-    pub message: String,
-    pub initiated_by: String,
-}
-
+/// The failed Argo CD syncs on the timeline, newest first.
 pub async fn failed_syncs(
     db: &sqlx::PgPool,
     environments: &[String],
     filter: &Filter,
     limit: i64,
-) -> Result<Vec<FailedSyncRow>, sqlx::Error> {
+) -> Result<Vec<ArgoFailure>, sqlx::Error> {
     sqlx::query_as!(
-        FailedSyncRow,
+        ArgoFailure,
         r#"select environment, application, phase, revision, message, initiated_by,
                   (extract(epoch from started_at) * 1000)::int8 as "started_ms!",
                   (extract(epoch from finished_at) * 1000)::int8 as finished_ms

@@ -52,7 +52,7 @@ async fn export(
     state: &AppState,
     caller: &Caller,
     query: &[(String, String)],
-) -> Result<Vec<gantry_app::history::page::Entry>, Response> {
+) -> Result<Vec<gantry_app::history::timeline::Entry>, Response> {
     let context = &state.context;
     let visible: Vec<String> = context
         .environments

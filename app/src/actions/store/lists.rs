@@ -46,8 +46,8 @@ pub async fn recent(
     read_many(&mut conn, &ids).await
 }
 
-/// Requests that ran between two times (Unix milliseconds), oldest first: the History
-/// page joins them with the changes they made.
+/// Requests that ran (or are running) between two times (Unix milliseconds), oldest
+/// first: the History page joins them with the changes they made.
 pub async fn started_between(
     db: &sqlx::PgPool,
     environments: &[String],
@@ -56,7 +56,7 @@ pub async fn started_between(
 ) -> Result<Vec<Stored>, sqlx::Error> {
     let ids = sqlx::query_scalar!(
         "select request_id from action_request
-         where environment = any($1) and state = 'succeeded'
+         where environment = any($1) and state in ('executing', 'succeeded')
            and started_at >= timestamptz 'epoch' + $2::int8 * interval '1 millisecond'
            and started_at <= timestamptz 'epoch' + $3::int8 * interval '1 millisecond'
          order by started_at limit 5000",
