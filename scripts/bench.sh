@@ -57,7 +57,12 @@ until curl -fs -o /dev/null "http://127.0.0.1:$PORT/ready"; do sleep 0.01; done
 COOKIE=$(curl -fs -o /dev/null -D - -d person=stakeholder -d next=/ "http://127.0.0.1:$PORT/auth/demo" \
   | sed -n 's/^set-cookie: \(gantry_session=[^;]*\).*/\1/Ip')
 [ -n "$COOKIE" ] || { echo "bench: demo sign-in failed" >&2; exit 1; }
-export STREAMS_COOKIE=$COOKIE
+# The 500 streams come from 50 sessions (a session may hold 16: a person's tabs).
+export STREAMS_COOKIES=$WORK/stream-cookies
+for _ in $(seq 1 50); do
+  curl -fs -o /dev/null -D - -d person=stakeholder -d next=/ "http://127.0.0.1:$PORT/auth/demo" \
+    | sed -n 's/^set-cookie: \(gantry_session=[^;]*\).*/\1/Ip'
+done > "$STREAMS_COOKIES"
 
 # --- first load, as a browser fetches it (gzip) ---
 size() { curl -fs -H 'Accept-Encoding: gzip' -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$1" | wc -c; }

@@ -8,7 +8,8 @@ PORT=${DEMO_SMOKE_PORT:-3999}
 LOG=tests/output/demo.log
 mkdir -p tests/output
 
-GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_SIMULATOR_PORT=0 GANTRY_SIMULATOR_KUBECONFIG="$ROOT/tests/output/demo.kubeconfig" \
+METRICS_PORT=$((PORT + 1))
+GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_METRICS_LISTEN=127.0.0.1:$METRICS_PORT GANTRY_SIMULATOR_PORT=0 GANTRY_SIMULATOR_KUBECONFIG="$ROOT/tests/output/demo.kubeconfig" \
   ./run demo >"$LOG" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
@@ -37,7 +38,9 @@ for section in Environments History Metrics Backups Approvals Audit; do
 done
 has '"ok"' curl -fsS "http://127.0.0.1:$PORT/health" || fail "/health"
 has '"ready"' curl -fsS "http://127.0.0.1:$PORT/ready" || fail "/ready"
-has '^http_requests_total' curl -fsS "http://127.0.0.1:$PORT/metrics" || fail "/metrics"
+has '^http_requests_total' curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" || fail "/metrics on its own listener"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/metrics")" != 200 ] \
+  || fail "/metrics is served on the pages' listener too"
 # The simulated cluster answers kubectl through the kubeconfig the demo wrote.
 has deployment.apps/backend "$GANTRY_KUBECTL" --kubeconfig "$ROOT/tests/output/demo.kubeconfig" get deploy -A -o name \
   || fail "kubectl cannot reach the demo's simulated cluster"

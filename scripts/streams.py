@@ -2,7 +2,8 @@
 """Holds N live streams (GET /api/live) open against a Gantry server, for the benchmark.
 
 Usage: streams.py HOST:PORT N SECONDS
-Opens N connections (signed in with the cookie in STREAMS_COOKIE), waits until each has received its first status event, prints
+Opens N connections (signed in with the cookies in the file STREAMS_COOKIES, one per line,
+taken in turn: a session may hold only a few streams, as a person has only a few tabs), waits until each has received its first status event, prints
 "open N" (so the caller can measure the server's memory), keeps them open for SECONDS
 while counting the events they receive, then prints "events M" and closes them.
 """
@@ -11,9 +12,13 @@ import os
 import sys
 
 
-async def stream(host, port, opened, counts, stop):
+def cookies():
+    with open(os.environ["STREAMS_COOKIES"]) as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+async def stream(host, port, opened, counts, stop, cookie):
     reader, writer = await asyncio.open_connection(host, port)
-    cookie = os.environ.get("STREAMS_COOKIE", "")
     writer.write(
         f"GET /api/live HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\nCookie: {cookie}\r\n\r\n".encode()
     )
@@ -42,7 +47,11 @@ async def main():
     opened = asyncio.Semaphore(0)
     counts = [0]
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(stream(host, int(port), opened, counts, stop)) for _ in range(n)]
+    jar = cookies()
+    tasks = [
+        asyncio.create_task(stream(host, int(port), opened, counts, stop, jar[i % len(jar)]))
+        for i in range(n)
+    ]
     for _ in range(n):
         await asyncio.wait_for(opened.acquire(), 30)
     print(f"open {n}", flush=True)

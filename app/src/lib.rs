@@ -7,6 +7,7 @@ pub mod actions;
 pub mod codec;
 pub mod environment;
 pub mod error;
+pub mod escape;
 pub mod live;
 pub mod me;
 pub mod overview;

@@ -41,6 +41,9 @@ pub struct Application {
     grace: Duration,
     simulator: Option<gantry_sim::Running>,
     live: Arc<gantry_app::cluster::live::Live>,
+    limits: crate::config::ServerLimits,
+    /// `/metrics`, on a listener of its own (not published with the pages).
+    metrics_listener: Option<(TcpListener, Router)>,
     /// Expires, runs and reconciles action requests (see `actions::engine`).
     sweeper: tokio::task::JoinHandle<()>,
     /// Records the history the watch caches show (see `history::recorder`).
@@ -79,6 +82,15 @@ impl Application {
         let simulator = start_simulator(settings).await?;
         let watches = start_watches(settings, simulator.as_ref()).await?;
         let state = app_state(settings, db, watches)?;
+        let metrics_listener = match settings.server.limits.metrics_listen {
+            None => None,
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Bind { addr, source })?;
+                Some((listener, crate::http::metrics_router(state.clone())))
+            }
+        };
         let live = Arc::clone(&state.context.live);
         let sweeper = gantry_app::actions::engine::start(state.context.clone());
         let recorder = gantry_app::history::recorder::start(state.context.clone());
@@ -88,6 +100,8 @@ impl Application {
             sweeper,
             recorder,
             router: crate::http::router(state),
+            limits: settings.server.limits.clone(),
+            metrics_listener,
             grace: settings.server.shutdown_grace,
             simulator,
         })
@@ -97,6 +111,11 @@ impl Application {
     /// benchmarks change it while the panel watches).
     pub fn simulator(&self) -> Option<(gantry_sim::Cluster, String)> {
         self.simulator.as_ref().map(|s| (s.cluster.clone(), s.url()))
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, StartupError> {
@@ -121,16 +140,13 @@ impl Application {
             live.close();
             let _ = stopping_tx.send(());
         };
-        // Pages stream in several writes (the frame, then each resolved part): without
-        // TCP_NODELAY, Nagle's algorithm and delayed ACKs hold a response's tail for ~40 ms.
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
+        let limits = self.limits.clone();
+        let metrics = self.metrics_listener.map(|(listener, router)| {
+            tokio::spawn(async move {
+                crate::http::listen::serve(listener, router, &limits, std::future::pending()).await;
+            })
         });
-        // The peer's address goes into the record of sign-ins and refusals.
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(listener, service).with_graceful_shutdown(signal);
+        let server = crate::http::listen::serve(self.listener, self.router, &self.limits, signal);
         let grace = self.grace;
         let deadline = async move {
             if stopping_rx.await.is_ok() {
@@ -141,8 +157,11 @@ impl Application {
             }
         };
         tokio::select! {
-            result = async { server.await } => result.map_err(StartupError::Serve)?,
+            () = server => {},
             () = deadline => tracing::warn!(grace_seconds = grace.as_secs(), "grace period over: closing connections still open"),
+        }
+        if let Some(metrics) = metrics {
+            metrics.abort();
         }
         // An action cut short here stays `executing`: the next start reconciles it.
         self.sweeper.abort();
@@ -254,6 +273,8 @@ fn app_state(
     }
     let auth = crate::auth::Auth::new(settings).map_err(|e| StartupError::Auth(e.to_string()))?;
     let sessions = auth.session_layer(db.clone()).map_err(StartupError::Auth)?;
+    let protection =
+        Arc::new(crate::http::protect::Protection::new(settings, auth.public_origin.as_deref()));
     crate::auth::spawn_session_cleanup(db.clone());
     if let Some(openid) = auth.openid.is_some().then(|| auth.clone()) {
         tokio::spawn(async move {
@@ -276,6 +297,9 @@ fn app_state(
         },
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
         auth,
+        protection,
+        streams: Arc::default(),
+        trusted_proxies: Arc::new(settings.server.limits.trusted_proxies.clone()),
         sessions,
         pages: Arc::default(),
     })

@@ -75,6 +75,7 @@ fn the_server_logs_json_and_stops_cleanly_on_sigterm() {
     let mut child = gantry()
         .env("GANTRY_DATABASE_URL", url)
         .env("GANTRY_LISTEN", "127.0.0.1:0")
+        .env("GANTRY_METRICS_LISTEN", "127.0.0.1:0")
         .env("GANTRY_LOG_FORMAT", "json")
         .env("GANTRY_SITE_ROOT", "/nonexistent")
         .env("GANTRY_CLUSTER", "none")

@@ -18,6 +18,9 @@ fn start(database: &str, kubeconfig: &std::path::Path) -> (Child, String) {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("GANTRY_DATABASE_URL", database)
         .env("GANTRY_LISTEN", "127.0.0.1:0")
+        .env("GANTRY_METRICS_LISTEN", "127.0.0.1:0")
+        // The simulated cluster through a kubeconfig: to Gantry, a real one.
+        .env("GANTRY_ALLOW_DEMO_ON_A_REAL_CLUSTER", "true")
         .env("GANTRY_LOG_FORMAT", "json")
         .env("GANTRY_SITE_ROOT", "/nonexistent")
         .env("GANTRY_CLUSTER", "kubeconfig")

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub db: PgPool,
     /// The simulated cluster the server watches (when started with one) and its URL.
     pub simulator: Option<(gantry_sim::Cluster, String)>,
+    /// Where `/metrics` is served (its own listener).
+    pub metrics: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), gantry::startup::StartupError>>>,
 }
@@ -29,6 +31,7 @@ pub fn test_settings(extra: &[(&str, &str)]) -> Settings {
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site").to_owned());
     let mut vars: Vec<(&str, &str)> = vec![
         ("GANTRY_LISTEN", "127.0.0.1:0"),
+        ("GANTRY_METRICS_LISTEN", "127.0.0.1:0"),
         // The pool is handed over directly; this URL only satisfies validation.
         ("GANTRY_DATABASE_URL", "postgres://unused@127.0.0.1:1/unused"),
         ("GANTRY_SITE_ROOT", site_root.as_str()),
@@ -57,6 +60,7 @@ pub async fn serve(db: PgPool, settings: &Settings, listener: tokio::net::TcpLis
     let app = Application::build_on(settings, db.clone(), listener).await.expect("server builds");
     let address = app.local_addr().expect("bound address");
     let simulator = app.simulator();
+    let metrics = app.metrics_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(async move {
         let _ = stopped.await;
@@ -67,6 +71,7 @@ pub async fn serve(db: PgPool, settings: &Settings, listener: tokio::net::TcpLis
         client: anonymous_client(),
         db,
         simulator,
+        metrics,
         stop: Some(stop),
         server: Some(server),
     };
@@ -75,6 +80,26 @@ pub async fn serve(db: PgPool, settings: &Settings, listener: tokio::net::TcpLis
         app.client = app.client_as("admin").await;
     }
     app
+}
+
+/// Waits until `check` holds, trying again every few milliseconds (a little less often
+/// as time goes by), for at most `timeout`; then fails naming what it waited for. Tests
+/// wait for a named condition this way, never for a fixed time.
+pub async fn eventually<F, Fut>(timeout: std::time::Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(10);
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(started.elapsed() < timeout, "waited {timeout:?} for {what}, in vain");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+    }
 }
 
 /// A client with its own cookie jar that follows no redirects (tests look at them).

@@ -121,3 +121,34 @@ async fn the_webhook_hears_of_requests_decisions_and_outcomes(db: PgPool) {
     assert!(text.contains("scale on prod") && text.contains("Oscar Operator"), "{text}");
     assert_eq!(first["request"]["id"], id);
 }
+
+/// A receiver answering with a redirect does not get the news sent on elsewhere, and the
+/// reason delivery failed names the host, never the URL with its token.
+#[tokio::test]
+async fn a_webhook_that_redirects_is_not_followed_and_its_token_is_not_told() {
+    let (elsewhere, got) = receiver().await;
+    let redirecting = axum::Router::new().route(
+        "/hooks/s3cr3t-token",
+        axum::routing::post(move || {
+            let to = elsewhere.clone();
+            async move { axum::response::Redirect::temporary(&to) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/s3cr3t-token", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, redirecting).await.unwrap() });
+    let body = json!({"text": "Gantry: <!channel> scale on prod"});
+    let problem = gantry_app::actions::engine::notify::deliver(&url, &body).await.unwrap_err();
+    assert!(problem.contains("redirect") && problem.contains("127.0.0.1"), "{problem}");
+    assert!(!problem.contains("s3cr3t"), "{problem}");
+    // Delivery is over: had the redirect been followed, the other receiver would have it.
+    assert!(got.lock().unwrap().is_empty(), "the redirect was followed");
+    // A receiver that cannot be reached: the error names the host only.
+    let gone = "http://127.0.0.1:1/hooks/s3cr3t-token";
+    let problem = gantry_app::actions::engine::notify::deliver(gone, &body).await.unwrap_err();
+    assert!(problem.contains("127.0.0.1") && !problem.contains("s3cr3t"), "{problem}");
+    assert_eq!(
+        gantry_app::actions::engine::notify::chat_text("<!channel> & <http://x|y>"),
+        "&lt;!channel&gt; &amp; &lt;http://x|y&gt;"
+    );
+}

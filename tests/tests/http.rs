@@ -97,7 +97,10 @@ async fn metrics_count_requests_by_route_and_report_pool_and_process(db: PgPool)
         assert_eq!(app.get("/health").await.status(), 200);
     }
     assert_eq!(app.get("/missing/page").await.status(), 404);
-    let response = app.get("/metrics").await;
+    // Not on the pages' listener, which an Ingress publishes.
+    assert_eq!(app.get("/metrics").await.status(), 404);
+    let metrics = app.metrics.expect("a metrics listener");
+    let response = app.client.get(format!("http://{metrics}/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"]
         .to_str()

@@ -194,10 +194,16 @@ async fn page_views_and_open_streams_cost_no_kubernetes_api_requests(db: PgPool)
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = api_requests(&app).await;
     let mut streams = Vec::new();
-    for _ in 0..20 {
-        let mut s = Events::open(&app, "").await;
-        s.next().await.unwrap();
-        streams.push(s);
+    // Two people, ten pages each (a session may hold a few streams, not any number).
+    for person in ["stakeholder", "operator"] {
+        let client = app.client_as(person).await;
+        for _ in 0..10 {
+            let response = client.get(app.url("/api/live")).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let mut s = Events { response, buffer: String::new() };
+            s.next().await.unwrap();
+            streams.push(s);
+        }
     }
     for path in ["/", "/environments/prod", "/environments/dev/workloads/backend"] {
         for _ in 0..30 {
@@ -324,5 +330,65 @@ async fn the_overview_is_rendered_again_for_each_person_and_each_change(db: PgPo
     stream.until("the scale", |_| {}, |s| desired(s, "frontend") == frontend + 3).await;
     let (_, desired_after, _) = overview_of(&stakeholder, &app).await;
     assert_eq!(desired_after, desired_before + 3);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_stream_ends_when_its_session_signs_out(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let viewer = app.client_as("stakeholder").await;
+    let response = viewer.get(app.url("/api/live?env=dev")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut stream = Events { response, buffer: String::new() };
+    assert!(stream.next().await.is_some(), "the current state first");
+    let signed_out = viewer.post(app.url("/auth/logout")).send().await.unwrap();
+    assert_eq!(signed_out.status(), 303);
+    // Changes keep coming (every scale is one); the stream must end instead of carrying
+    // them. next() answers None when the stream ends (or stays quiet for 10 s: a change
+    // is made each time, so quiet means ended too).
+    let mut ended = false;
+    let started = std::time::Instant::now();
+    for replicas in [2, 3].into_iter().cycle() {
+        if started.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+        scale(&app, "co2-calculator-dev", "frontend", replicas);
+        if stream.next().await.is_none() {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "the stream carried changes after its session signed out");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn one_session_cannot_hold_more_than_its_share_of_streams(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let viewer = app.client_as("stakeholder").await;
+    let mut open = Vec::new();
+    for _ in 0..gantry::http::live::MOST_PER_SESSION {
+        let response = viewer.get(app.url("/api/live?view=card")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        open.push(response);
+    }
+    let refused = viewer.get(app.url("/api/live?view=card")).send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "60");
+    let body: Value = refused.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("close some tabs"), "{body}");
+    // Someone else is not held up by it.
+    let other = app.client_as("operator").await;
+    assert_eq!(other.get(app.url("/api/live?view=card")).send().await.unwrap().status(), 200);
+    // A closed stream frees its place.
+    open.pop();
+    gantry_tests::eventually(
+        Duration::from_secs(10),
+        "a place freed by a closed stream",
+        || async {
+            viewer.get(app.url("/api/live?view=card")).send().await.unwrap().status() == 200
+        },
+    )
+    .await;
     app.stop().await;
 }

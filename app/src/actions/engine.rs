@@ -418,7 +418,7 @@ pub async fn run(context: ServerContext, id: i64) -> Option<Stored> {
     stored
 }
 
-mod notify;
+pub mod notify;
 mod sweeper;
 
 pub use notify::refresh_attention;

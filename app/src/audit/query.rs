@@ -195,10 +195,22 @@ pub fn csv(rows: &[Row]) -> String {
     out
 }
 
-/// One CSV line (RFC 4180): every field quoted, quotes doubled, CRLF at the end.
+/// One CSV line (RFC 4180): every field quoted, quotes doubled, CRLF at the end. A field
+/// a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return: OWASP's CSV injection rule) gets a leading `'`, so a rejection
+/// comment or a forwarded address cannot run in the reader's spreadsheet.
 pub fn csv_line(fields: &[String], out: &mut String) {
-    let line: Vec<String> =
-        fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
+    let line: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let inert = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{f}")
+            } else {
+                f.clone()
+            };
+            format!("\"{}\"", inert.replace('"', "\"\""))
+        })
+        .collect();
     out.push_str(&line.join(","));
     out.push_str("\r\n");
 }
@@ -230,6 +242,28 @@ mod tests {
         assert!(parse(&q(&[("from", "2026-11-02"), ("to", "2026-11-01")]))
             .unwrap_err()
             .contains("before from"));
+    }
+
+    #[test]
+    fn csv_fields_a_spreadsheet_would_run_are_made_text() {
+        let mut out = String::new();
+        let fields: Vec<String> = [
+            "=HYPERLINK(\"http://evil.example\",\"x\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "plain = text",
+            "",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        csv_line(&fields, &mut out);
+        assert_eq!(
+            out,
+            "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",\"'+1+1\",\"'-2+3\",\"'@SUM(A1)\",\"'\tx\",\"'\rx\",\"plain = text\",\"\"\r\n"
+        );
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct Snapshot {
     pub json: [Arc<str>; 3],
     /// Bumped at each change; lets a stream skip what it has already sent.
     pub version: u64,
+    /// Whether every watch of the environment had listed once when this was derived.
+    pub synced: bool,
 }
 
 /// The forms a stream can carry.
@@ -107,7 +109,12 @@ fn to_json(value: &impl serde::Serialize) -> Arc<str> {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".into()).into()
 }
 
-fn snapshot(status: EnvironmentStatus, config: &EnvironmentConfig, version: u64) -> Snapshot {
+fn snapshot(
+    status: EnvironmentStatus,
+    config: &EnvironmentConfig,
+    version: u64,
+    synced: bool,
+) -> Snapshot {
     let detail = present::detail(&status, config);
     let card = card(&status);
     Snapshot {
@@ -120,6 +127,7 @@ fn snapshot(status: EnvironmentStatus, config: &EnvironmentConfig, version: u64)
         detail: Arc::new(detail),
         card: Arc::new(card),
         version,
+        synced,
     }
 }
 
@@ -130,7 +138,7 @@ impl Live {
         let snapshots = watches
             .iter()
             .zip(&configs)
-            .map(|(w, c)| RwLock::new(snapshot(w.status(), c, 0)))
+            .map(|(w, c)| RwLock::new(snapshot(w.status(), c, 0, false)))
             .collect();
         let (updates, _) = broadcast::channel(BACKLOG);
         let attention = watches.iter().map(|_| RwLock::new(Attention::default())).collect();
@@ -156,8 +164,17 @@ impl Live {
         &self.watches
     }
 
-    /// The latest snapshot of environment `i`, if it exists.
+    /// The latest snapshot of environment `i`, if it exists. Derived again first when the
+    /// watches have synced since it was made: the follower re-derives a few milliseconds
+    /// after a change (coalescing bursts), and in that moment a server that has just
+    /// started would otherwise serve the empty view it began with — every card without
+    /// its version — while `/ready` already says it is ready.
     pub fn snapshot(&self, i: usize) -> Option<Snapshot> {
+        let current = self.snapshots.get(i)?.read().ok().map(|s| s.clone())?;
+        if current.synced || !self.watches.get(i).is_some_and(EnvironmentWatch::synced) {
+            return Some(current);
+        }
+        self.refresh(i);
         self.snapshots.get(i)?.read().ok().map(|s| s.clone())
     }
 
@@ -197,14 +214,17 @@ impl Live {
         else {
             return;
         };
+        // Read before the status: a sync in between then makes the next look derive again.
+        let synced = watch.synced();
         let mut status = watch.status();
         status.attention =
             self.attention.get(i).and_then(|a| a.read().ok().map(|a| *a)).unwrap_or_default();
         let Ok(mut current) = slot.write() else { return };
         if *current.status == status {
+            current.synced |= synced;
             return;
         }
-        *current = snapshot(status, config, current.version + 1);
+        *current = snapshot(status, config, current.version + 1, synced);
         // No receivers is fine: nobody has a page open.
         let _ = self.updates.send(Update { environment: i, snapshot: current.clone() });
     }

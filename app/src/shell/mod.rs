@@ -27,7 +27,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/pkg/favicon.svg" type="image/svg+xml"/>
                 // Applied before first paint so a chosen theme never flashes the other one.
-                <script>{theme::EARLY_SCRIPT}</script>
+                <script nonce=leptos::nonce::use_nonce()>{theme::EARLY_SCRIPT}</script>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -43,7 +43,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="gantry" href="/pkg/gantry.css"/>
-        <Title formatter=|page: String| format!("{page} · Gantry")/>
+        <Title formatter=|page: String| crate::escape::document_title(&page)/>
         <Router>
             <div class="frame">
                 <nav::Sidebar/>

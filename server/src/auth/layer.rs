@@ -17,12 +17,13 @@ use tower_sessions::Session;
 
 use super::identity::{SignedIn, SIGNED_IN};
 use super::pages;
+use crate::config::Cidr;
 use crate::http::AppState;
 
-/// Paths anyone may reach: the platform's probes and metrics, the browser assets, and
+/// Paths anyone may reach: the platform's probes, the browser assets, and
 /// signing in itself.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/health" | "/ready" | "/metrics" | "/favicon.ico") || path.starts_with("/pkg/")
+    matches!(path, "/health" | "/ready" | "/favicon.ico") || path.starts_with("/pkg/")
 }
 
 fn is_api(path: &str) -> bool {
@@ -30,19 +31,44 @@ fn is_api(path: &str) -> bool {
 }
 
 /// Who sent `request` and from where, before knowing the person.
-pub fn describe(request: &Request) -> Caller {
-    let client_addr = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
-    let forwarded_for =
-        request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_owned);
+pub fn describe(request: &Request, trusted: &[Cidr]) -> Caller {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip());
+    let header = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let (client, forwarded_for) = match (peer, header) {
+        (Some(peer), Some(header)) if trusted.iter().any(|c| c.contains(peer)) => {
+            forwarded(peer, header, trusted)
+        }
+        // From anyone else the header is whatever they wrote: not believed, not kept.
+        _ => (peer, None),
+    };
     Caller {
         principal: None,
-        client_addr,
+        client_addr: client.map(|ip| ip.to_string()),
         forwarded_for,
         request: format!("{} {}", request.method(), request.uri().path()),
     }
+}
+
+/// The most entries of `X-Forwarded-For` read (a chain of proxies is a few long).
+const MOST_HOPS: usize = 16;
+
+/// Through trusted proxies: the client is the last address not a trusted proxy, walking
+/// from the right (each proxy appends who it heard from; entries further left are the
+/// client's own claim). Only addresses are kept; a header that is not a list of them
+/// leaves the proxy as the client and nothing recorded.
+fn forwarded(
+    peer: std::net::IpAddr,
+    header: &str,
+    trusted: &[Cidr],
+) -> (Option<std::net::IpAddr>, Option<String>) {
+    let hops: Option<Vec<std::net::IpAddr>> =
+        header.split(',').take(MOST_HOPS + 1).map(|h| h.trim().parse().ok()).collect();
+    let Some(hops) = hops.filter(|h| !h.is_empty() && h.len() <= MOST_HOPS) else {
+        return (Some(peer), None);
+    };
+    let client = hops.iter().rev().find(|ip| !trusted.iter().any(|c| c.contains(**ip)));
+    let chain = hops.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    (Some(client.copied().unwrap_or(peer)), Some(chain))
 }
 
 /// Finds the signed-in person (if any) and puts a [`Caller`] on the request. Without one,
@@ -57,7 +83,7 @@ pub async fn identify(
     if is_public(&path) {
         return next.run(request).await;
     }
-    let mut caller = describe(&request);
+    let mut caller = describe(&request, &state.trusted_proxies);
     if path.starts_with("/auth/") {
         request.extensions_mut().insert(caller);
         return next.run(request).await;
@@ -138,7 +164,7 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
     let Err(reason) = check_origin(request.headers(), state.auth.public_origin.as_deref()) else {
         return next.run(request).await;
     };
-    let caller = describe(&request);
+    let caller = describe(&request, &state.trusted_proxies);
     tracing::warn!(request = %caller.request, %reason, "cross-site request refused");
     let path = request.uri().path().to_owned();
     let text = format!("This request came from another site and was refused ({reason}).");
@@ -211,6 +237,23 @@ mod tests {
             map.insert(*name, value.parse().expect("a valid header value"));
         }
         map
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies_and_only_as_addresses() {
+        let trusted = [Cidr::parse("10.0.0.0/8").expect("range")];
+        let proxy: std::net::IpAddr = "10.1.2.3".parse().expect("ip");
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+        // The client's own claim on the left is recorded but the client is the last
+        // untrusted hop.
+        let (client, chain) = forwarded(proxy, "198.51.100.7, 203.0.113.9, 10.0.0.5", &trusted);
+        assert_eq!(client, Some(ip("203.0.113.9")));
+        assert_eq!(chain.as_deref(), Some("198.51.100.7, 203.0.113.9, 10.0.0.5"));
+        for bad in ["=cmd|'/c calc'!A1", "1.2.3.4, <script>", "", "1.2.3.4,,5.6.7.8"] {
+            assert_eq!(forwarded(proxy, bad, &trusted), (Some(proxy), None), "{bad:?}");
+        }
+        let long = vec!["192.0.2.1"; MOST_HOPS + 1].join(",");
+        assert_eq!(forwarded(proxy, &long, &trusted), (Some(proxy), None), "too many hops");
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct AuthInner {
     role_mapping: Arc<Vec<GroupRoles>>,
     /// Sessions read recently by this replica.
     pub recent: cache::SessionCache,
+    /// The session store itself, for checks outside a request (open streams).
+    store: std::sync::OnceLock<PostgresStore>,
 }
 
 impl std::ops::Deref for Auth {
@@ -75,6 +77,7 @@ impl Auth {
             environments: settings.environments.iter().map(|e| e.name.clone()).collect(),
             role_mapping: Arc::new(settings.role_mapping.clone()),
             recent: cache::SessionCache::default(),
+            store: std::sync::OnceLock::new(),
         })))
     }
 
@@ -104,13 +107,38 @@ impl Auth {
     ) -> Result<SessionManagerLayer<PostgresStore>, String> {
         let store =
             PostgresStore::new(db).with_schema_name("public")?.with_table_name("user_session")?;
+        let _ = self.store.set(store.clone());
         let session = &self.settings.session;
         Ok(SessionManagerLayer::new(store)
-            .with_name(session.cookie_name.clone())
+            .with_name(cookie_name(&session.cookie_name, session.secure_cookie))
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(session.secure_cookie)
             .with_path("/"))
+    }
+
+    /// The person of session `id` now, if it is still signed in: from this replica's
+    /// memory when read in the last seconds, else from the store. An open stream asks this
+    /// every few seconds, so a sign-out (here or on another replica), an expiry or a
+    /// changed role ends it.
+    pub async fn still_signed_in(
+        &self,
+        id: &tower_sessions::session::Id,
+    ) -> Option<Arc<Principal>> {
+        use tower_sessions::SessionStore;
+        let now = now();
+        if let Some((signed_in, principal)) = self.recent.get(id) {
+            return (!self.expired(&signed_in, now)).then_some(principal);
+        }
+        let record = self.store.get()?.load(id).await.ok()??;
+        let value = record.data.get(identity::SIGNED_IN)?.clone();
+        let signed_in: SignedIn = serde_json::from_value(value).ok()?;
+        if self.expired(&signed_in, now) {
+            return None;
+        }
+        let principal = Arc::new(self.principal(&signed_in));
+        self.recent.put(*id, Arc::new(signed_in), Arc::clone(&principal));
+        Some(principal)
     }
 
     /// When a session ends: after the idle time since it was last seen, and never later
@@ -129,6 +157,17 @@ impl Auth {
         let session = &self.settings.session;
         now - signed_in.last_seen >= seconds(session.idle)
             || now - signed_in.signed_in_at >= seconds(session.absolute)
+    }
+}
+
+/// The session cookie's name: with the `__Host-` prefix when the cookie is secure, so the
+/// browser refuses it unless it is Secure, for this host only (no Domain) and Path=/ —
+/// another site under the same parent domain cannot plant or overwrite it.
+pub fn cookie_name(configured: &str, secure: bool) -> String {
+    if secure && !configured.starts_with("__Host-") {
+        format!("__Host-{configured}")
+    } else {
+        configured.to_owned()
     }
 }
 
@@ -206,6 +245,13 @@ mod tests {
         assert_eq!(end.unix_timestamp(), start + 3600);
         let Expiry::AtDateTime(end) = auth.expiry(&busy) else { panic!("a date") };
         assert_eq!(end.unix_timestamp(), start + 12 * 3600);
+    }
+
+    #[test]
+    fn a_secure_session_cookie_is_a_host_cookie() {
+        assert_eq!(cookie_name("gantry_session", true), "__Host-gantry_session");
+        assert_eq!(cookie_name("__Host-gantry", true), "__Host-gantry");
+        assert_eq!(cookie_name("gantry_session", false), "gantry_session");
     }
 
     #[test]

@@ -1,12 +1,29 @@
 //! Where to go after signing in: only a path on this server, never another site (an
 //! attacker's link to `/auth/login?next=https://evil.example` must not send people there).
 
-/// `next` if it is a path on this server, else `/`.
+/// `next` if it is a path on this server, else `/`; characters a URL cannot carry as
+/// they are (quotes, `<`, `>`, non-ASCII…) percent-encoded, so the value is inert wherever
+/// it lands (a `Location` header, a hidden form field).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if is_local_path(path) => path.to_owned(),
+        Some(path) if is_local_path(path) => encode_unsafe(path),
         _ => "/".to_owned(),
     }
+}
+
+fn encode_unsafe(path: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_graphic()
+            && !matches!(byte, b'"' | b'\'' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'^')
+        {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
 }
 
 fn is_local_path(path: &str) -> bool {
@@ -52,5 +69,9 @@ mod tests {
             }
         }
         assert_eq!(safe_next(None), "/");
+        assert_eq!(
+            safe_next(Some("/environments/\"'><x>é")),
+            "/environments/%22%27%3E%3Cx%3E%C3%A9"
+        );
     }
 }

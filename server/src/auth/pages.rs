@@ -5,21 +5,7 @@ use std::fmt::Write;
 
 use crate::config::DemoPerson;
 
-/// Text made safe inside HTML, attribute values included.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use gantry_app::escape::html as escape;
 
 fn page(title: &str, body: &str) -> String {
     format!(

@@ -43,6 +43,27 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
         raw.server.shutdown_grace_seconds = Some(number("GANTRY_SHUTDOWN_GRACE_SECONDS", key, v)?);
         set(key, "GANTRY_SHUTDOWN_GRACE_SECONDS");
     }
+    // Named so that nobody sets it by accident: anyone reaching the server could act on
+    // the real cluster as anyone.
+    if let Some(v) = vars.get("GANTRY_ALLOW_DEMO_ON_A_REAL_CLUSTER") {
+        raw.server.allow_demo_on_a_real_cluster = Some(matches!(v, "true" | "1" | "yes"));
+        set("server.allow_demo_on_a_real_cluster", "GANTRY_ALLOW_DEMO_ON_A_REAL_CLUSTER");
+    }
+    if let Some(v) = vars.get("GANTRY_METRICS_LISTEN") {
+        raw.server.metrics_listen = Some(v.to_owned());
+        set("server.metrics_listen", "GANTRY_METRICS_LISTEN");
+    }
+    // Lists as comma-separated values.
+    let list =
+        |v: &str| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    if let Some(v) = vars.get("GANTRY_PUBLIC_HOSTS") {
+        raw.server.public_hosts = Some(list(v));
+        set("server.public_hosts", "GANTRY_PUBLIC_HOSTS");
+    }
+    if let Some(v) = vars.get("GANTRY_TRUSTED_PROXIES") {
+        raw.server.trusted_proxies = Some(list(v));
+        set("server.trusted_proxies", "GANTRY_TRUSTED_PROXIES");
+    }
     // DATABASE_URL is what sqlx and most tooling use; GANTRY_DATABASE_URL wins when both exist.
     for name in ["DATABASE_URL", "GANTRY_DATABASE_URL"] {
         if let Some(v) = vars.get(name) {

@@ -43,6 +43,7 @@ pub struct RawSettings {
 #[serde(deny_unknown_fields)]
 pub struct RawNotifications {
     pub webhook_url: Option<String>,
+    pub allow_plain_http: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +52,13 @@ pub struct RawServer {
     pub listen: Option<String>,
     pub site_root: Option<PathBuf>,
     pub shutdown_grace_seconds: Option<u64>,
+    pub public_hosts: Option<Vec<String>>,
+    pub metrics_listen: Option<String>,
+    pub max_connections: Option<usize>,
+    pub header_timeout_seconds: Option<u64>,
+    pub request_timeout_seconds: Option<u64>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub allow_demo_on_a_real_cluster: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,6 +116,13 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("server.listen", raw.server.listen.is_some()),
         ("server.site_root", raw.server.site_root.is_some()),
         ("server.shutdown_grace_seconds", raw.server.shutdown_grace_seconds.is_some()),
+        ("server.public_hosts", raw.server.public_hosts.is_some()),
+        ("server.metrics_listen", raw.server.metrics_listen.is_some()),
+        ("server.max_connections", raw.server.max_connections.is_some()),
+        ("server.header_timeout_seconds", raw.server.header_timeout_seconds.is_some()),
+        ("server.request_timeout_seconds", raw.server.request_timeout_seconds.is_some()),
+        ("server.trusted_proxies", raw.server.trusted_proxies.is_some()),
+        ("server.allow_demo_on_a_real_cluster", raw.server.allow_demo_on_a_real_cluster.is_some()),
         ("database.url", raw.database.url.is_some()),
         ("database.max_connections", raw.database.max_connections.is_some()),
         ("database.connect_timeout_seconds", raw.database.connect_timeout_seconds.is_some()),
@@ -121,6 +136,7 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("simulator.kubeconfig", raw.simulator.kubeconfig.is_some()),
         ("access.groups", raw.access.groups.is_some()),
         ("notifications.webhook_url", raw.notifications.webhook_url.is_some()),
+        ("notifications.allow_plain_http", raw.notifications.allow_plain_http.is_some()),
     ];
     // Every auth key comes from the file unless a variable set it later.
     raw.origins.insert("auth", path.to_owned());
@@ -157,6 +173,8 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
             format!("{grace} is too long; at most 600 seconds"),
         ));
     }
+
+    let limits = super::server::validate(&raw.server, &fail)?;
 
     let url = raw.database.url.ok_or_else(|| {
         fail(
@@ -216,6 +234,8 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         Some("none") => ClusterSource::None,
         // The demo's simulator is the cluster unless another one is named.
         None if simulator.enabled => ClusterSource::Simulator,
+        // Demo people on a real cluster only when both are asked for by name (below).
+        None if raw.auth.mode.as_deref() == Some("demo") => ClusterSource::None,
         None => ClusterSource::InCluster,
         Some(other) => {
             return Err(fail(
@@ -268,16 +288,40 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         ConfigError::new(full, from, problem)
     })?;
 
+    let demo = matches!(auth.method, super::SignInSettings::Demo(_));
+    let real_cluster = matches!(source, ClusterSource::InCluster | ClusterSource::Kubeconfig);
+    if demo && real_cluster && !raw.server.allow_demo_on_a_real_cluster.unwrap_or(false) {
+        return Err(ConfigError::new(
+            "auth.mode",
+            origin("auth.mode"),
+            format!(
+                "\"demo\" lets anyone sign in as anyone, and cluster.source is \"{}\": a real cluster. Use the simulator, or set server.allow_demo_on_a_real_cluster = true if you really mean it",
+                if source == ClusterSource::InCluster { "in-cluster" } else { "kubeconfig" }
+            ),
+        ));
+    }
+
+    let plain_http = raw.notifications.allow_plain_http.unwrap_or(false);
     let webhook_url = match raw.notifications.webhook_url.filter(|u| !u.is_empty()) {
         None => None,
+        // The URL usually holds a token: it is not repeated in the messages.
         Some(url) => match url::Url::parse(&url) {
-            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Some(url),
-            // The URL usually holds a token: it is not repeated in the message.
+            Ok(parsed) if parsed.scheme() == "https" => Some(url),
+            Ok(parsed) if parsed.scheme() == "http" && (plain_http || is_loopback(&parsed)) => {
+                Some(url)
+            }
+            Ok(parsed) if parsed.scheme() == "http" => {
+                return Err(ConfigError::new(
+                    "notifications.webhook_url",
+                    origin("notifications.webhook_url"),
+                    "is plain http:// to another machine, so its token would cross the network readable: use https://, or set notifications.allow_plain_http = true".to_owned(),
+                ))
+            }
             _ => {
                 return Err(ConfigError::new(
                     "notifications.webhook_url",
                     origin("notifications.webhook_url"),
-                    "must be an http:// or https:// URL".to_owned(),
+                    "must be an https:// URL (http:// on loopback)".to_owned(),
                 ))
             }
         },
@@ -288,6 +332,7 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
             listen,
             site_root: raw.server.site_root.unwrap_or_else(|| PathBuf::from("target/site")),
             shutdown_grace: Duration::from_secs(grace),
+            limits,
         },
         database: DatabaseSettings {
             url,
@@ -302,6 +347,15 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         role_mapping,
         notifications: super::NotificationSettings { webhook_url },
     })
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 fn check_database_url(url: &SecretString) -> Result<(), String> {

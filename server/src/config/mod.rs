@@ -8,6 +8,7 @@ mod env;
 mod environments;
 mod error;
 mod file;
+mod server;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ pub use auth::{
 };
 pub use error::ConfigError;
 pub use gantry_app::context::{EnvironmentConfig, WorkloadConfig};
+pub use server::{Cidr, ServerLimits};
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -62,6 +64,8 @@ pub struct ServerSettings {
     pub site_root: PathBuf,
     /// How long in-flight requests may take to finish after a stop signal.
     pub shutdown_grace: Duration,
+    /// Who may reach it and how much they may ask of it.
+    pub limits: ServerLimits,
 }
 
 #[derive(Debug, Clone)]

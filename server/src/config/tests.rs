@@ -176,14 +176,16 @@ fn the_simulator_is_off_unless_asked_for_and_its_speed_is_bounded() {
 #[test]
 fn the_cluster_is_the_simulator_in_the_demo_and_in_cluster_otherwise() {
     use super::ClusterSource;
+    // Demo people without a cluster named: no cluster (never a real one by default).
     let plain = load(&[("DATABASE_URL", URL)]).expect("defaults");
-    assert_eq!(plain.cluster.source, ClusterSource::InCluster);
+    assert_eq!(plain.cluster.source, ClusterSource::None);
     let demo = load(&[("DATABASE_URL", URL), ("GANTRY_SIMULATOR", "true")]).expect("demo");
     assert_eq!(demo.cluster.source, ClusterSource::Simulator);
     let chosen = load(&[
         ("DATABASE_URL", URL),
         ("GANTRY_CLUSTER", "kubeconfig"),
         ("GANTRY_KUBE_CONTEXT", "enac"),
+        ("GANTRY_ALLOW_DEMO_ON_A_REAL_CLUSTER", "true"),
     ])
     .expect("kubeconfig");
     assert_eq!(
@@ -248,7 +250,12 @@ fn the_example_file_in_deploy_loads_and_matches_the_defaults() {
     assert_eq!(from_file.log.level, defaults.log.level);
     assert_eq!(from_file.environments, defaults.environments);
     assert_eq!(from_file.simulator, defaults.simulator);
-    assert_eq!(from_file.cluster, defaults.cluster);
+    // Signing in through a provider, the cluster is the one Gantry runs in.
+    let in_cluster =
+        super::ClusterSettings { source: super::ClusterSource::InCluster, context: None };
+    assert_eq!(from_file.cluster, in_cluster);
+    assert_eq!(from_file.server.limits, defaults.server.limits);
+    assert_eq!(from_file.notifications, defaults.notifications);
 }
 
 /// Loads a file holding one environment with `extra` lines appended; returns the error.
@@ -358,6 +365,7 @@ fn an_environment_can_live_on_another_kubeconfig_context() {
         ("DATABASE_URL", URL),
         ("GANTRY_CONFIG", file.path()),
         ("GANTRY_CLUSTER", "kubeconfig"),
+        ("GANTRY_ALLOW_DEMO_ON_A_REAL_CLUSTER", "true"),
     ])
     .expect("valid");
     assert_eq!(settings.environments[0].cluster_context, None);
@@ -393,9 +401,47 @@ fn the_webhook_must_be_an_http_url_and_is_not_repeated_in_the_error() {
         "{text}"
     );
     assert!(!text.contains("s3cr3t"), "the token is printed: {text}");
+    // Plain http crosses the network readable: only on loopback, or when allowed by name.
+    let plain = "http://chat.example.org/hooks/s3cr3t";
+    let error =
+        load(&[("DATABASE_URL", URL), ("GANTRY_WEBHOOK_URL", plain)]).expect_err("plain http");
+    let text = error.to_string();
+    assert!(text.contains("allow_plain_http") && !text.contains("s3cr3t"), "{text}");
+    let local = "http://127.0.0.1:9/hooks/s3cr3t";
+    assert!(load(&[("DATABASE_URL", URL), ("GANTRY_WEBHOOK_URL", local)]).is_ok());
+    let file = file_with("[notifications]\nallow_plain_http = true\n");
+    let allowed = load(&[
+        ("DATABASE_URL", URL),
+        ("GANTRY_WEBHOOK_URL", plain),
+        ("GANTRY_CONFIG", file.path()),
+    ]);
+    assert_eq!(allowed.expect("allowed by name").notifications.webhook_url.as_deref(), Some(plain));
     let file = file_with("[notifications]\nwebhook_url = \"not a url\"\n");
     let error =
         load(&[("DATABASE_URL", URL), ("GANTRY_CONFIG", file.path())]).expect_err("not a URL");
     let text = error.to_string();
     assert!(text.contains("notifications.webhook_url") && text.contains(file.path()), "{text}");
+}
+
+#[test]
+fn demo_sign_in_on_a_real_cluster_needs_a_setting_that_says_so() {
+    let settings = load(&[("DATABASE_URL", URL)]).expect("demo alone");
+    assert_eq!(settings.cluster.source, super::ClusterSource::None, "no cluster unless named");
+    for source in ["in-cluster", "kubeconfig"] {
+        let error = load(&[("DATABASE_URL", URL), ("GANTRY_CLUSTER", source)])
+            .expect_err("demo people on a real cluster");
+        let text = error.to_string();
+        assert!(
+            text.contains("auth.mode")
+                && text.contains(source)
+                && text.contains("server.allow_demo_on_a_real_cluster"),
+            "{text}"
+        );
+        let allowed = load(&[
+            ("DATABASE_URL", URL),
+            ("GANTRY_CLUSTER", source),
+            ("GANTRY_ALLOW_DEMO_ON_A_REAL_CLUSTER", "true"),
+        ]);
+        assert!(allowed.is_ok(), "{source}: {allowed:?}");
+    }
 }

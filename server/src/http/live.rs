@@ -32,6 +32,59 @@ pub fn router() -> Router<AppState> {
 
 /// Proxies close idle connections; a comment line every so often keeps the stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How often an open stream checks that its session still holds (signed out here or on
+/// another replica, expired, or a role lost): it ends within this much.
+const RECHECK: Duration = Duration::from_secs(2);
+/// Streams one session may hold open (a page holds one; a person has a few tabs).
+pub const MOST_PER_SESSION: usize = 16;
+/// Streams this replica holds open in all (memory is measured at 500: README).
+pub const MOST_IN_ALL: usize = 2_000;
+
+/// How many streams are open, in all and per session.
+#[derive(Default)]
+pub struct Streams {
+    open: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// Counts one open stream until dropped (when the stream ends, however it ends).
+struct Held {
+    streams: std::sync::Arc<Streams>,
+    session: String,
+}
+
+impl Streams {
+    fn hold(self: &std::sync::Arc<Self>, session: &str) -> Result<Held, LiveError> {
+        let mut open = self.open.lock().map_err(|_| LiveError::TooMany(too_many_in_all()))?;
+        if open.values().sum::<usize>() >= MOST_IN_ALL {
+            return Err(LiveError::TooMany(too_many_in_all()));
+        }
+        let mine = open.entry(session.to_owned()).or_default();
+        if *mine >= MOST_PER_SESSION {
+            return Err(LiveError::TooMany(format!(
+                "You have {MOST_PER_SESSION} live pages open already; close some tabs of Gantry and reload this one."
+            )));
+        }
+        *mine += 1;
+        Ok(Held { streams: std::sync::Arc::clone(self), session: session.to_owned() })
+    }
+}
+
+fn too_many_in_all() -> String {
+    "Gantry has as many live pages open as it serves; this page will not update by itself. Reload it in a minute.".to_owned()
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.streams.open.lock() {
+            if let Some(n) = open.get_mut(&self.session) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.remove(&self.session);
+                }
+            }
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -41,6 +94,8 @@ pub enum LiveError {
     UnknownView(String),
     #[error("{reason}")]
     Refused { status: StatusCode, reason: String },
+    #[error("{0}")]
+    TooMany(String),
 }
 
 impl IntoResponse for LiveError {
@@ -49,8 +104,16 @@ impl IntoResponse for LiveError {
             LiveError::UnknownEnvironment { .. } => StatusCode::NOT_FOUND,
             LiveError::UnknownView(_) => StatusCode::BAD_REQUEST,
             LiveError::Refused { status, .. } => status,
+            LiveError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
         };
-        (code, Json(json!({ "error": self.to_string() }))).into_response()
+        let retry = matches!(self, LiveError::TooMany(_));
+        let mut response = (code, Json(json!({ "error": self.to_string() }))).into_response();
+        if retry {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("60"));
+        }
+        response
     }
 }
 
@@ -63,6 +126,32 @@ struct Feed {
     names: Vec<String>,
     view: View,
     live: std::sync::Arc<gantry_app::cluster::live::Live>,
+    /// Whose stream this is, checked again every [`RECHECK`].
+    watcher: Watcher,
+    _held: Held,
+}
+
+struct Watcher {
+    state: AppState,
+    session: Option<tower_sessions::session::Id>,
+    recheck: tokio::time::Interval,
+}
+
+impl Watcher {
+    /// Whether the stream may go on: its session still signed in, still allowed to see
+    /// every environment it carries.
+    async fn still_allowed(&self, sent: &[Option<u64>]) -> bool {
+        let Some(id) = &self.session else { return false };
+        let Some(principal) = self.state.auth.still_signed_in(id).await else { return false };
+        let caller = Caller { principal: Some(principal), ..Caller::default() };
+        self.state
+            .context
+            .environments
+            .iter()
+            .zip(sent)
+            .filter(|(_, s)| s.is_some())
+            .all(|(env, _)| check(caller.principal(), env, Action::View).is_allowed())
+    }
 }
 
 impl Feed {
@@ -94,7 +183,17 @@ impl Feed {
                         .data(&**snapshot.json(self.view)),
                 );
             }
-            match self.updates.recv().await {
+            let received = tokio::select! {
+                received = self.updates.recv() => received,
+                _ = self.watcher.recheck.tick() => {
+                    if !self.watcher.still_allowed(&self.sent).await {
+                        tracing::debug!("live stream ended: signed out, expired or no longer allowed");
+                        return None;
+                    }
+                    continue;
+                }
+            };
+            match received {
                 Ok(update) => {
                     if matches!(self.sent.get(update.environment), Some(Some(_))) {
                         self.pending.push_back((update.environment, update.snapshot));
@@ -132,6 +231,7 @@ async fn refuse(
 async fn stream(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    session: tower_sessions::Session,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, LiveError> {
     let names: Vec<String> = state.context.environments.iter().map(|e| e.name.clone()).collect();
@@ -170,6 +270,13 @@ async fn stream(
             return Err(refuse(&state, &caller, None, &denial).await);
         }
     }
+    let session_id = session.id();
+    let held = state.streams.hold(&session_id.map(|id| id.to_string()).unwrap_or_default())?;
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is at once; the session was checked just now.
+    recheck.reset();
+    let watcher = Watcher { state: state.clone(), session: session_id, recheck };
     let live = std::sync::Arc::clone(&state.context.live);
     // Subscribe before reading the snapshots: a change in between is then not lost.
     let updates = live.subscribe();
@@ -181,6 +288,8 @@ async fn stream(
         names,
         view,
         live,
+        watcher,
+        _held: held,
     };
     feed.queue_current();
     let events = futures_util::stream::unfold(feed, |mut feed| async move {

@@ -4,10 +4,12 @@
 mod actions;
 mod audit;
 mod history;
-mod live;
+pub mod listen;
+pub mod live;
 mod metrics;
 mod ops;
 pub mod page_cache;
+pub mod protect;
 mod trace;
 
 use std::sync::Arc;
@@ -33,6 +35,12 @@ pub struct AppState {
     pub sessions: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::PostgresStore>,
     /// The overview as last rendered per person.
     pub pages: Arc<page_cache::PageCache>,
+    /// The browser protections every response carries.
+    pub protection: Arc<protect::Protection>,
+    /// Live streams open, per session.
+    pub streams: Arc<live::Streams>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<crate::config::Cidr>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -41,11 +49,28 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The metrics listener's routes: `/metrics` for Prometheus, `/health` for its probe.
+pub fn metrics_router(state: AppState) -> Router {
+    ops::metrics_router().with_state(state)
+}
+
 /// Builds the whole application. Tests call this and serve it on a port of their own.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(gantry_app::App);
     let context = state.context.clone();
-    let provide = move || provide_context(context.clone());
+    let protection = Arc::clone(&state.protection);
+    // Pages get a policy naming the nonce their inline scripts carry (leptos makes one per
+    // rendering); every other response gets the layer's policy without one.
+    let provide = move || {
+        provide_context(context.clone());
+        let nonce = leptos::nonce::use_nonce();
+        let options = use_context::<leptos_axum::ResponseOptions>();
+        if let (Some(nonce), Some(options)) = (nonce, options) {
+            if let Ok(policy) = http::HeaderValue::from_str(&protection.policy(Some(&nonce))) {
+                options.insert_header(http::header::CONTENT_SECURITY_POLICY, policy);
+            }
+        }
+    };
     let options = state.leptos_options.clone();
 
     let pkg_dir =
@@ -84,6 +109,8 @@ pub fn router(state: AppState) -> Router {
         // Pages and JSON are compressed on the fly; assets already carry their encoding
         // and pass through untouched.
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        // Outside the compression and the sign-in: refusals get the headers too.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), protect::protect))
         .layer(axum::middleware::from_fn_with_state(state.clone(), trace::observe))
         .with_state(state)
 }

@@ -12,10 +12,13 @@ use serde_json::json;
 use super::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
+    Router::new().route("/health", get(health)).route("/ready", get(ready))
+}
+
+/// On its own listener (`server.metrics_listen`): an Ingress publishing the pages does not
+/// publish the metrics with them.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics)).route("/health", get(health))
 }
 
 /// Liveness: the process answers. Deliberately checks nothing else, so a database outage

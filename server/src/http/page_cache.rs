@@ -60,8 +60,11 @@ impl PageCache {
         let entries = self.entries.lock().ok()?;
         let hit =
             entries.get(key).filter(|r| r.versions == versions && r.made.elapsed() < FRESH_FOR)?;
-        let mut response = Response::new(Body::from(hit.body.clone()));
-        *response.headers_mut() = hit.headers.clone();
+        let mut headers = hit.headers.clone();
+        // Each response its own nonce, even when its page is one already made.
+        let body = super::protect::renew_nonce(&mut headers, &hit.body);
+        let mut response = Response::new(Body::from(body));
+        *response.headers_mut() = headers;
         Some(response)
     }
 

@@ -36,16 +36,52 @@ pub(super) fn notify(context: &ServerContext, stored: &Stored, news: &str) {
         stored.result.as_deref().map(|r| format!(" — {r}")).unwrap_or_default(),
     );
     let body = serde_json::json!({
-        "text": text,
+        "text": chat_text(&text),
         "event": news,
         "request": stored,
     });
     tokio::spawn(async move {
-        let client = reqwest::Client::new();
-        let sent = client.post(&url).timeout(Duration::from_secs(5)).json(&body).send().await;
-        match sent.map(reqwest::Response::error_for_status) {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) | Err(error) => tracing::warn!(%error, "webhook not delivered"),
+        if let Err(problem) = deliver(&url, &body).await {
+            tracing::warn!(%problem, "webhook not delivered");
         }
     });
+}
+
+/// The webhook's client: no redirects (a receiver that answers with one could send the
+/// request, and the news in it, anywhere), a short timeout.
+fn client() -> Option<&'static reqwest::Client> {
+    static CLIENT: std::sync::OnceLock<Option<reqwest::Client>> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(5))
+                .build()
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Posts `body` to the webhook. The error says what went wrong without the URL: it holds
+/// the receiver's token, and reqwest's errors print it.
+pub async fn deliver(url: &str, body: &serde_json::Value) -> Result<(), String> {
+    let client = client().ok_or_else(|| "no HTTP client could be made".to_owned())?;
+    let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let host = host.unwrap_or_default();
+    let answer = client.post(url).json(body).send().await;
+    let answer = answer.map_err(|e| format!("{} (to {host})", e.without_url()))?;
+    let status = answer.status();
+    if status.is_redirection() {
+        return Err(format!("{host} answered {status}, a redirect, which is not followed"));
+    }
+    if !status.is_success() {
+        return Err(format!("{host} answered {status}"));
+    }
+    Ok(())
+}
+
+/// Text for chat tools: Slack and Mattermost read `<…>` as links and mentions
+/// (`<!channel>`, `<http://x|click>`), so what people wrote cannot become one.
+pub fn chat_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

@@ -1,0 +1,179 @@
+//! Every route with a hostile value in each path segment and each query parameter (and
+//! each form field of the server functions): no `<` of it may reach an HTML response
+//! unescaped — not in `<title>`, not in a meta tag, not in an attribute, not in the
+//! serialized hydration data — nor the HTML that a server function hands the browser to
+//! place. A link in a chat must not be able to run script in a signed-in approver's
+//! browser.
+
+use gantry_tests::{anonymous_client, spawn_on_simulator};
+use sqlx::PgPool;
+
+/// Closes whatever element or attribute it lands in, then opens one of its own. Any
+/// unescaped `<` of it shows as `<x-probe`.
+const HOSTILE: &str = "\"'></title></script></textarea><x-probe>";
+const MARK: &str = "<x-probe";
+
+fn encoded() -> String {
+    url::form_urlencoded::byte_serialize(HOSTILE.as_bytes()).collect()
+}
+
+/// GET addresses: `{}` is replaced by the hostile value, percent-encoded, one place at a
+/// time (each parameter on its own, so an early refusal of one does not hide another).
+fn addresses() -> Vec<String> {
+    let mut templates: Vec<&str> = vec![
+        "/environments/{}",
+        "/environments/{}/workloads/backend",
+        "/environments/prod/workloads/{}",
+        "/environments/{}/actions/scale?workload=backend",
+        "/environments/prod/actions/{}?workload=backend",
+        "/environments/prod/actions/scale?workload={}",
+        "/environments/prod/actions/scale?workload=backend&replicas={}",
+        "/environments/prod/actions/rollback?workload=backend&revision={}",
+        "/environments/prod/actions/sync?reason={}",
+        "/requests/{}",
+        "/api/requests/{}",
+        "/{}",
+        "/no/such/{}",
+        "/history/{}",
+        "/me?x={}",
+        "/approvals?x={}",
+        "/?x={}",
+        "/api/live?env={}",
+        "/api/live?view={}",
+        "/auth/login?next={}",
+        "/auth/login?next=/environments/{}",
+        "/auth/callback?error={}&error_description={}",
+        "/auth/callback?state={}&code={}",
+        "/auth/signed-out?x={}",
+    ];
+    for key in ["env", "user", "action", "outcome", "from", "to", "before"] {
+        for base in ["/audit", "/api/audit.csv", "/api/audit.json"] {
+            templates.push(leak(format!("{base}?{key}={{}}")));
+        }
+    }
+    for key in ["env", "workload", "person", "from", "to", "before"] {
+        for base in ["/history", "/api/history.json", "/api/history.csv"] {
+            templates.push(leak(format!("{base}?{key}={{}}")));
+        }
+    }
+    for query in [
+        "env={}&workload=backend&from=1&to=2",
+        "env=prod&workload={}&from=1&to=2",
+        "env=prod&workload=backend&from={}&to=2",
+        "env=prod&workload=backend&from=1&to={}",
+    ] {
+        templates.push(leak(format!("/history/diff?{query}")));
+    }
+    templates.push("/history/compare?from={}&to=prod");
+    templates.push("/history/compare?from=staging&to={}");
+    let value = encoded();
+    templates.into_iter().map(|t| t.replace("{}", &value)).collect()
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// The addresses the page server function is asked for: the same pages, through
+/// `POST /api/page`, whose answer's `html` the browser places as it is.
+fn page_paths() -> Vec<String> {
+    addresses()
+        .into_iter()
+        .filter(|a| !a.starts_with("/api/") && !a.starts_with("/auth/"))
+        .collect()
+}
+
+async fn check(what: &str, response: reqwest::Response) {
+    let status = response.status();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let location =
+        response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert!(!location.contains('<'), "{what}: Location {location}");
+    let body = response.text().await.expect("a body");
+    assert!(status.as_u16() < 500, "{what}: {status} {body}");
+    if kind.starts_with("text/html") || kind.is_empty() {
+        assert!(!body.contains(MARK), "{what}: {status} carries the value unescaped:\n{body}");
+    } else if kind.starts_with("application/json") && what.contains("/api/page") {
+        let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        let html = json["html"].as_str().unwrap_or("");
+        assert!(!html.contains(MARK), "{what}: the page's HTML carries the value:\n{html}");
+    } else {
+        // Not HTML (JSON, CSV, events): a browser never renders it as a page, because
+        // every response says nosniff.
+        assert!(
+            kind.starts_with("application/json")
+                || kind.starts_with("text/csv")
+                || kind.starts_with("text/event-stream")
+                || kind.starts_with("text/plain"),
+            "{what}: unexpected content type {kind}"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let admin = app.client_as("admin").await;
+    let stakeholder = app.client_as("stakeholder").await;
+    let anonymous = anonymous_client();
+    let mut checked = 0;
+    for client in [&admin, &stakeholder, &anonymous] {
+        for address in addresses() {
+            let response = client.get(app.url(&address)).send().await.expect("sent");
+            check(&format!("GET {address}"), response).await;
+            checked += 1;
+        }
+        for path in page_paths() {
+            let response = client
+                .post(app.url("/api/page"))
+                .form(&[("path", &path)])
+                .send()
+                .await
+                .expect("sent");
+            check(&format!("POST /api/page {path}"), response).await;
+            checked += 1;
+        }
+        let forms: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("/api/environment", vec![("name", HOSTILE)]),
+            ("/api/overview", vec![("x", HOSTILE)]),
+            ("/auth/demo", vec![("person", HOSTILE), ("next", "/")]),
+            ("/auth/demo", vec![("person", "stakeholder"), ("next", HOSTILE)]),
+            ("/api/requests/1/approve", vec![("comment", HOSTILE)]),
+            (leak(format!("/api/requests/{}/approve", encoded())), vec![("comment", "x")]),
+            (leak(format!("/api/requests/1/{}", encoded())), vec![("comment", "x")]),
+        ];
+        for (path, form) in forms {
+            // A fresh client for the demo sign-in, so the walk's own clients stay who they are.
+            let sender = if path == "/auth/demo" { anonymous_client() } else { client.clone() };
+            let response = sender.post(app.url(path)).form(&form).send().await.expect("sent");
+            check(&format!("POST {path} {form:?}"), response).await;
+            checked += 1;
+        }
+        for field in ["environment", "action", "workload", "reason", "revision"] {
+            let mut body = serde_json::json!({
+                "environment": "dev", "action": "restart", "workload": "redis", "reason": "walk"
+            });
+            body[field] = serde_json::json!(HOSTILE);
+            let response =
+                client.post(app.url("/api/actions")).json(&body).send().await.expect("sent");
+            check(&format!("POST /api/actions {field}"), response).await;
+            checked += 1;
+        }
+    }
+    // What was stored from hostile input (reasons, comments) shows on the lists too.
+    for path in ["/approvals", "/audit", "/history", "/api/page"] {
+        let response = if path == "/api/page" {
+            admin.post(app.url(path)).form(&[("path", "/approvals")]).send().await
+        } else {
+            admin.get(app.url(path)).send().await
+        };
+        check(&format!("stored values on {path}"), response.expect("sent")).await;
+    }
+    assert!(checked > 300, "walked {checked} requests");
+    app.stop().await;
+}
