@@ -227,6 +227,12 @@ async fn complete(
     signed_in: SignedIn,
     next: &str,
 ) -> Response {
+    // Signing in again in the same browser: the id it had is worthless from now on, on
+    // this replica at once (its memory of the session would otherwise keep it usable for
+    // a few seconds).
+    if let Some(previous) = session.id() {
+        state.auth.recent.remove(&previous);
+    }
     if let Err(error) = session.cycle_id().await {
         return session_failed(&error);
     }

@@ -17,6 +17,7 @@ use tower_sessions::Session;
 
 use super::identity::{SignedIn, SIGNED_IN};
 use super::pages;
+use super::throttle::Budget;
 use crate::config::Cidr;
 use crate::http::AppState;
 
@@ -85,6 +86,11 @@ pub async fn identify(
     }
     let mut caller = describe(&request, &state.trusted_proxies);
     if path.starts_with("/auth/") {
+        if matches!(path.as_str(), "/auth/login" | "/auth/callback" | "/auth/demo") {
+            if let Err(wait) = spend(&state, &caller, Budget::SignIn) {
+                return too_many(&path, wait);
+            }
+        }
         request.extensions_mut().insert(caller);
         return next.run(request).await;
     }
@@ -103,8 +109,25 @@ pub async fn identify(
             let target = format!("/auth/login?next={}", urlencode(asked));
             return Redirect::to(&target).into_response();
         }
+        if let Err(wait) = spend(&state, &caller, Budget::AnonymousApi) {
+            return too_many(&path, wait);
+        }
         let reason = Denial::SignInRequired.reason(Action::View);
-        record_denial(&state.context.db, &caller, None, Action::View, &reason).await;
+        // One event a minute per address, saying how many refusals it stands for: a flood
+        // cannot fill the log nor hold the audit table's lock.
+        let address = caller.client_addr.as_deref().and_then(|a| a.parse().ok());
+        let stands_for = match address {
+            Some(address) => state.auth.throttle.record_refusal(address),
+            None => Some(1),
+        };
+        if let Some(count) = stands_for {
+            let reason = if count > 1 {
+                format!("{reason} ({count} refusals from this address since the last record)")
+            } else {
+                reason.clone()
+            };
+            record_denial(&state.context.db, &caller, None, Action::View, &reason).await;
+        }
         return refuse(&path, StatusCode::UNAUTHORIZED, "Sign in first", &reason);
     };
     caller.principal = Some(principal);
@@ -168,6 +191,17 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
     tracing::warn!(request = %caller.request, %reason, "cross-site request refused");
     let path = request.uri().path().to_owned();
     let text = format!("This request came from another site and was refused ({reason}).");
+    // Counted as anonymous refusals are (the person is not known yet): at most one event a
+    // minute per address.
+    let address = caller.client_addr.as_deref().and_then(|a| a.parse().ok());
+    let stands_for = address.map_or(Some(1), |a| state.auth.throttle.record_refusal(a));
+    let recorded = match stands_for {
+        Some(count) if count > 1 => {
+            format!("{text} ({count} refusals from this address since the last record)")
+        }
+        Some(_) => text.clone(),
+        None => return refuse(&path, StatusCode::FORBIDDEN, "Cross-site request refused", &text),
+    };
     gantry_app::access::server::record(
         &state.context.db,
         &caller,
@@ -177,7 +211,7 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
             display_name: None,
             environment: None,
             action: None,
-            reason: Some(&text),
+            reason: Some(&recorded),
         },
     )
     .await
@@ -207,6 +241,28 @@ pub fn check_origin(headers: &HeaderMap, public_origin: Option<&str>) -> Result<
         (Some(authority), Some(host)) if authority == host => Ok(()),
         _ => Err(format!("Origin: {origin}")),
     }
+}
+
+/// Takes one request of `budget` from the caller's address (callers without an address
+/// are not throttled: only tests build requests without a peer).
+fn spend(state: &AppState, caller: &Caller, budget: Budget) -> Result<(), std::time::Duration> {
+    match caller.client_addr.as_deref().and_then(|a| a.parse().ok()) {
+        Some(address) => state.auth.throttle.take(address, budget),
+        None => Ok(()),
+    }
+}
+
+/// 429 with when to try again, in words and in `Retry-After`.
+fn too_many(path: &str, wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let reason = format!(
+        "Too many requests without signing in from your address; try again in {seconds} s."
+    );
+    let mut response = refuse(path, StatusCode::TOO_MANY_REQUESTS, "Too many requests", &reason);
+    if let Ok(value) = http::HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// A refusal as JSON for API calls and as a page for people.

@@ -16,6 +16,7 @@ pub mod layer;
 pub mod next;
 pub mod oidc;
 mod pages;
+pub mod throttle;
 
 pub use pages::refused as refused_page;
 
@@ -47,6 +48,8 @@ pub struct AuthInner {
     role_mapping: Arc<Vec<GroupRoles>>,
     /// Sessions read recently by this replica.
     pub recent: cache::SessionCache,
+    /// What callers without a session may ask, per address.
+    pub throttle: throttle::Throttle,
     /// The session store itself, for checks outside a request (open streams).
     store: std::sync::OnceLock<PostgresStore>,
 }
@@ -78,6 +81,7 @@ impl Auth {
             role_mapping: Arc::new(settings.role_mapping.clone()),
             recent: cache::SessionCache::default(),
             store: std::sync::OnceLock::new(),
+            throttle: throttle::Throttle::default(),
         })))
     }
 
