@@ -15,7 +15,7 @@ enum Rank {
 }
 
 /// The people of the matrix: their demo sign-in and their rank on dev, staging, prod.
-const PEOPLE: [(&str, [Option<Rank>; 3]); 7] = [
+const PEOPLE: [(&str, [Option<Rank>; 3]); 9] = [
     ("anonymous", [None, None, None]),
     ("newcomer", [None, None, None]),
     ("stakeholder", [Some(Rank::Viewer); 3]),
@@ -24,7 +24,70 @@ const PEOPLE: [(&str, [Option<Rank>; 3]); 7] = [
     ("admin", [Some(Rank::Admin); 3]),
     // A role on one environment only: operator on dev, viewer elsewhere.
     ("developer", [Some(Rank::Operator), Some(Rank::Viewer), Some(Rank::Viewer)]),
+    // Higher roles on some environments only: the rules that look at one environment's
+    // role (approving, the audit log of an environment) must not take another's.
+    ("staging-lead", [Some(Rank::Viewer), Some(Rank::Approver), None]),
+    ("dev-admin", [Some(Rank::Admin), Some(Rank::Viewer), Some(Rank::Viewer)]),
 ];
+
+/// The built-in people and groups, plus the two above (a file replaces the built-in
+/// lists, so they are all written out).
+const CONFIG: &str = r#"
+[[auth.demo_people]]
+id = "admin"
+name = "Alice Admin"
+groups = ["co2-calculator-admins"]
+[[auth.demo_people]]
+id = "approver"
+name = "Bob Approver"
+groups = ["co2-calculator-approvers"]
+[[auth.demo_people]]
+id = "operator"
+name = "Oscar Operator"
+groups = ["co2-calculator-operators"]
+[[auth.demo_people]]
+id = "developer"
+name = "Dana Developer"
+groups = ["co2-calculator-developers"]
+[[auth.demo_people]]
+id = "stakeholder"
+name = "Carol Viewer"
+groups = ["co2-calculator-stakeholders"]
+[[auth.demo_people]]
+id = "newcomer"
+name = "Nico Newcomer"
+groups = ["epfl-staff"]
+[[auth.demo_people]]
+id = "staging-lead"
+name = "Sam Staging-Lead"
+groups = ["co2-calculator-staging-leads"]
+[[auth.demo_people]]
+id = "dev-admin"
+name = "Dev Admin"
+groups = ["co2-calculator-dev-admins"]
+
+[[access.groups]]
+group = "co2-calculator-admins"
+roles = { "*" = "admin" }
+[[access.groups]]
+group = "co2-calculator-approvers"
+roles = { "*" = "approver" }
+[[access.groups]]
+group = "co2-calculator-operators"
+roles = { "*" = "operator" }
+[[access.groups]]
+group = "co2-calculator-developers"
+roles = { dev = "operator", staging = "viewer", prod = "viewer" }
+[[access.groups]]
+group = "co2-calculator-stakeholders"
+roles = { "*" = "viewer" }
+[[access.groups]]
+group = "co2-calculator-staging-leads"
+roles = { dev = "viewer", staging = "approver" }
+[[access.groups]]
+group = "co2-calculator-dev-admins"
+roles = { dev = "admin", staging = "viewer", prod = "viewer" }
+"#;
 const ENVIRONMENTS: [&str; 3] = ["dev", "staging", "prod"];
 
 #[derive(Clone, Copy, Debug)]
@@ -109,6 +172,11 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
             answers: (422, 403),
             ..post("/api/actions", resume, Need::Rank(i, Rank::Operator))
         });
+        // The audit log of one environment: its approvers and admins only.
+        let audit = Need::Rank(i, Rank::Approver);
+        calls.push(get(&format!("/audit?env={env}"), true, audit));
+        calls.push(get(&format!("/api/audit.csv?env={env}"), false, audit));
+        calls.push(get(&format!("/api/audit.json?env={env}"), false, audit));
         calls.push(get(&format!("/history?env={env}"), true, view));
         calls.push(get(&format!("/api/history.json?env={env}"), false, view));
         let diff = format!("/history/diff?env={env}&workload=backend&from=1&to=1");
@@ -137,7 +205,14 @@ fn allowed(ranks: &[Option<Rank>; 3], signed_in: bool, need: Need) -> bool {
 async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: PgPool) {
     // Anonymous calls come through a trusted proxy from addresses of their own: one
     // address making them all would soon get 429 (the anonymous budget) instead of 401.
-    let app = spawn_on_simulator(db.clone(), &[("GANTRY_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let config = std::env::temp_dir().join(format!("gantry-matrix-{}.toml", std::process::id()));
+    std::fs::write(&config, CONFIG).unwrap();
+    let config = config.to_string_lossy().into_owned();
+    let app = spawn_on_simulator(
+        db.clone(),
+        &[("GANTRY_TRUSTED_PROXIES", "127.0.0.1"), ("GANTRY_CONFIG", config.as_str())],
+    )
+    .await;
     // One request per environment for the request addresses (run at once on dev).
     let admin = app.client_as("admin").await;
     let mut ids = [0; 3];

@@ -16,11 +16,10 @@ pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
         visible.iter().map(|i| context.environments[*i].name.clone()).collect();
     let asked = pairs(query);
     let filter = crate::history::filter(&asked).map_err(AppError::invalid)?;
-    if let Some(env) = filter.environment.as_deref().filter(|e| !names.iter().any(|n| n == e)) {
-        return Err(AppError::not_found(format!(
-            "There is no environment named “{env}” that you may see. Yours: {}.",
-            names.join(", ")
-        )));
+    if let Some(env) = filter.environment.as_deref() {
+        // 404 for a name that does not exist, 403 (recorded) for one the person may not see:
+        // the rule of every other page, and of the export.
+        authorize(env, Action::View).await?;
     }
     let entries = crate::history::timeline(&context, &names, &filter).await.map_err(|error| {
         tracing::error!(%error, "cannot read the history");

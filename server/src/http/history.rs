@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use gantry_app::access::server::{record_denial, Caller};
-use gantry_app::access::{check, Action};
+use gantry_app::access::{check, check_named, Action, Decision};
 use serde_json::json;
 
 use super::AppState;
@@ -68,9 +68,16 @@ async fn export(
     let filter = gantry_app::history::filter(query).map_err(|error| {
         (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response()
     })?;
-    if let Some(env) = filter.environment.as_deref().filter(|e| !visible.iter().any(|v| v == e)) {
-        let error = format!("There is no environment named “{env}” that you may see.");
-        return Err((StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response());
+    if let Some(env) = filter.environment.as_deref() {
+        // As the History page answers: 404 for a name that does not exist, 403 for one
+        // the caller may not see.
+        let decision = check_named(caller.principal(), &context.environments, env, Action::View);
+        if let Decision::Denied(denial) = decision {
+            let reason = denial.reason(Action::View);
+            record_denial(&context.db, caller, Some(env), Action::View, &reason).await;
+            let status = StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::FORBIDDEN);
+            return Err((status, Json(json!({ "error": reason }))).into_response());
+        }
     }
     gantry_app::history::timeline(context, &visible, &filter).await.map_err(|error| {
         tracing::error!(%error, "cannot read the history");
