@@ -64,6 +64,9 @@ mod server {
         pub role_mapping: Arc<Vec<crate::access::GroupRoles>>,
         /// How this server runs actions (its name, the webhook).
         pub actions: Arc<crate::actions::engine::Settings>,
+        /// The least role on an environment that sees literal settings in diffs and
+        /// comparisons (`access.values_visible_to`).
+        pub values_visible_to: crate::access::Role,
     }
 
     /// The server context of the current request (provided by the server to every render

@@ -290,6 +290,7 @@ fn app_state(
             db,
             live: gantry_app::cluster::live::Live::start(watches, settings.environments.clone()),
             role_mapping: auth.role_mapping(),
+            values_visible_to: settings.values_visible_to,
             actions: Arc::new(gantry_app::actions::engine::Settings {
                 host: hostname(),
                 webhook: settings.notifications.webhook_url.clone(),

@@ -167,6 +167,11 @@ async fn the_environment_comparison_lists_what_differs_between_two_environments(
     assert!(frontend.contains(">on<") && frontend.contains(">off<"), "{frontend}");
     let worker = row("celery-worker");
     assert!(!worker.contains("differs") && worker.contains("same pod template"), "{worker}");
+    // A stakeholder learns which settings differ, not what they are set to.
+    let stakeholder = app.client_as("stakeholder").await;
+    let seen = html_of(&stakeholder, &app, "/history/compare?from=staging&to=prod").await;
+    assert!(seen.contains("env FEATURE_X") && seen.contains("value hidden"), "{seen}");
+    assert!(!seen.contains(">on<") && !seen.contains(">off<"), "{seen}");
     // The default is the last two environments: staging → prod.
     let default = html_of(&approver, &app, "/history/compare").await;
     assert!(default.contains("staging compared with prod"), "{default}");

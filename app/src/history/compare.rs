@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::diff::{templates, Change};
+use super::diff::{templates, Change, Values};
 use crate::cluster::EnvironmentWatch;
 use crate::status::model::EnvironmentStatus;
 
@@ -87,7 +87,7 @@ impl Comparison {
     }
 }
 
-pub fn compare(from: &Side, to: &Side) -> Comparison {
+pub fn compare(from: &Side, to: &Side, values: Values) -> Comparison {
     let mut names: Vec<&String> = from.templates.keys().chain(to.templates.keys()).collect();
     names.sort();
     names.dedup();
@@ -95,7 +95,7 @@ pub fn compare(from: &Side, to: &Side) -> Comparison {
         .into_iter()
         .map(|name| {
             let changes = match (from.templates.get(name), to.templates.get(name)) {
-                (Some(a), Some(b)) => templates(a, b),
+                (Some(a), Some(b)) => templates(a, b, values),
                 _ => Vec::new(),
             };
             let version = |side: &Side| {
@@ -237,7 +237,7 @@ mod tests {
             &[("backend", "1.8.3", "info"), ("frontend", "2.0", "warn")],
             "a1 (v1.8.3)",
         );
-        let c = compare(&staging, &prod);
+        let c = compare(&staging, &prod, Values::Shown);
         let names: Vec<&str> = c.differing_versions().map(|w| w.workload.as_str()).collect();
         assert_eq!(names, ["backend", "worker"]);
         let backend = &c.workloads[0];

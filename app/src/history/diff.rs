@@ -62,8 +62,37 @@ fn push(out: &mut Vec<Change>, field: String, from: String, to: String) {
     }
 }
 
-/// The changes from template `a` to template `b`.
-pub fn templates(a: &Value, b: &Value) -> Vec<Change> {
+/// How much of a template's values the reader may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Values {
+    /// Literal environment values, commands and arguments (people who may change the
+    /// environment; values that look like secrets stay hidden).
+    Shown,
+    /// Names only, with "value hidden": stakeholders learn what changed, not the settings.
+    Hidden,
+}
+
+pub const HIDDEN: &str = "value hidden";
+pub const LOOKS_SECRET: &str = "value hidden (looks like a secret)";
+
+/// Whether an environment variable's name says it holds a secret.
+pub fn looks_secret(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    ["PASSWORD", "SECRET", "TOKEN", "KEY"].iter().any(|w| name.contains(w))
+}
+
+/// Like [`push`], comparing the real values but showing `mask` in their place (an absent
+/// side stays "—").
+fn push_masked(out: &mut Vec<Change>, field: String, from: String, to: String, mask: &str) {
+    if from != to {
+        let show = |v: String| if v == "—" { v } else { mask.to_owned() };
+        out.push(Change { field, from: show(from), to: show(to) });
+    }
+}
+
+/// The changes from template `a` to template `b`, with as much of the values as `values`
+/// allows.
+pub fn templates(a: &Value, b: &Value, values: Values) -> Vec<Change> {
     let mut out = Vec::new();
     let (ca, cb) = (by_name(&a["spec"]["containers"]), by_name(&b["spec"]["containers"]));
     let mut names: Vec<String> = ca.iter().chain(cb.iter()).map(|(n, _)| n.clone()).collect();
@@ -103,7 +132,13 @@ pub fn templates(a: &Value, b: &Value) -> Vec<Change> {
             "startupProbe",
             "ports",
         ] {
-            push(&mut out, format!("{name}: {key}"), compact(&left[key]), compact(&right[key]));
+            let (from, to) = (compact(&left[key]), compact(&right[key]));
+            let field = format!("{name}: {key}");
+            if values == Values::Hidden && matches!(key, "command" | "args") {
+                push_masked(&mut out, field, from, to, HIDDEN);
+            } else {
+                push(&mut out, field, from, to);
+            }
         }
         let (ea, eb) = (by_name(&left["env"]), by_name(&right["env"]));
         let mut vars: Vec<String> = ea.iter().chain(eb.iter()).map(|(n, _)| n.clone()).collect();
@@ -113,7 +148,32 @@ pub fn templates(a: &Value, b: &Value) -> Vec<Change> {
             let value = |list: &[(String, &Value)]| {
                 list.iter().find(|(n, _)| *n == var).map_or("—".to_owned(), |(_, v)| env_value(v))
             };
-            push(&mut out, format!("{name}: env {var}"), value(&ea), value(&eb));
+            let literal = |list: &[(String, &Value)]| {
+                list.iter().any(|(n, v)| *n == var && v.get("value").is_some())
+            };
+            let field = format!("{name}: env {var}");
+            let (from, to) = (value(&ea), value(&eb));
+            if (literal(&ea) || literal(&eb)) && looks_secret(&var) {
+                push_masked(&mut out, field, from, to, LOOKS_SECRET);
+            } else if (literal(&ea) || literal(&eb)) && values == Values::Hidden {
+                // A reference to a Secret or ConfigMap names no value: it stays shown.
+                let shown = |list: &[(String, &Value)], v: String| {
+                    if literal(list) {
+                        if v == "—" {
+                            v
+                        } else {
+                            HIDDEN.to_owned()
+                        }
+                    } else {
+                        v
+                    }
+                };
+                if from != to {
+                    out.push(Change { field, from: shown(&ea, from), to: shown(&eb, to) });
+                }
+            } else {
+                push(&mut out, field, from, to);
+            }
         }
     }
     let annotations =
@@ -156,7 +216,7 @@ mod tests {
             "resources": {"limits": {"memory": "1Gi"}}},
             {"name": "proxy", "image": "reg/proxy:2"}]}});
         let fields: Vec<(String, String, String)> =
-            templates(&a, &b).into_iter().map(|c| (c.field, c.from, c.to)).collect();
+            templates(&a, &b, Values::Shown).into_iter().map(|c| (c.field, c.from, c.to)).collect();
         assert_eq!(
             fields,
             [
@@ -180,6 +240,52 @@ mod tests {
                 ),
             ]
         );
-        assert!(templates(&a, &a).is_empty());
+        assert!(templates(&a, &a, Values::Shown).is_empty());
+    }
+
+    #[test]
+    fn values_are_hidden_from_readers_who_may_not_change_and_secrets_from_everyone() {
+        let a = json!({"spec": {"containers": [{"name": "backend", "image": "b:1",
+            "args": ["--workers", "4"],
+            "env": [{"name": "APP_ENV", "value": "staging"}, {"name": "API_KEY", "value": "k-1"},
+                    {"name": "DB", "valueFrom": {"configMapKeyRef": {"name": "db", "key": "host"}}}]}]}});
+        let b = json!({"spec": {"containers": [{"name": "backend", "image": "b:1",
+            "args": ["--workers", "8"],
+            "env": [{"name": "APP_ENV", "value": "prod"}, {"name": "API_KEY", "value": "k-2"},
+                    {"name": "DB", "valueFrom": {"configMapKeyRef": {"name": "db-prod", "key": "host"}}},
+                    {"name": "DEBUG", "value": "1"}]}]}});
+        let seen = |values| -> Vec<(String, String, String)> {
+            templates(&a, &b, values).into_iter().map(|c| (c.field, c.from, c.to)).collect()
+        };
+        let row = |f: &str, from: &str, to: &str| (f.to_owned(), from.to_owned(), to.to_owned());
+        assert_eq!(
+            seen(Values::Hidden),
+            [
+                row("backend: args", HIDDEN, HIDDEN),
+                row("backend: env API_KEY", LOOKS_SECRET, LOOKS_SECRET),
+                row("backend: env APP_ENV", HIDDEN, HIDDEN),
+                row("backend: env DB", "from ConfigMap db/host", "from ConfigMap db-prod/host"),
+                row("backend: env DEBUG", "—", HIDDEN),
+            ]
+        );
+        let shown = seen(Values::Shown);
+        assert!(shown.contains(&row(
+            "backend: args",
+            r#"["--workers","4"]"#,
+            r#"["--workers","8"]"#
+        )));
+        assert!(
+            shown.contains(&row("backend: env API_KEY", LOOKS_SECRET, LOOKS_SECRET)),
+            "{shown:?}"
+        );
+        assert!(shown.contains(&row("backend: env APP_ENV", "staging", "prod")));
+        for (name, secret) in [
+            ("DB_PASSWORD", true),
+            ("oauth_token", true),
+            ("SIGNING_KEY", true),
+            ("LOG_LEVEL", false),
+        ] {
+            assert_eq!(looks_secret(name), secret, "{name}");
+        }
     }
 }

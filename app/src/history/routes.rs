@@ -106,7 +106,8 @@ pub async fn diff_page(query: &str) -> Result<ServerHtml, AppError> {
     let (a, b) = (read(from).await?, read(to).await?);
     let mut changes: Vec<_> =
         crate::history::diff::replicas(a.replicas, b.replicas).into_iter().collect();
-    changes.extend(crate::history::diff::templates(&a.template, &b.template));
+    let values = values_for(&context, &[env.as_str()]);
+    changes.extend(crate::history::diff::templates(&a.template, &b.template, values));
     let html = crate::history::page::diff_page(&env, &workload, (from, &a), (to, &b), &changes);
     Ok(ServerHtml { title: format!("{workload} {from} → {to}"), html })
 }
@@ -147,7 +148,27 @@ pub async fn compare_page(query: &str) -> Result<ServerHtml, AppError> {
         let status = context.live.snapshot(i).map(|s| s.status.as_ref().clone());
         Ok(super::compare::Side::from_watch(name, watch, status.as_ref()))
     };
-    let comparison = super::compare::compare(&side(&from)?, &side(&to)?);
+    let values = values_for(&context, &[from.as_str(), to.as_str()]);
+    let comparison = super::compare::compare(&side(&from)?, &side(&to)?, values);
     let html = super::compare::render(&comparison, &names);
     Ok(ServerHtml { title: format!("{from} → {to}"), html })
+}
+
+/// Literal values (environment variables, commands, arguments) for people whose role on
+/// every environment shown reaches `access.values_visible_to` (operator by default: those
+/// who may change it); names with "value hidden" for the others.
+fn values_for(
+    context: &crate::context::ServerContext,
+    environments: &[&str],
+) -> super::diff::Values {
+    let caller = caller();
+    let least = context.values_visible_to;
+    let may = caller.principal().is_some_and(|p| {
+        environments.iter().all(|env| p.role_on(env).is_some_and(|role| role >= least))
+    });
+    if may {
+        super::diff::Values::Shown
+    } else {
+        super::diff::Values::Hidden
+    }
 }

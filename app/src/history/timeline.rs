@@ -116,6 +116,10 @@ struct Change<'a> {
     environment: &'a str,
     workload: Option<&'a str>,
     at_ms: i64,
+    /// Orders changes of one thing made in the same second (a revision number, an Argo
+    /// CD history id): Kubernetes' times have a second's precision, so the revision a
+    /// restart makes and the one it restarted can carry the same time.
+    newer: i64,
 }
 
 /// Which change each request that ran caused: the change of its kind in its environment
@@ -148,7 +152,9 @@ fn causes<'a>(requests: &'a [Stored], changes: &[Change<'_>]) -> Vec<Option<&'a 
                     && c.at_ms >= started - CAUSE_GRACE_MS
                     && c.at_ms - started <= CAUSE_WINDOW_MS
             })
-            .min_by_key(|(_, c)| (c.at_ms - started).abs());
+            // Equally close: the newer one (a request makes a change, it does not
+            // explain the one before it).
+            .min_by_key(|(_, c)| ((c.at_ms - started).abs(), std::cmp::Reverse(c.newer)));
         if let Some((i, c)) = closest {
             let distance = (c.at_ms - started).abs();
             if best[i].is_none_or(|(d, _)| distance < d) {
@@ -194,16 +200,19 @@ pub fn entries(
             environment: &r.environment,
             workload: Some(&r.workload),
             at_ms: r.created_ms,
+            newer: r.revision,
         })
         .chain(syncs.iter().map(|s| Change {
             environment: &s.environment,
             workload: None,
             at_ms: s.started_ms.unwrap_or(s.deployed_ms),
+            newer: s.id,
         }))
         .chain(failed.iter().map(|f| Change {
             environment: &f.environment,
             workload: None,
             at_ms: f.started_ms,
+            newer: 0,
         }))
         .collect();
     let causes = causes(requests, &changes);
@@ -345,5 +354,52 @@ mod tests {
         assert_eq!(words(row(None, None, None)), (String::new(), String::new(), None), "not seen");
         assert_eq!(duration(7_380_000), "2 h 3 min");
         assert_eq!(duration(7_200_000), "2 h");
+    }
+
+    #[test]
+    fn a_restart_explains_the_revision_it_made_even_in_the_same_second_as_the_one_before() {
+        let restart = Stored {
+            id: 7,
+            environment: "dev".into(),
+            action: "restart".into(),
+            object: "Deployment/backend".into(),
+            requested_by: "dana".into(),
+            requested_by_name: "Dana Developer".into(),
+            reason: "new config".into(),
+            plan: crate::actions::plan::Plan::Restart {
+                kind: crate::status::model::WorkloadKind::Deployment,
+                workload: "backend".into(),
+                template: String::new(),
+            },
+            preview: String::new(),
+            approvals_needed: 0,
+            state: State::Succeeded,
+            break_glass: false,
+            requested_ms: 10_400,
+            expires_ms: None,
+            updated_ms: 10_500,
+            executor: None,
+            started_ms: Some(10_400),
+            finished_ms: Some(10_500),
+            result: None,
+            acknowledged_by_name: None,
+            acknowledged_ms: None,
+            seen_resource_version: None,
+            decisions: Vec::new(),
+        };
+        // Both revisions carry 10 s (Kubernetes' second precision): the seed's revision 1
+        // made at 10.1 s and the restart's revision 2 at 10.45 s.
+        let change =
+            |newer| Change { environment: "dev", workload: Some("backend"), at_ms: 10_000, newer };
+        for changes in [vec![change(1), change(2)], vec![change(2), change(1)]] {
+            let causes = causes(std::slice::from_ref(&restart), &changes);
+            let explained: Vec<i64> = changes
+                .iter()
+                .zip(&causes)
+                .filter(|(_, c)| c.is_some())
+                .map(|(c, _)| c.newer)
+                .collect();
+            assert_eq!(explained, [2], "in either order");
+        }
     }
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct RawAccess {
     pub groups: Option<Vec<RawGroupRoles>>,
+    pub values_visible_to: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

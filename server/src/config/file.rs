@@ -135,6 +135,7 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("simulator.speed", raw.simulator.speed.is_some()),
         ("simulator.kubeconfig", raw.simulator.kubeconfig.is_some()),
         ("access.groups", raw.access.groups.is_some()),
+        ("access.values_visible_to", raw.access.values_visible_to.is_some()),
         ("notifications.webhook_url", raw.notifications.webhook_url.is_some()),
         ("notifications.allow_plain_http", raw.notifications.allow_plain_http.is_some()),
     ];
@@ -277,6 +278,15 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
             ConfigError::new(format!("access.groups{key}"), origin("access.groups"), problem)
         })?,
     };
+    let values_visible_to = match raw.access.values_visible_to.as_deref() {
+        None => gantry_app::access::Role::Operator,
+        Some(name) => gantry_app::access::Role::parse(name).ok_or_else(|| {
+            fail(
+                "access.values_visible_to",
+                format!("{name:?} is not one of \"viewer\", \"operator\", \"approver\", \"admin\""),
+            )
+        })?,
+    };
     let auth_origins = raw.origins.clone();
     let auth = super::auth::validate(raw.auth, listen).map_err(|(key, problem)| {
         let full = format!("auth.{key}");
@@ -345,6 +355,7 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         cluster,
         auth,
         role_mapping,
+        values_visible_to,
         notifications: super::NotificationSettings { webhook_url },
     })
 }

@@ -35,6 +35,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Which groups hold which role on which environment.
     pub role_mapping: Vec<gantry_app::access::GroupRoles>,
+    /// The least role that sees literal values in diffs and comparisons.
+    pub values_visible_to: gantry_app::access::Role,
     pub notifications: NotificationSettings,
 }
 

@@ -256,6 +256,7 @@ fn the_example_file_in_deploy_loads_and_matches_the_defaults() {
     assert_eq!(from_file.cluster, in_cluster);
     assert_eq!(from_file.server.limits, defaults.server.limits);
     assert_eq!(from_file.notifications, defaults.notifications);
+    assert_eq!(from_file.values_visible_to, defaults.values_visible_to);
 }
 
 /// Loads a file holding one environment with `extra` lines appended; returns the error.
