@@ -9,23 +9,50 @@ use crate::config::Settings;
 /// What the command line asks for.
 pub enum Command {
     Serve,
-    AuditVerify,
+    /// With an anchor (an event id and its hash kept elsewhere): also that the log still
+    /// holds it, so events cut off the end are noticed.
+    AuditVerify {
+        anchor: Option<Anchor>,
+    },
 }
 
-pub const USAGE: &str = "usage: gantry            serve the panel\n       gantry audit verify   check the audit log's hash chain";
+/// An event id and the hash it had, as the server logs and posts them every hour.
+pub struct Anchor {
+    pub id: i64,
+    pub hash: String,
+}
+
+impl Anchor {
+    /// `ID:HASH` (64 hex digits).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (id, hash) = text.split_once(':')?;
+        let hash = hash.trim().to_ascii_lowercase();
+        let hex = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+        Some(Self { id: id.trim().parse().ok().filter(|id| *id > 0)?, hash }).filter(|_| hex)
+    }
+}
+
+pub const USAGE: &str = "usage: gantry                                 serve the panel\n       gantry audit verify [--anchor ID:HASH]   check the audit log's hash chain (and that it still holds the anchor: the event and hash the server logs every hour)";
 
 /// The command named by `args` (without the program name), or the usage text.
 pub fn parse(args: &[String]) -> Result<Command, &'static str> {
     match args {
         [] => Ok(Command::Serve),
-        [audit, verify] if audit == "audit" && verify == "verify" => Ok(Command::AuditVerify),
+        [audit, verify] if audit == "audit" && verify == "verify" => {
+            Ok(Command::AuditVerify { anchor: None })
+        }
+        [audit, verify, flag, anchor]
+            if audit == "audit" && verify == "verify" && flag == "--anchor" =>
+        {
+            Anchor::parse(anchor).map(|a| Command::AuditVerify { anchor: Some(a) }).ok_or(USAGE)
+        }
         _ => Err(USAGE),
     }
 }
 
 /// Walks the audit log: exit 0 and a summary when intact, exit 1 naming the first event
 /// that does not check out, exit 2 when the database cannot be read.
-pub async fn audit_verify(settings: &Settings) -> ExitCode {
+pub async fn audit_verify(settings: &Settings, anchor: Option<&Anchor>) -> ExitCode {
     let db = match crate::db::connect(&settings.database).await {
         Ok(db) => db,
         Err(error) => {
@@ -34,6 +61,40 @@ pub async fn audit_verify(settings: &Settings) -> ExitCode {
         }
     };
     match gantry_app::audit::verify(&db).await {
+        Ok(Verdict::Intact(checked)) if anchor.is_some() => {
+            let Some(anchor) = anchor else { return ExitCode::FAILURE };
+            match gantry_app::audit::hash_of(&db, anchor.id).await {
+                Ok(Some(hash)) if chain::hex(&hash) == anchor.hash => {
+                    eprintln!(
+                        "audit log intact: {} events; it holds the anchor, event {}; last hash {}",
+                        checked.events,
+                        anchor.id,
+                        chain::hex(&checked.head)
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(Some(hash)) => {
+                    eprintln!(
+                        "audit log broken at event {}: its hash is {}, not the anchor's {}",
+                        anchor.id,
+                        chain::hex(&hash),
+                        anchor.hash
+                    );
+                    ExitCode::FAILURE
+                }
+                Ok(None) => {
+                    eprintln!(
+                        "audit log cut short: the anchor, event {}, is gone ({} events remain): events were removed from its end",
+                        anchor.id, checked.events
+                    );
+                    ExitCode::FAILURE
+                }
+                Err(error) => {
+                    eprintln!("gantry audit verify: cannot read the audit log: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Ok(Verdict::Intact(checked)) => {
             eprintln!(
                 "audit log intact: {} events; last hash {} (keep it elsewhere to notice events cut from the end)",

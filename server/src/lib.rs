@@ -1,5 +1,6 @@
 //! The Gantry server as a library, so tests can start it in-process on port 0.
 
+pub mod anchor;
 pub mod auth;
 pub mod commands;
 pub mod config;

@@ -27,8 +27,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let gantry::commands::Command::AuditVerify = command {
-        return gantry::commands::audit_verify(&settings).await;
+    if let gantry::commands::Command::AuditVerify { anchor } = command {
+        return gantry::commands::audit_verify(&settings, anchor.as_ref()).await;
     }
     gantry::telemetry::init(&settings.log);
     match gantry::startup::run(settings).await {

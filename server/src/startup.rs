@@ -48,6 +48,8 @@ pub struct Application {
     sweeper: tokio::task::JoinHandle<()>,
     /// Records the history the watch caches show (see `history::recorder`).
     recorder: tokio::task::JoinHandle<()>,
+    /// Announces the audit log's anchor every hour (see `anchor`).
+    anchor: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -75,7 +77,7 @@ impl Application {
         db: sqlx::PgPool,
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
-        crate::db::migrate(&db).await?;
+        migrate(settings, &db).await?;
         let host = hostname();
         let start_id = crate::db::record_start(&db, &host).await.map_err(DbError::Query)?;
         tracing::info!(start_id, host = %host, "database ready");
@@ -94,11 +96,16 @@ impl Application {
         let live = Arc::clone(&state.context.live);
         let sweeper = gantry_app::actions::engine::start(state.context.clone());
         let recorder = gantry_app::history::recorder::start(state.context.clone());
+        let anchor = crate::anchor::start(
+            state.context.db.clone(),
+            settings.notifications.webhook_url.clone(),
+        );
         Ok(Self {
             listener,
             live,
             sweeper,
             recorder,
+            anchor,
             router: crate::http::router(state),
             limits: settings.server.limits.clone(),
             metrics_listener,
@@ -166,12 +173,39 @@ impl Application {
         // An action cut short here stays `executing`: the next start reconciles it.
         self.sweeper.abort();
         self.recorder.abort();
+        self.anchor.abort();
         if let Some(simulator) = self.simulator {
             simulator.stop().await;
         }
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Applies the migrations: through the migration role when one is configured (which then
+/// owns the tables), else through the application's own role — said at start, since that
+/// role then owns the audit log and could switch its triggers off.
+async fn migrate(settings: &Settings, db: &sqlx::PgPool) -> Result<(), StartupError> {
+    match &settings.database.migration_url {
+        Some(url) => {
+            let owner = crate::config::DatabaseSettings {
+                url: url.clone(),
+                migration_url: None,
+                max_connections: 1,
+                connect_timeout: settings.database.connect_timeout,
+            };
+            let owner = crate::db::connect(&owner).await?;
+            crate::db::migrate_as_owner(&owner, db).await?;
+            owner.close().await;
+        }
+        None => crate::db::migrate(db).await?,
+    }
+    if crate::db::owns_audit_log(db).await.unwrap_or(false) {
+        tracing::warn!(
+            "the application's database role owns the audit log and could switch its triggers off: set database.migration_url to migrate as a role of its own"
+        );
+    }
+    Ok(())
 }
 
 /// The client for the configured cluster. kube's default of retrying 503s for minutes is

@@ -160,3 +160,53 @@ fn an_unknown_command_prints_the_usage_with_status_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("gantry audit verify"));
 }
+
+/// Events cut off the end leave no break in the chain; the anchor the server announced
+/// (event id and hash) shows them.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn an_anchor_kept_elsewhere_shows_events_cut_off_the_end(db: sqlx::PgPool) {
+    use gantry_app::audit::{append, NewEvent};
+    for _ in 0..4 {
+        let event = NewEvent {
+            kind: "sign_in",
+            user_id: Some("100001"),
+            outcome: "ok",
+            ..NewEvent::default()
+        };
+        append(&db, &event).await.unwrap();
+    }
+    let anchor = gantry::anchor::announce(&db, None).await.expect("an anchor");
+    assert!(anchor.starts_with("4:") && anchor.len() == 2 + 64, "{anchor}");
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by ./run test");
+    let name = db.connect_options().get_database().unwrap().to_owned();
+    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+    let run = |args: &[&str]| {
+        gantry()
+            .args(["audit", "verify"])
+            .args(args)
+            .env("GANTRY_DATABASE_URL", &url)
+            .env("GANTRY_AUTH_MODE", "demo")
+            .output()
+            .unwrap()
+    };
+    let held = run(&["--anchor", &anchor]);
+    let stderr = String::from_utf8_lossy(&held.stderr);
+    assert_eq!(held.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("it holds the anchor, event 4"), "{stderr}");
+    // Cut the last two events, as someone with the triggers off could.
+    let mut tx = db.begin().await.unwrap();
+    sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.unwrap();
+    sqlx::query("delete from audit_event where audit_event_id > 2")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let plain = run(&[]);
+    assert_eq!(plain.status.code(), Some(0), "without the anchor the cut does not show");
+    let cut = run(&["--anchor", &anchor]);
+    let stderr = String::from_utf8_lossy(&cut.stderr);
+    assert_eq!(cut.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("audit log cut short: the anchor, event 4, is gone"), "{stderr}");
+    let bad = run(&["--anchor", "4:not-a-hash"]);
+    assert_eq!(bad.status.code(), Some(2), "a malformed anchor is a usage error");
+}

@@ -25,8 +25,32 @@ pub struct NewEvent<'a> {
     pub forwarded_for: Option<&'a str>,
 }
 
-/// Appends one event after the current last one. Appends are serialized by a table lock
-/// that readers do not wait for, so the chain stays one line with several replicas.
+/// The advisory lock key every append takes ("audit" in ASCII): one chain, one writer at a
+/// time.
+const APPEND_LOCK: i64 = 0x6175_6469_74;
+
+/// The newest event and its hash: the anchor to keep elsewhere (a later
+/// `gantry audit verify --anchor ID:HASH` notices events cut off after it).
+pub async fn head(db: &sqlx::PgPool) -> Result<Option<(i64, Vec<u8>)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "select audit_event_id, hash from audit_event order by audit_event_id desc limit 1"
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.audit_event_id, r.hash)))
+}
+
+/// The hash of event `id`, if it is there.
+pub async fn hash_of(db: &sqlx::PgPool, id: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar!("select hash from audit_event where audit_event_id = $1", id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Appends one event after the current last one. Appends are serialized by a transaction
+/// advisory lock that readers do not wait for, so the chain stays one line with several
+/// replicas. (A table lock in a mode that keeps other writers out needs UPDATE, DELETE or
+/// TRUNCATE on the table, which the application's role does not hold.)
 #[tracing::instrument(skip_all, fields(kind = event.kind))]
 pub async fn append(db: &sqlx::PgPool, event: &NewEvent<'_>) -> Result<i64, sqlx::Error> {
     let mut tx = db.begin().await?;
@@ -37,12 +61,12 @@ pub async fn append(db: &sqlx::PgPool, event: &NewEvent<'_>) -> Result<i64, sqlx
 
 /// Appends one event inside the caller's transaction: the event is written if and only
 /// if what it records is (an action request's change of state and its event commit
-/// together). The table lock is held until that transaction ends, so keep it short.
+/// together). The lock is held until that transaction ends, so keep it short.
 pub async fn append_in(
     tx: &mut sqlx::PgConnection,
     event: &NewEvent<'_>,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query!("lock table audit_event in share row exclusive mode").execute(&mut *tx).await?;
+    sqlx::query!("select pg_advisory_xact_lock($1)", APPEND_LOCK).execute(&mut *tx).await?;
     let previous =
         sqlx::query_scalar!("select hash from audit_event order by audit_event_id desc limit 1")
             .fetch_optional(&mut *tx)

@@ -71,6 +71,10 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
             set("database.url", name);
         }
     }
+    if let Some(v) = vars.get("GANTRY_DATABASE_MIGRATION_URL") {
+        raw.database.migration_url = Some(SecretString::from(v.to_owned()));
+        set("database.migration_url", "GANTRY_DATABASE_MIGRATION_URL");
+    }
     if let Some(v) = vars.get("GANTRY_DATABASE_MAX_CONNECTIONS") {
         let key = "database.max_connections";
         raw.database.max_connections = Some(number("GANTRY_DATABASE_MAX_CONNECTIONS", key, v)?);

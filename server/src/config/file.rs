@@ -65,6 +65,7 @@ pub struct RawServer {
 #[serde(deny_unknown_fields)]
 pub struct RawDatabase {
     pub url: Option<SecretString>,
+    pub migration_url: Option<SecretString>,
     pub max_connections: Option<u32>,
     pub connect_timeout_seconds: Option<u64>,
 }
@@ -124,6 +125,7 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("server.trusted_proxies", raw.server.trusted_proxies.is_some()),
         ("server.allow_demo_on_a_real_cluster", raw.server.allow_demo_on_a_real_cluster.is_some()),
         ("database.url", raw.database.url.is_some()),
+        ("database.migration_url", raw.database.migration_url.is_some()),
         ("database.max_connections", raw.database.max_connections.is_some()),
         ("database.connect_timeout_seconds", raw.database.connect_timeout_seconds.is_some()),
         ("log.format", raw.log.format.is_some()),
@@ -185,6 +187,10 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         )
     })?;
     check_database_url(&url).map_err(|problem| fail("database.url", problem))?;
+    let migration_url = raw.database.migration_url;
+    if let Some(owner) = &migration_url {
+        check_database_url(owner).map_err(|problem| fail("database.migration_url", problem))?;
+    }
 
     let max_connections = raw.database.max_connections.unwrap_or(10);
     if !(1..=200).contains(&max_connections) {
@@ -346,6 +352,7 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         },
         database: DatabaseSettings {
             url,
+            migration_url,
             max_connections,
             connect_timeout: Duration::from_secs(connect_timeout),
         },

@@ -74,6 +74,9 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     /// Holds the password: `SecretString` keeps it out of `Debug` output and logs.
     pub url: SecretString,
+    /// A role of its own for the migrations, which then owns the tables (the application's
+    /// role gets only what it needs: no UPDATE or DELETE of the audit log).
+    pub migration_url: Option<SecretString>,
     pub max_connections: u32,
     pub connect_timeout: Duration,
 }
