@@ -7,6 +7,7 @@
 #   - resident memory idle, after the load, and with 500 open live streams
 #   - for comparison, how long kubectl takes to fetch what the overview shows
 #   - the History page with 10,000 recorded revisions (on a database of its own)
+#   - an anonymous flood of API calls (loopback, 10 s) while a person signs in
 # Run it through ./run bench (which bootstraps the tools).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +32,7 @@ start_server() {
   # With the simulated cluster: page views then read real watch caches, as in production.
   GANTRY_SIMULATOR=true GANTRY_SIMULATOR_PORT=0 GANTRY_SIMULATOR_KUBECONFIG=$KUBECONFIG_FILE \
   GANTRY_DATABASE_URL=$URL GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_SITE_ROOT=target/site GANTRY_AUTH_MODE=demo \
-    GANTRY_LOG_FORMAT=json GANTRY_LOG=warn "$BIN" >/dev/null 2>&1 &
+    GANTRY_LOG_FORMAT=json GANTRY_LOG=warn GANTRY_METRICS_LISTEN=off "$BIN" >/dev/null 2>&1 &
   SERVER_PID=$!
 }
 stop_server() { kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
@@ -113,6 +114,26 @@ RSS_STREAMS=$(rss)
 wait "$STREAMS_PID"
 STREAM_EVENTS=$(awk '/^events/ {print $2}' "$STREAMS_OUT")
 
+# --- an anonymous flood: 32 connections calling the API without a session for 10 s, on
+# loopback, while a person signs in every half second ---
+denied() { psql -tA "$URL" -c "select count(*) from audit_event where kind = 'denied'"; }
+DENIED_BEFORE=$(denied)
+wrk -t2 -c32 -d10s "http://127.0.0.1:$PORT/api/me" > "$WORK/flood.out" 2>&1 &
+FLOOD_PID=$!
+sleep 2
+signins=()
+for _ in $(seq 1 12); do
+  signins+=("$(curl -s -o /dev/null -w '%{time_total}:%{http_code}' -d person=stakeholder -d next=/ "http://127.0.0.1:$PORT/auth/demo")")
+  sleep 0.5
+done
+wait "$FLOOD_PID"
+DENIED_DURING=$(( $(denied) - DENIED_BEFORE ))
+FLOOD_RATE=$(awk '/Requests\/sec/ {print int($2)}' "$WORK/flood.out")
+FLOOD_TOTAL=$(awk '/requests in/ {print $1}' "$WORK/flood.out")
+FLOOD_REFUSED=$(awk '/Non-2xx/ {print $5}' "$WORK/flood.out")
+SIGNIN_OK=$(printf '%s\n' "${signins[@]}" | grep -c ':303$' || true)
+SIGNIN_MS=$(printf '%s\n' "${signins[@]}" | cut -d: -f1 | sort -n | awk '{ t[NR] = $1 } END { printf "median %.1f ms, max %.1f ms", t[int((NR + 1) / 2)] * 1000, t[NR] * 1000 }')
+
 # --- the same information through kubectl (median of 5 runs of the whole set) ---
 kubectl_all() {
   for env in dev staging prod; do
@@ -135,7 +156,7 @@ stop_server
 HISTORY_URL=$(echo "$URL" | sed 's#/gantry$#/gantry_bench_history#')
 psql -q "$URL" -c 'drop database if exists gantry_bench_history' -c 'create database gantry_bench_history'
 GANTRY_CLUSTER=none GANTRY_DATABASE_URL=$HISTORY_URL GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_SITE_ROOT=target/site \
-  GANTRY_AUTH_MODE=demo GANTRY_LOG_FORMAT=json GANTRY_LOG=warn "$BIN" >/dev/null 2>&1 &
+  GANTRY_AUTH_MODE=demo GANTRY_LOG_FORMAT=json GANTRY_LOG=warn GANTRY_METRICS_LISTEN=off "$BIN" >/dev/null 2>&1 &
 SERVER_PID=$!
 until curl -fs -o /dev/null "http://127.0.0.1:$PORT/ready"; do sleep 0.01; done
 # The same shape as the history tests' data: 3 environments, 5 workloads, a minute apart.
@@ -180,5 +201,7 @@ cat <<REPORT
 | resident memory with 500 open live streams | $(( RSS_STREAMS / 1024 )) MiB ($STREAM_EVENTS status events delivered in 8 s) |
 | kubectl fetching the same (4 \`kubectl get\`, median of 5) | ${KUBECTL_MS} ms (runs: ${runs[*]}) |
 | History page with 10,000 recorded revisions (500 newest, 21 requests) | all: $HISTORY_ALL; prod backend only: $HISTORY_ONE |
+| anonymous flood of \`/api/me\` (32 connections, 10 s, loopback) | $FLOOD_RATE req/s ($FLOOD_TOTAL requests, $FLOOD_REFUSED answered 401 or 429), $DENIED_DURING audit events written |
+| signing in meanwhile (12 sign-ins, one every 0.5 s, same address) | $SIGNIN_OK of 12 signed in; $SIGNIN_MS |
 $SIMULATOR
 REPORT
