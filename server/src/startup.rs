@@ -317,7 +317,7 @@ fn app_state(
             }
         });
     }
-    Ok(AppState {
+    Ok(AppState::new(crate::http::Shared {
         leptos_options,
         context: ServerContext {
             environments: Arc::new(environments),
@@ -337,7 +337,7 @@ fn app_state(
         trusted_proxies: Arc::new(settings.server.limits.trusted_proxies.clone()),
         sessions,
         pages: Arc::default(),
-    })
+    }))
 }
 
 /// The demo's cluster: the simulator on loopback, with a kubeconfig for kubectl.
