@@ -27,7 +27,7 @@ pub struct NewEvent<'a> {
 
 /// The advisory lock key every append takes ("audit" in ASCII): one chain, one writer at a
 /// time.
-const APPEND_LOCK: i64 = 0x6175_6469_74;
+const APPEND_LOCK: i64 = 0x0061_7564_6974;
 
 /// The newest event and its hash: the anchor to keep elsewhere (a later
 /// `gantry audit verify --anchor ID:HASH` notices events cut off after it).
