@@ -109,6 +109,24 @@ fn the_server_logs_json_and_stops_cleanly_on_sigterm() {
     assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "no 'stopped' line: {rest:?}");
 }
 
+/// The URL of the test's own database (DATABASE_URL names the server).
+fn url_of(db: &sqlx::PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by ./run test");
+    let name = db.connect_options().get_database().expect("a database name").to_owned();
+    format!("{}/{name}", base.rsplit_once('/').expect("a URL with a path").0)
+}
+
+/// `gantry audit verify ARGS` against the database at `url`.
+fn verify(url: &str, args: &[&str]) -> std::process::Output {
+    gantry()
+        .args(["audit", "verify"])
+        .args(args)
+        .env("GANTRY_DATABASE_URL", url)
+        .env("GANTRY_AUTH_MODE", "demo")
+        .output()
+        .expect("gantry runs")
+}
+
 /// `gantry audit verify` on a database whose audit log was tampered with: exit 1, naming
 /// the first bad event; on an intact one: exit 0 with the count.
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
@@ -127,17 +145,8 @@ async fn audit_verify_names_the_first_bad_event(db: sqlx::PgPool) {
         .await
         .unwrap();
     }
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by ./run test");
-    let name = db.connect_options().get_database().unwrap().to_owned();
-    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-    let run = || {
-        gantry()
-            .args(["audit", "verify"])
-            .env("GANTRY_DATABASE_URL", &url)
-            .env("GANTRY_AUTH_MODE", "demo")
-            .output()
-            .unwrap()
-    };
+    let url = url_of(&db);
+    let run = || verify(&url, &[]);
     let intact = run();
     assert_eq!(intact.status.code(), Some(0), "{}", String::from_utf8_lossy(&intact.stderr));
     assert!(String::from_utf8_lossy(&intact.stderr).contains("audit log intact: 3 events"));
@@ -177,18 +186,8 @@ async fn an_anchor_kept_elsewhere_shows_events_cut_off_the_end(db: sqlx::PgPool)
     }
     let anchor = gantry::anchor::announce(&db, None).await.expect("an anchor");
     assert!(anchor.starts_with("4:") && anchor.len() == 2 + 64, "{anchor}");
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by ./run test");
-    let name = db.connect_options().get_database().unwrap().to_owned();
-    let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-    let run = |args: &[&str]| {
-        gantry()
-            .args(["audit", "verify"])
-            .args(args)
-            .env("GANTRY_DATABASE_URL", &url)
-            .env("GANTRY_AUTH_MODE", "demo")
-            .output()
-            .unwrap()
-    };
+    let url = url_of(&db);
+    let run = |args: &[&str]| verify(&url, args);
     let held = run(&["--anchor", &anchor]);
     let stderr = String::from_utf8_lossy(&held.stderr);
     assert_eq!(held.status.code(), Some(0), "{stderr}");

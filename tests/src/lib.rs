@@ -102,6 +102,28 @@ where
     }
 }
 
+/// The session cookie's value a response sets, if it sets one.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("gantry_session="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// The audit events of `kind`, oldest first: who (user id) and why.
+pub async fn audit_events(db: &PgPool, kind: &str) -> Vec<(Option<String>, Option<String>)> {
+    sqlx::query_as::<_, (Option<String>, Option<String>)>(
+        "select user_id, reason from audit_event where kind = $1 order by audit_event_id",
+    )
+    .bind(kind)
+    .fetch_all(db)
+    .await
+    .expect("the audit log can be read")
+}
+
 /// A client with its own cookie jar that follows no redirects (tests look at them).
 pub fn anonymous_client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -271,9 +271,35 @@ async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: 
             }
         }
     }
+    // The metrics listener: open to any caller (Prometheus has no session; in Kubernetes a
+    // NetworkPolicy decides who reaches it); the pages' listener serves no metrics at all,
+    // signed in or not.
+    let metrics = app.metrics.expect("a metrics listener");
+    for (person, _) in PEOPLE {
+        let client =
+            if person == "anonymous" { anonymous_client() } else { app.client_as(person).await };
+        for path in ["/metrics", "/health"] {
+            let status =
+                client.get(format!("http://{metrics}{path}")).send().await.expect("sent").status();
+            checks += 1;
+            if status != 200 {
+                wrongful_denials += 1;
+                mismatches.push(format!(
+                    "{person} GET (metrics listener) {path}: {status}, expected 200"
+                ));
+            }
+        }
+        let on_pages =
+            client.get(app.url("/metrics")).send().await.expect("sent").status().as_u16();
+        checks += 1;
+        if (200..300).contains(&on_pages) {
+            unauthorized_successes += 1;
+            mismatches.push(format!("{person} GET /metrics on the pages' listener: {on_pages}"));
+        }
+    }
     let summary = format!(
-        "authorization matrix: {checks} checks ({} calls × {} people), {unauthorized_successes} unauthorized successes, {wrongful_denials} wrongful denials",
-        calls.len(),
+        "authorization matrix: {checks} checks ({} calls × {} people, and the metrics listener), {unauthorized_successes} unauthorized successes, {wrongful_denials} wrongful denials",
+        calls.len() ,
         PEOPLE.len()
     );
     eprintln!("{summary}");

@@ -6,18 +6,8 @@
 use gantry_tests::oidc::{
     self, provider, sign_in_until_callback, signed_in_client, spawn_with_provider,
 };
-use gantry_tests::{anonymous_client, spawn_app};
+use gantry_tests::{anonymous_client, audit_events, session_cookie, spawn_app};
 use sqlx::PgPool;
-
-async fn audit_events(db: &PgPool, kind: &str) -> Vec<(Option<String>, Option<String>)> {
-    sqlx::query_as::<_, (Option<String>, Option<String>)>(
-        "select user_id, reason from audit_event where kind = $1 order by audit_event_id",
-    )
-    .bind(kind)
-    .fetch_all(db)
-    .await
-    .unwrap()
-}
 
 async fn identity(app: &gantry_tests::TestApp, client: &reqwest::Client) -> reqwest::Response {
     client.get(app.url("/api/me")).send().await.unwrap()
@@ -87,8 +77,8 @@ async fn anonymous_api_calls_get_401_and_pages_redirect(db: PgPool) {
         assert_eq!(browser.get(app.url(path)).send().await.unwrap().status(), 200, "{path}");
     }
     // Five refusals from one address within a minute: one event, which the next one (a
-    // minute later) follows with their count (tests/tests/auth.rs'
-    // flood test and server/src/auth/throttle.rs).
+    // minute later) follows with their count (tests/tests/sessions.rs' flood test and
+    // server/src/auth/throttle.rs).
     assert_eq!(audit_events(&db, "denied").await.len(), 1, "recorded, once a minute");
     app.stop().await;
 }
@@ -207,21 +197,12 @@ async fn a_callback_with_another_state_or_in_another_browser_is_refused(db: PgPo
 async fn the_session_id_changes_at_sign_in(db: PgPool) {
     let app = spawn_with_provider(db, &[]).await;
     let sign_in = sign_in_until_callback(&app, "admin", "/").await;
-    let cookie_of = |response: &reqwest::Response| {
-        response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|c| c.strip_prefix("gantry_session="))
-            .map(|c| c.split(';').next().unwrap_or_default().to_owned())
-    };
     // The session that holds the sign-in in progress (made by /auth/login).
     let fresh = anonymous_client();
     let login = fresh.get(app.url("/auth/login")).send().await.unwrap();
-    let before = cookie_of(&login).expect("a session for the sign-in in progress");
+    let before = session_cookie(&login).expect("a session for the sign-in in progress");
     let after_response = sign_in.client.get(&sign_in.callback).send().await.unwrap();
-    let after = cookie_of(&after_response).expect("a new session cookie at sign-in");
+    let after = session_cookie(&after_response).expect("a new session cookie at sign-in");
     assert_ne!(before, after);
     // The pre-sign-in id of *this* browser: replaying it gets nobody signed in.
     let planted =
@@ -438,81 +419,4 @@ async fn replicas_share_sessions_and_see_a_sign_out_within_seconds(db: PgPool) {
     );
     first.stop().await;
     second.stop().await;
-}
-
-/// Signing in again in one browser (another person, or the same one) leaves the earlier
-/// session id worthless at once, although this replica had just read it.
-#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
-async fn signing_in_again_ends_the_earlier_session_id_at_once(db: PgPool) {
-    let app = gantry_tests::spawn_app(db).await;
-    let browser = anonymous_client();
-    let sign_in = |person: &'static str| {
-        let browser = browser.clone();
-        let url = app.url("/auth/demo");
-        async move {
-            let response =
-                browser.post(url).form(&[("person", person), ("next", "/")]).send().await.unwrap();
-            assert_eq!(response.status(), 303);
-            response
-                .headers()
-                .get_all("set-cookie")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(|c| c.strip_prefix("gantry_session="))
-                .map(|c| c.split(';').next().unwrap_or_default().to_owned())
-                .expect("a session cookie")
-        }
-    };
-    let first = sign_in("stakeholder").await;
-    let with = |cookie: String| {
-        let url = app.url("/api/me");
-        async move {
-            anonymous_client()
-                .get(url)
-                .header("cookie", format!("gantry_session={cookie}"))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    // Read now, so this replica holds it in memory.
-    assert_eq!(with(first.clone()).await, 200);
-    let second = sign_in("admin").await;
-    assert_ne!(first, second);
-    assert_eq!(with(first).await, 401, "the earlier id still works");
-    assert_eq!(with(second).await, 200);
-    app.stop().await;
-}
-
-/// A flood of anonymous API calls from one address: past its budget it gets 429 with
-/// Retry-After and costs nothing more; it leaves one audit event, not one per call; and
-/// signing in from the same address still works meanwhile.
-#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
-async fn an_anonymous_flood_is_throttled_and_cannot_fill_the_log_or_starve_sign_ins(db: PgPool) {
-    let app = spawn_app(db.clone()).await;
-    let before = audit_events(&db, "denied").await.len();
-    let flood = anonymous_client();
-    let mut statuses = Vec::new();
-    let started = std::time::Instant::now();
-    for _ in 0..60 {
-        let response = flood.post(app.url("/api/overview")).send().await.unwrap();
-        statuses.push(response.status().as_u16());
-        if response.status() == 429 {
-            let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-            assert!((1..=2).contains(&wait), "{wait}");
-            let body: serde_json::Value = response.json().await.unwrap();
-            assert!(body["error"].as_str().unwrap().contains("try again in"), "{body}");
-        }
-    }
-    // The budget: 30 at once, then one every 2 s (a slow machine earns a few more).
-    let earned = usize::try_from(started.elapsed().as_secs() / 2).unwrap() + 1;
-    assert!(statuses[..30].iter().all(|s| *s == 401), "{statuses:?}");
-    let answered = statuses.iter().filter(|s| **s == 401).count();
-    assert!(answered <= 30 + earned, "{answered} answered: {statuses:?}");
-    assert_eq!(answered + statuses.iter().filter(|s| **s == 429).count(), 60, "{statuses:?}");
-    assert_eq!(audit_events(&db, "denied").await.len() - before, 1, "one event for the flood");
-    let person = app.client_as("stakeholder").await;
-    assert_eq!(person.post(app.url("/api/overview")).send().await.unwrap().status(), 200);
-    app.stop().await;
 }

@@ -174,6 +174,14 @@ async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
         };
         check(&format!("stored values on {path}"), response.expect("sent")).await;
     }
+    // The metrics listener's two routes take no input; a hostile query is ignored.
+    let metrics = app.metrics.expect("a metrics listener");
+    for path in ["/metrics", "/health"] {
+        let address = format!("http://{metrics}{path}?x={}", encoded());
+        let response = anonymous.get(&address).send().await.expect("sent");
+        assert_eq!(response.status(), 200, "{address}");
+        check(&format!("GET (metrics listener) {path}"), response).await;
+    }
     assert!(checked > 300, "walked {checked} requests");
     app.stop().await;
 }
