@@ -5,6 +5,7 @@
 pub mod access;
 pub mod actions;
 pub mod codec;
+pub mod config;
 pub mod environment;
 pub mod error;
 pub mod escape;
@@ -20,6 +21,7 @@ pub mod status;
 pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod cluster;
+#[cfg(feature = "ssr")]
 pub mod context;
 #[cfg(feature = "ssr")]
 pub mod history;

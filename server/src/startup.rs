@@ -322,7 +322,11 @@ fn app_state(
         context: ServerContext {
             environments: Arc::new(environments),
             db,
-            live: gantry_app::cluster::live::Live::start(watches, settings.environments.clone()),
+            live: gantry_app::cluster::live::Live::start(
+                watches,
+                settings.environments.clone(),
+                gantry_app::environment::present::for_live,
+            ),
             role_mapping: auth.role_mapping(),
             values_visible_to: settings.values_visible_to,
             actions: Arc::new(gantry_app::actions::engine::Settings {

@@ -4,7 +4,7 @@
 
 use super::model::{Action, Decision, Denial, Policy};
 use super::principal::Principal;
-use crate::context::EnvironmentConfig;
+use crate::config::EnvironmentConfig;
 
 pub fn check(
     principal: Option<&Principal>,

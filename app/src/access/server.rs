@@ -160,3 +160,12 @@ pub fn no_access_reason(principal: &Principal) -> String {
         principal.name, principal.user_id
     )
 }
+
+/// The signed-in person, or the refusal to send someone who is not.
+pub fn signed_in() -> Result<std::sync::Arc<crate::access::principal::Principal>, AppError> {
+    // The server's sign-in layer answers 401 before an anonymous call gets here; this is
+    // the same rule, kept where the data is read.
+    caller()
+        .principal
+        .ok_or_else(|| AppError::refused(401, Denial::SignInRequired.reason(Action::View)))
+}

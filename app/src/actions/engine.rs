@@ -10,16 +10,9 @@ use super::plan::{self, Asked, Plan, Seen};
 use super::store::{self, StepError, Stored, Who};
 use crate::access::server::{record_denial, Caller};
 use crate::access::{check, Action, Decision, Policy};
-use crate::context::{EnvironmentConfig, ServerContext};
+use crate::{config::EnvironmentConfig, context::ServerContext};
 
-/// How the server runs actions: its name (recorded as the executor) and where to announce
-/// requests and their outcomes.
-#[derive(Clone, Debug, Default)]
-pub struct Settings {
-    pub host: String,
-    /// Outgoing webhook (Slack and Mattermost incoming-webhook compatible), if any.
-    pub webhook: Option<String>,
-}
+pub use super::settings::Settings;
 
 /// Why a step was refused: the HTTP status and what to tell the person.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

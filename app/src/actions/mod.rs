@@ -15,6 +15,10 @@ pub mod page;
 #[cfg(feature = "ssr")]
 pub mod plan;
 #[cfg(feature = "ssr")]
+pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod settings;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 /// The changes a request can ask for (backup and restore come with their own feature).

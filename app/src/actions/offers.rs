@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::access::principal::Principal;
 use crate::access::{check, Action, Decision, GroupRoles, Policy, Role};
-use crate::context::{EnvironmentConfig, WorkloadConfig};
+use crate::config::{EnvironmentConfig, WorkloadConfig};
 use crate::error::AppError;
 use crate::status::model::WorkloadKind;
 

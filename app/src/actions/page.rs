@@ -8,7 +8,7 @@ use super::lifecycle::State;
 use super::plan::{Asked, Plan, Unplannable};
 use super::store::Stored;
 use crate::access::{Action, Decision};
-use crate::context::EnvironmentConfig;
+use crate::config::EnvironmentConfig;
 use crate::status::model::EnvironmentStatus;
 use crate::status::words;
 

@@ -5,6 +5,7 @@
 pub mod chain;
 pub mod page;
 pub mod query;
+pub mod routes;
 
 use chain::{Fields, Stored, Walk};
 

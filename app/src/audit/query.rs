@@ -7,7 +7,7 @@ use super::chain::Fields;
 
 use crate::access::principal::Principal;
 use crate::access::{check, Action, Role};
-use crate::context::EnvironmentConfig;
+use crate::config::EnvironmentConfig;
 
 /// The most events one page shows, and the most one export holds.
 pub const PAGE: i64 = 100;

@@ -11,10 +11,9 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use super::EnvironmentWatch;
-use crate::context::EnvironmentConfig;
+use crate::config::EnvironmentConfig;
 use crate::environment::model::EnvironmentDetail;
-use crate::environment::present;
-use crate::overview::{card, EnvironmentCard};
+use crate::overview::model::EnvironmentCard;
 use crate::status::model::{Attention, EnvironmentStatus};
 
 /// Bursts of watch events within this window are derived once. Short against the
@@ -93,6 +92,7 @@ pub struct Update {
 }
 
 pub struct Live {
+    present: Present,
     watches: Vec<EnvironmentWatch>,
     configs: Vec<EnvironmentConfig>,
     snapshots: Vec<RwLock<Snapshot>>,
@@ -105,24 +105,33 @@ pub struct Live {
     closing: tokio::sync::watch::Sender<bool>,
 }
 
-fn to_json(value: &impl serde::Serialize) -> Arc<str> {
+/// What the pages make of one status, once per change: the environment and workload
+/// pages' content, the overview's card, and the pages' HTML as JSON for the streams.
+pub struct Presented {
+    pub detail: EnvironmentDetail,
+    pub card: EnvironmentCard,
+    pub pages_json: Arc<str>,
+}
+
+/// How a status is presented. Given by the server at start (the pages' own function), so
+/// the live view — an adapter over the watches — does not depend on the pages above it,
+/// and a test can start one with any presentation.
+pub type Present = fn(&EnvironmentStatus, &EnvironmentConfig) -> Presented;
+
+pub fn to_json(value: &impl serde::Serialize) -> Arc<str> {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".into()).into()
 }
 
 fn snapshot(
+    present: Present,
     status: EnvironmentStatus,
     config: &EnvironmentConfig,
     version: u64,
     synced: bool,
 ) -> Snapshot {
-    let detail = present::detail(&status, config);
-    let card = card(&status);
+    let Presented { detail, card, pages_json } = present(&status, config);
     Snapshot {
-        json: [
-            to_json(&status),
-            to_json(&crate::environment::pages(&detail, chrono::Utc::now().timestamp_millis())),
-            to_json(&card),
-        ],
+        json: [to_json(&status), pages_json, to_json(&card)],
         status: Arc::new(status),
         detail: Arc::new(detail),
         card: Arc::new(card),
@@ -133,16 +142,21 @@ fn snapshot(
 
 impl Live {
     /// Takes over the environments' watches (in the order of `configs`) and starts
-    /// deriving their status.
-    pub fn start(watches: Vec<EnvironmentWatch>, configs: Vec<EnvironmentConfig>) -> Arc<Self> {
+    /// deriving their status, each change presented by `present`.
+    pub fn start(
+        watches: Vec<EnvironmentWatch>,
+        configs: Vec<EnvironmentConfig>,
+        present: Present,
+    ) -> Arc<Self> {
         let snapshots = watches
             .iter()
             .zip(&configs)
-            .map(|(w, c)| RwLock::new(snapshot(w.status(), c, 0, false)))
+            .map(|(w, c)| RwLock::new(snapshot(present, w.status(), c, 0, false)))
             .collect();
         let (updates, _) = broadcast::channel(BACKLOG);
         let attention = watches.iter().map(|_| RwLock::new(Attention::default())).collect();
         let live = Arc::new(Self {
+            present,
             watches,
             configs,
             snapshots,
@@ -224,7 +238,7 @@ impl Live {
             current.synced |= synced;
             return;
         }
-        *current = snapshot(status, config, current.version + 1, synced);
+        *current = snapshot(self.present, status, config, current.version + 1, synced);
         // No receivers is fine: nobody has a page open.
         let _ = self.updates.send(Update { environment: i, snapshot: current.clone() });
     }

@@ -4,7 +4,7 @@
 
 use super::model::{EnvironmentDetail, Fact, WorkloadDetail};
 use super::table::{col, num, Cell, Row, Table, AGE};
-use crate::context::{EnvironmentConfig, WorkloadConfig};
+use crate::config::{EnvironmentConfig, WorkloadConfig};
 use crate::status::model::{
     ArgoStatus, EnvironmentStatus, JobOutcome, PodInfo, Revision, Rollout, ScheduledJob,
     WarningEvent, WorkloadKind, WorkloadStatus,
@@ -355,3 +355,18 @@ pub fn detail(status: &EnvironmentStatus, config: &EnvironmentConfig) -> Environ
 
 #[cfg(test)]
 mod tests;
+
+/// The live view's presentation of a status (see `cluster::live::Present`): the pages'
+/// content, the overview card, and the pages' HTML rendered once for every stream.
+#[cfg(feature = "ssr")]
+pub fn for_live(
+    status: &EnvironmentStatus,
+    config: &EnvironmentConfig,
+) -> crate::cluster::live::Presented {
+    let detail = detail(status, config);
+    let pages_json = crate::cluster::live::to_json(&super::pages(
+        &detail,
+        chrono::Utc::now().timestamp_millis(),
+    ));
+    crate::cluster::live::Presented { card: crate::overview::card(status), detail, pages_json }
+}

@@ -6,8 +6,7 @@ use crate::access::server::{authorize, caller};
 use crate::access::Action;
 use crate::context::server_context;
 use crate::error::AppError;
-use crate::server_page::dispatch::pairs;
-use crate::server_page::ServerHtml;
+use crate::server_page::model::{pairs, ServerHtml};
 
 pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
     let context = server_context()?;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::access::principal::{Principal, SignInMethod};
 use crate::access::{check, Action, Decision, Role};
-use crate::context::EnvironmentConfig;
+use crate::config::EnvironmentConfig;
 
 /// "admin on dev, staging, prod; viewer on qa" — or "no role" for someone without any.
 /// Environments are named in their configured order.

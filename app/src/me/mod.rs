@@ -6,4 +6,9 @@
 mod html;
 
 #[cfg(feature = "ssr")]
+mod routes;
+
+#[cfg(feature = "ssr")]
 pub use html::{account_box, page, summary};
+#[cfg(feature = "ssr")]
+pub use routes::me_page;

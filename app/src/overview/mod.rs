@@ -1,7 +1,7 @@
 //! The overview: every environment side by side, the screen an operator keeps open.
 
 mod api;
-mod model;
+pub mod model;
 
 pub use api::{get_overview, GetOverview};
 #[cfg(feature = "ssr")]

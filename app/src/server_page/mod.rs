@@ -6,20 +6,14 @@
 
 #[cfg(feature = "ssr")]
 pub(crate) mod dispatch;
+pub mod model;
+
+pub use model::ServerHtml;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
-use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-
-/// HTML rendered on the server for the caller.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServerHtml {
-    /// The page's title.
-    pub title: String,
-    pub html: String,
-}
 
 /// The server-rendered content at `path` (path and query of a page of the panel).
 #[server(prefix = "/api", endpoint = "page", output = crate::codec::JsonAnswer)]

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use gantry_app::context::{EnvironmentConfig, WorkloadConfig};
+use gantry_app::config::{EnvironmentConfig, WorkloadConfig};
 use gantry_app::status::model::WorkloadKind;
 
 #[derive(Debug, Deserialize)]

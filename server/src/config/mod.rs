@@ -20,7 +20,7 @@ pub use auth::{
     AuthSettings, ClaimMapping, DemoPerson, OpenIdSettings, SessionSettings, SignInSettings,
 };
 pub use error::ConfigError;
-pub use gantry_app::context::{EnvironmentConfig, WorkloadConfig};
+pub use gantry_app::config::{EnvironmentConfig, WorkloadConfig};
 pub use server::{Cidr, ServerLimits};
 
 /// Everything the server needs to start.

@@ -9,7 +9,7 @@ use super::{
     Asked, Bounds, Plan, Seen, Unplannable, PAUSED_BY,
 };
 use crate::access::Action;
-use crate::context::{EnvironmentConfig, WorkloadConfig};
+use crate::config::{EnvironmentConfig, WorkloadConfig};
 use crate::status::model::WorkloadKind;
 
 /// The plan for `action` on `env` as asked, from what is seen now.

@@ -2,7 +2,7 @@ use serde_json::json;
 
 use super::*;
 use crate::access::EnvironmentPolicy;
-use crate::context::{EnvironmentConfig, WorkloadConfig};
+use crate::config::{EnvironmentConfig, WorkloadConfig};
 
 fn env(auto_sync_app: bool) -> EnvironmentConfig {
     let workload = |name: &str, kind, min, max| WorkloadConfig {

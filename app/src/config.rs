@@ -1,0 +1,45 @@
+//! The environments as configured (`[[environments]]`): what every page, rule and adapter
+//! reads about them. A leaf: it names only the model types it is made of, so anything may
+//! import it without pulling in the server's state.
+
+use serde::{Deserialize, Serialize};
+
+use crate::status::model::WorkloadKind;
+
+/// One environment as configured (`[[environments]]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentConfig {
+    pub name: String,
+    pub namespace: String,
+    /// The Argo CD Application deploying it, if any.
+    pub argocd_application: Option<String>,
+    /// Where Argo CD keeps its Applications.
+    pub argocd_namespace: String,
+    /// The kubeconfig context its cluster is reached through, when not the default one.
+    pub cluster_context: Option<String>,
+    /// PromQL label matchers selecting its series (no braces).
+    pub prometheus_selector: String,
+    /// Its Grafana dashboard, if any.
+    pub grafana_url: Option<String>,
+    /// The workloads the panel may act on, with their scaling bounds.
+    pub workloads: Vec<WorkloadConfig>,
+    /// How each change is allowed here (direct, after approvals, or not at all).
+    pub policy: crate::access::model::EnvironmentPolicy,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadConfig {
+    pub name: String,
+    pub kind: WorkloadKind,
+    /// Scaling bounds: the panel never scales outside them.
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    pub prometheus_selector: String,
+    pub grafana_url: Option<String>,
+}
+
+impl EnvironmentConfig {
+    pub fn workload(&self, name: &str) -> Option<&WorkloadConfig> {
+        self.workloads.iter().find(|w| w.name == name)
+    }
+}
