@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
+
 /// A person's role on one environment. Each role includes the ones before it:
 /// viewer ⊂ operator ⊂ approver ⊂ admin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -240,12 +242,18 @@ impl Decision {
 }
 
 impl Denial {
-    /// 401 when signing in would help, 403 otherwise.
-    pub fn status(&self) -> u16 {
+    /// The refusal to answer with: sign in (401) when signing in would help, not found
+    /// (404) for an environment that does not exist, forbidden (403) otherwise.
+    pub fn refusal(&self, action: Action) -> AppError {
+        self.refusal_with(self.reason(action))
+    }
+
+    /// As [`Denial::refusal`], with the reason already in words.
+    pub fn refusal_with(&self, reason: String) -> AppError {
         match self {
-            Denial::SignInRequired => 401,
-            Denial::UnknownEnvironment { .. } => 404,
-            _ => 403,
+            Denial::SignInRequired => AppError::SignInRequired(reason),
+            Denial::UnknownEnvironment { .. } => AppError::NotFound(reason),
+            _ => AppError::Forbidden(reason),
         }
     }
 

@@ -105,33 +105,50 @@ pub async fn authorize(
     action: Action,
 ) -> Result<(ServerContext, Decision), AppError> {
     let context = server_context()?;
-    let caller = caller();
+    let decision = authorize_for(&context, &caller(), environment, action).await?;
+    Ok((context, decision))
+}
+
+/// [`authorize`] for a given caller (routes outside a render, such as exports).
+pub async fn authorize_for(
+    context: &ServerContext,
+    caller: &Caller,
+    environment: &str,
+    action: Action,
+) -> Result<Decision, AppError> {
     let decision =
         super::check_named(caller.principal(), &context.environments, environment, action);
     let Decision::Denied(denial) = &decision else {
-        return Ok((context, decision));
+        return Ok(decision);
     };
     if let Denial::UnknownEnvironment { .. } = denial {
         let known: Vec<&str> = context.environments.iter().map(|e| e.name.as_str()).collect();
-        return Err(AppError::not_found(format!(
+        return Err(AppError::NotFound(format!(
             "There is no environment named “{environment}”. Known environments: {}.",
             known.join(", ")
         )));
     }
     let reason = denial.reason(action);
-    record_denial(&context.db, &caller, Some(environment), action, &reason).await;
-    Err(AppError::refused(denial.status(), reason))
+    record_denial(&context.db, caller, Some(environment), action, &reason).await;
+    Err(denial.refusal_with(reason))
 }
 
 /// The environments the caller may see, in configured order (indices into
 /// `context.environments`). Someone signed in who may see none is refused with their
 /// groups named, so they know what to ask for.
 pub async fn visible_environments(context: &ServerContext) -> Result<Vec<usize>, AppError> {
-    let caller = caller();
+    visible_environments_for(context, &caller()).await
+}
+
+/// [`visible_environments`] for a given caller (routes outside a render, such as exports).
+pub async fn visible_environments_for(
+    context: &ServerContext,
+    caller: &Caller,
+) -> Result<Vec<usize>, AppError> {
     let Some(principal) = caller.principal() else {
         let reason = Denial::SignInRequired.reason(Action::View);
-        record_denial(&context.db, &caller, None, Action::View, &reason).await;
-        return Err(AppError::refused(401, reason));
+        record_denial(&context.db, caller, None, Action::View, &reason).await;
+        return Err(AppError::SignInRequired(reason));
     };
     let visible: Vec<usize> = context
         .environments
@@ -142,8 +159,8 @@ pub async fn visible_environments(context: &ServerContext) -> Result<Vec<usize>,
         .collect();
     if visible.is_empty() {
         let reason = no_access_reason(principal);
-        record_denial(&context.db, &caller, None, Action::View, &reason).await;
-        return Err(AppError::refused(403, reason));
+        record_denial(&context.db, caller, None, Action::View, &reason).await;
+        return Err(AppError::Forbidden(reason));
     }
     Ok(visible)
 }
@@ -167,5 +184,5 @@ pub fn signed_in() -> Result<std::sync::Arc<crate::access::principal::Principal>
     // the same rule, kept where the data is read.
     caller()
         .principal
-        .ok_or_else(|| AppError::refused(401, Denial::SignInRequired.reason(Action::View)))
+        .ok_or_else(|| AppError::SignInRequired(Denial::SignInRequired.reason(Action::View)))
 }

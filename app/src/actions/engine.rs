@@ -10,46 +10,27 @@ use super::plan::{self, Asked, Plan, Seen};
 use super::store::{self, StepError, Stored, Who};
 use crate::access::server::{record_denial, Caller};
 use crate::access::{check, Action, Decision, Policy};
+use crate::error::AppError;
 use crate::{config::EnvironmentConfig, context::ServerContext};
 
 pub use super::settings::Settings;
 
-/// Why a step was refused: the HTTP status and what to tell the person.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ActionError {
-    pub status: u16,
-    pub message: String,
+fn internal(error: &dyn std::fmt::Display) -> AppError {
+    AppError::internal("action request: database failure", error)
 }
 
-fn fail<T>(status: u16, message: impl Into<String>) -> Result<T, ActionError> {
-    Err(ActionError { status, message: message.into() })
-}
-
-fn internal(error: &dyn std::fmt::Display) -> ActionError {
-    tracing::error!(%error, "action request: database failure");
-    ActionError {
-        status: 500,
-        message: "The server could not record this; nothing was changed. The operators can find the cause in the server log.".into(),
-    }
-}
-
-impl From<StepError> for ActionError {
+impl From<StepError> for AppError {
     fn from(error: StepError) -> Self {
         match error {
-            StepError::NotFound(id) => {
-                ActionError { status: 404, message: format!("There is no request {id}.") }
-            }
+            StepError::NotFound(id) => AppError::NotFound(format!("There is no request {id}.")),
             StepError::Refused(refused) => {
-                let status = match refused {
-                    Refused::OwnRequest | Refused::NotAnApprover | Refused::NotTheRequester => 403,
-                    _ => 409,
-                };
-                let mut message = refused.to_string();
-                if let Some(first) = message.get(..1) {
-                    message = first.to_uppercase() + &message[1..];
+                let message = AppError::sentence(&refused.to_string());
+                match refused {
+                    Refused::OwnRequest | Refused::NotAnApprover | Refused::NotTheRequester => {
+                        AppError::Forbidden(message)
+                    }
+                    _ => AppError::Conflict(message),
                 }
-                ActionError { status, message: format!("{message}.") }
             }
             StepError::Db(error) => internal(&error),
         }
@@ -82,18 +63,15 @@ fn who(caller: &Caller) -> Who {
 fn environment<'a>(
     context: &'a ServerContext,
     name: &str,
-) -> Result<(usize, &'a EnvironmentConfig), ActionError> {
+) -> Result<(usize, &'a EnvironmentConfig), AppError> {
     match context.environments.iter().enumerate().find(|(_, e)| e.name == name) {
         Some(found) => Ok(found),
         None => {
             let known: Vec<&str> = context.environments.iter().map(|e| e.name.as_str()).collect();
-            fail(
-                404,
-                format!(
-                    "There is no environment named “{name}”. Known environments: {}.",
-                    known.join(", ")
-                ),
-            )
+            Err(AppError::NotFound(format!(
+                "There is no environment named “{name}”. Known environments: {}.",
+                known.join(", ")
+            )))
         }
     }
 }
@@ -104,12 +82,14 @@ fn cached(
     index: usize,
     env: &EnvironmentConfig,
     workload: Option<&str>,
-) -> Result<Seen, ActionError> {
+) -> Result<Seen, AppError> {
     let Some(watch) = context.live.watches().get(index) else {
-        return fail(503, "This server watches no cluster, so it can change nothing.");
+        return Err(AppError::Unavailable(
+            "This server watches no cluster, so it can change nothing.".into(),
+        ));
     };
     if !watch.synced() {
-        return fail(503, format!("The panel has not seen {} yet (its cluster view is still loading). Try again in a moment.", env.name));
+        return Err(AppError::Unavailable(format!("The panel has not seen {} yet (its cluster view is still loading). Try again in a moment.", env.name)));
     }
     let mut seen = Seen {
         application: watch.application().and_then(|a| serde_json::to_value(a.as_ref()).ok()),
@@ -155,23 +135,25 @@ pub async fn preview(
     context: &ServerContext,
     caller: &Caller,
     ask: &Ask,
-) -> Result<Preview, ActionError> {
+) -> Result<Preview, AppError> {
     let (index, env) = environment(context, &ask.environment)?;
     let action = parse_action(&ask.action)?;
     let decision = allowed(context, caller, env, action).await?;
     let seen = cached(context, index, env, ask.asked.workload.as_deref())?;
-    let plan = plan::make(env, action, &ask.asked, &seen)
-        .map_err(|u| ActionError { status: u.status, message: u.message })?;
+    let plan = plan::make(env, action, &ask.asked, &seen)?;
     let version = plan.seen_version(&seen);
     Ok(Preview { plan, decision, seen_version: version })
 }
 
-fn parse_action(name: &str) -> Result<Action, ActionError> {
+fn parse_action(name: &str) -> Result<Action, AppError> {
     match Action::parse(name).filter(|a| super::REQUESTABLE.contains(a)) {
         Some(action) => Ok(action),
         None => {
             let known: Vec<&str> = super::REQUESTABLE.iter().map(|a| a.as_str()).collect();
-            fail(404, format!("There is no action “{name}”. Actions: {}.", known.join(", ")))
+            Err(AppError::NotFound(format!(
+                "There is no action “{name}”. Actions: {}.",
+                known.join(", ")
+            )))
         }
     }
 }
@@ -182,12 +164,12 @@ async fn allowed(
     caller: &Caller,
     env: &EnvironmentConfig,
     action: Action,
-) -> Result<Decision, ActionError> {
+) -> Result<Decision, AppError> {
     let decision = check(caller.principal(), env, action);
     if let Decision::Denied(denial) = &decision {
         let reason = denial.reason(action);
         record_denial(&context.db, caller, Some(&env.name), action, &reason).await;
-        return fail(denial.status(), reason);
+        return Err(denial.refusal_with(reason));
     }
     Ok(decision)
 }
@@ -197,15 +179,15 @@ pub async fn request(
     context: &ServerContext,
     caller: &Caller,
     ask: Ask,
-) -> Result<Stored, ActionError> {
+) -> Result<Stored, AppError> {
     let Preview { plan, decision, seen_version } = preview(context, caller, &ask).await?;
     let (_, env) = environment(context, &ask.environment)?;
     let Some(principal) = caller.principal() else {
-        return fail(401, "Sign in first.");
+        return Err(AppError::SignInRequired("Sign in first.".into()));
     };
     if let Some(previewed) = &ask.previewed {
         if *previewed != plan.fingerprint() {
-            return fail(409, format!("What this would do has changed since your preview: it would now be “{}”. Look at the preview again.", plan.summary()));
+            return Err(AppError::Conflict(format!("What this would do has changed since your preview: it would now be “{}”. Look at the preview again.", plan.summary())));
         }
     }
     let reason = ask.reason.trim();
@@ -216,23 +198,20 @@ pub async fn request(
     if ask.break_glass {
         allowed(context, caller, env, Action::BreakGlass).await?;
         if reason.is_empty() {
-            return fail(
-                400,
-                "Breaking the glass takes a written reason: say why this cannot wait for approval.",
-            );
+            return Err(AppError::Invalid(
+                "Breaking the glass takes a written reason: say why this cannot wait for approval."
+                    .into(),
+            ));
         }
         approvals = 0;
     } else if approvals > 0 && reason.is_empty() {
-        return fail(
-            400,
-            format!(
-                "Say why: on {} this needs approval, and the approvers read your reason.",
-                env.name
-            ),
-        );
+        return Err(AppError::Invalid(format!(
+            "Say why: on {} this needs approval, and the approvers read your reason.",
+            env.name
+        )));
     }
     if reason.chars().count() > 2000 {
-        return fail(400, "The reason is too long (at most 2,000 characters).");
+        return Err(AppError::Invalid("The reason is too long (at most 2,000 characters).".into()));
     }
     let expires_minutes = match env.policy.of(plan.action()) {
         Some(Policy::Approval { expires_minutes, .. }) => Some(expires_minutes),
@@ -264,7 +243,7 @@ pub async fn request(
 
 /// Executes in a task of its own (a client that goes away does not stop it half-way) and
 /// waits for it.
-async fn run_now(context: &ServerContext, id: i64) -> Result<Stored, ActionError> {
+async fn run_now(context: &ServerContext, id: i64) -> Result<Stored, AppError> {
     let task = tokio::spawn(run(context.clone(), id));
     if let Ok(Some(stored)) = task.await {
         return Ok(stored);
@@ -273,7 +252,7 @@ async fn run_now(context: &ServerContext, id: i64) -> Result<Stored, ActionError
     store::load(&context.db, id)
         .await
         .map_err(|e| internal(&e))?
-        .ok_or_else(|| ActionError { status: 404, message: format!("There is no request {id}.") })
+        .ok_or_else(|| AppError::NotFound(format!("There is no request {id}.")))
 }
 
 /// An approval or rejection by the caller; runs the request once it is approved.
@@ -283,7 +262,7 @@ pub async fn decide(
     id: i64,
     approve: bool,
     comment: &str,
-) -> Result<Stored, ActionError> {
+) -> Result<Stored, AppError> {
     let stored = visible(context, caller, id).await?;
     let env = environment(context, &stored.environment)?.1;
     // Deciding takes the approver role there; the rules refuse anyone else (recorded).
@@ -318,11 +297,7 @@ pub async fn decide(
 }
 
 /// The requester withdraws their request.
-pub async fn cancel(
-    context: &ServerContext,
-    caller: &Caller,
-    id: i64,
-) -> Result<Stored, ActionError> {
+pub async fn cancel(context: &ServerContext, caller: &Caller, id: i64) -> Result<Stored, AppError> {
     visible(context, caller, id).await?;
     let stored = store::cancel(&context.db, id, &who(caller)).await?;
     refresh_attention_soon(context);
@@ -334,7 +309,7 @@ pub async fn acknowledge(
     context: &ServerContext,
     caller: &Caller,
     id: i64,
-) -> Result<Stored, ActionError> {
+) -> Result<Stored, AppError> {
     let stored = visible(context, caller, id).await?;
     let env = environment(context, &stored.environment)?.1;
     allowed(context, caller, env, Action::Approve).await?;
@@ -349,9 +324,9 @@ pub async fn visible(
     context: &ServerContext,
     caller: &Caller,
     id: i64,
-) -> Result<Stored, ActionError> {
+) -> Result<Stored, AppError> {
     let Some(principal) = caller.principal() else {
-        return fail(401, "Sign in first.");
+        return Err(AppError::SignInRequired("Sign in first.".into()));
     };
     let stored = store::load(&context.db, id).await.map_err(|e| internal(&e))?;
     let env =
@@ -360,7 +335,7 @@ pub async fn visible(
         (Some(stored), Some(env)) if check(Some(principal), env, Action::View).is_allowed() => {
             Ok(stored)
         }
-        _ => fail(404, format!("There is no request {id} that you may see.")),
+        _ => Err(AppError::NotFound(format!("There is no request {id} that you may see."))),
     }
 }
 
@@ -391,7 +366,7 @@ pub async fn run(context: ServerContext, id: i64) -> Option<Stored> {
             }
             None => Outcome::Failed("this server watches no cluster".into()),
         },
-        Err(e) => Outcome::Failed(e.message),
+        Err(e) => Outcome::Failed(e.to_string()),
     };
     let (state, result) = match outcome {
         Outcome::Done(done) => (State::Succeeded, done),

@@ -128,7 +128,7 @@ pub fn explain(
 ) -> Result<String, AppError> {
     match (action, workload) {
         (Action::Scale | Action::Restart | Action::Rollback, None) => {
-            return Err(AppError::not_found(format!(
+            return Err(AppError::NotFound(format!(
                 "Say which workload to {}: add ?workload=<name>.",
                 action.verb()
             )))
@@ -136,7 +136,7 @@ pub fn explain(
         (Action::Scale | Action::Restart | Action::Rollback, Some(name))
             if env.workload(name).is_none() =>
         {
-            return Err(AppError::not_found(format!(
+            return Err(AppError::NotFound(format!(
                 "There is no workload named “{name}” in {}.",
                 env.name
             )));

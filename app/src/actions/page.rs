@@ -5,10 +5,11 @@
 use leptos::prelude::*;
 
 use super::lifecycle::State;
-use super::plan::{Asked, Plan, Unplannable};
+use super::plan::{Asked, Plan};
 use super::store::Stored;
 use crate::access::{Action, Decision};
 use crate::config::EnvironmentConfig;
+use crate::error::AppError;
 use crate::status::model::EnvironmentStatus;
 use crate::status::words;
 
@@ -68,7 +69,7 @@ pub struct ActionPage<'a> {
     pub explanation: String,
     pub status: Option<&'a EnvironmentStatus>,
     /// The plan for what was asked, when enough was asked to make one.
-    pub plan: Option<Result<Plan, Unplannable>>,
+    pub plan: Option<Result<Plan, AppError>>,
     pub may_break_glass: bool,
 }
 
@@ -182,7 +183,7 @@ pub fn action_page(page: &ActionPage<'_>) -> String {
     render(|| {
         let preview = match &page.plan {
             None => None,
-            Some(Err(refused)) => Some(view! { <p class="stale banner" role="alert" id="unplannable">{refused.message.clone()}</p> }.into_any()),
+            Some(Err(refused)) => Some(view! { <p class="stale banner" role="alert" id="unplannable">{refused.to_string()}</p> }.into_any()),
             Some(Ok(plan)) => {
                 let pin = match plan {
                     Plan::Rollback { pause_auto_sync: Some(app), .. } => Some(view! {

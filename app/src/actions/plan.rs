@@ -136,18 +136,6 @@ pub struct Seen {
     pub application: Option<Value>,
 }
 
-/// Why no plan can be made: the HTTP status and what to tell the person.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct Unplannable {
-    pub status: u16,
-    pub message: String,
-}
-
-fn refuse<T>(status: u16, message: impl Into<String>) -> Result<T, Unplannable> {
-    Err(Unplannable { status, message: message.into() })
-}
-
 /// One line of a preview: what changes, from what, to what.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {

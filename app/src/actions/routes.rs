@@ -13,7 +13,7 @@ pub async fn action_page(env: &str, action: &str, query: &str) -> Result<ServerH
     let Some(parsed) = Action::parse(action).filter(|a| crate::actions::REQUESTABLE.contains(a))
     else {
         let known: Vec<&str> = crate::actions::REQUESTABLE.iter().map(|a| a.as_str()).collect();
-        return Err(AppError::not_found(format!(
+        return Err(AppError::NotFound(format!(
             "There is no action “{action}”. Actions: {}.",
             known.join(", ")
         )));
@@ -22,7 +22,7 @@ pub async fn action_page(env: &str, action: &str, query: &str) -> Result<ServerH
     let index =
         context.environments.iter().position(|e| e.name == env).ok_or(AppError::Internal)?;
     let environment = &context.environments[index];
-    let asked = Asked::from_pairs(&pairs(query)).map_err(AppError::invalid)?;
+    let asked = Asked::from_pairs(&pairs(query)).map_err(AppError::Invalid)?;
     let explanation = crate::actions::offers::explain(
         environment,
         parsed,
@@ -42,13 +42,8 @@ pub async fn action_page(env: &str, action: &str, query: &str) -> Result<ServerH
         asked: asked.clone(),
         ..Ask::default()
     };
-    let plan = if ready {
-        Some(preview(&context, &caller, &ask).await.map(|p| p.plan).map_err(|e| {
-            crate::actions::plan::Unplannable { status: e.status, message: e.message }
-        }))
-    } else {
-        None
-    };
+    let plan =
+        if ready { Some(preview(&context, &caller, &ask).await.map(|p| p.plan)) } else { None };
     let snapshot = context.live.snapshot(index);
     let may_break_glass =
         crate::access::check(caller.principal(), environment, Action::BreakGlass).is_allowed();
@@ -68,10 +63,10 @@ pub async fn action_page(env: &str, action: &str, query: &str) -> Result<ServerH
 pub async fn request_page(id: &str) -> Result<ServerHtml, AppError> {
     use crate::actions::engine;
     let id: i64 =
-        id.parse().map_err(|_| AppError::not_found(format!("There is no request {id}.")))?;
+        id.parse().map_err(|_| AppError::NotFound(format!("There is no request {id}.")))?;
     let context = server_context()?;
     let caller = caller();
-    let stored = engine::visible(&context, &caller, id).await.map_err(|e| status_error(&e))?;
+    let stored = engine::visible(&context, &caller, id).await?;
     let principal = signed_in()?;
     let index = context.environments.iter().position(|e| e.name == stored.environment);
     let env = index.map(|i| &context.environments[i]).ok_or(AppError::Internal)?;
@@ -110,12 +105,9 @@ pub async fn approvals_page() -> Result<ServerHtml, AppError> {
             crate::access::check(Some(&principal), e, Action::Approve).is_allowed()
         })
     };
-    let requests = crate::actions::store::recent(&context.db, &visible, false, 200).await.map_err(
-        |error| {
-            tracing::error!(%error, "cannot read action requests");
-            AppError::Internal
-        },
-    )?;
+    let requests = crate::actions::store::recent(&context.db, &visible, false, 200)
+        .await
+        .map_err(|error| AppError::internal("cannot read action requests", &error))?;
     let me = principal.user_id.as_str();
     let page = crate::actions::page::Approvals {
         to_decide: requests
@@ -141,14 +133,4 @@ pub async fn approvals_page() -> Result<ServerHtml, AppError> {
         title: "Approvals".to_owned(),
         html: crate::actions::page::approvals_page(&page),
     })
-}
-
-/// An action refusal as the page's error (and status).
-fn status_error(error: &crate::actions::engine::ActionError) -> AppError {
-    match error.status {
-        404 => AppError::not_found(error.message.clone()),
-        401 | 403 => AppError::refused(error.status, error.message.clone()),
-        500 => AppError::Internal,
-        _ => AppError::invalid(error.message.clone()),
-    }
 }

@@ -1,60 +1,59 @@
 //! The Audit page as an address (`/audit`): who may read which environments' events is
 //! decided before anything is read.
 
-use crate::access::server::{caller, signed_in};
-use crate::access::Action;
-use crate::context::server_context;
+use crate::access::server::{caller, record_denial, Caller};
+use crate::access::{Action, Denial};
+use crate::audit::query::{fetch, parse, Filter, Scope, PAGE};
+use crate::context::{server_context, ServerContext};
 use crate::error::AppError;
 use crate::server_page::model::{pairs, ServerHtml};
 
-pub async fn audit_page(query: &str) -> Result<ServerHtml, AppError> {
-    use crate::audit::query::{fetch, parse, Scope, PAGE};
-    let context = server_context()?;
-    let caller = caller();
-    let principal = signed_in()?;
-    let Some(scope) = Scope::of(&principal, &context.environments) else {
+/// Who may read which events — the one rule of the Audit page and its exports: the approver
+/// or admin role on an environment reads that environment's events (see [`Scope::of`]); a
+/// filter naming an environment outside that is refused. Every refusal is recorded.
+pub async fn readable(
+    context: &ServerContext,
+    caller: &Caller,
+    asked: &[(String, String)],
+) -> Result<(Scope, Filter), AppError> {
+    let Some(principal) = caller.principal() else {
+        return Err(Denial::SignInRequired.refusal(Action::ViewAudit));
+    };
+    let Some(scope) = Scope::of(principal, &context.environments) else {
         let reason =
             "Reading the audit log takes the approver or admin role on an environment.".to_owned();
-        crate::access::server::record_denial(
-            &context.db,
-            &caller,
-            None,
-            Action::ViewAudit,
-            &reason,
-        )
-        .await;
-        return Err(AppError::refused(403, reason));
+        record_denial(&context.db, caller, None, Action::ViewAudit, &reason).await;
+        return Err(AppError::Forbidden(reason));
     };
-    let asked = pairs(query);
-    let filter = parse(&asked).map_err(AppError::invalid)?;
+    let filter = parse(asked).map_err(AppError::Invalid)?;
     if let Some(env) =
         filter.environment.as_deref().filter(|e| !scope.environments.iter().any(|s| s == e))
     {
         let reason = format!("You may not read the audit log of {env}.");
-        crate::access::server::record_denial(
-            &context.db,
-            &caller,
-            Some(env),
-            Action::ViewAudit,
-            &reason,
-        )
-        .await;
-        return Err(AppError::refused(403, reason));
+        record_denial(&context.db, caller, Some(env), Action::ViewAudit, &reason).await;
+        return Err(AppError::Forbidden(reason));
     }
-    let rows = fetch(&context.db, &filter, &scope, PAGE + 1).await.map_err(|error| {
-        tracing::error!(%error, "cannot read the audit log");
-        AppError::Internal
-    })?;
+    Ok((scope, filter))
+}
+
+pub async fn audit_page(query: &str) -> Result<ServerHtml, AppError> {
+    let context = server_context()?;
+    let asked = pairs(query);
+    let (scope, filter) = readable(&context, &caller(), &asked).await?;
+    let rows = fetch(&context.db, &filter, &scope, PAGE + 1)
+        .await
+        .map_err(|error| AppError::internal("cannot read the audit log", &error))?;
     let more = rows.len() > usize::try_from(PAGE).unwrap_or(usize::MAX);
     let rows: Vec<_> = rows.into_iter().take(usize::try_from(PAGE).unwrap_or(usize::MAX)).collect();
     // Checking the chain reads every event: only on request, and only for admins (it
     // covers events they may not otherwise see, though it shows only the verdict).
     let may_verify = scope.without_environment;
     let chain = if may_verify && asked.iter().any(|(k, v)| k == "verify" && v == "1") {
-        Some(crate::audit::verify(&context.db).await.map_err(|error| {
-            tracing::error!(%error, "cannot check the audit chain");
-            AppError::Internal
-        })?)
+        Some(
+            crate::audit::verify(&context.db)
+                .await
+                .map_err(|error| AppError::internal("cannot check the audit chain", &error))?,
+        )
     } else {
         None
     };

@@ -22,13 +22,18 @@ pub struct ActionBars {
 /// The environment named `name`, from the live view (memory only), if the caller may see it.
 #[server(prefix = "/api", endpoint = "environment", output = crate::codec::JsonAnswer)]
 pub async fn get_environment(name: String) -> Result<EnvironmentView, AppError> {
+    crate::error::answer(environment_view(name).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn environment_view(name: String) -> Result<EnvironmentView, AppError> {
     use crate::actions::offers;
     let (context, _) = crate::access::server::authorize(&name, crate::access::Action::View).await?;
     let Some(i) = context.environments.iter().position(|e| e.name == name) else {
         return Err(AppError::Internal);
     };
     let Some(snapshot) = context.live.snapshot(i) else {
-        return Err(AppError::not_found(format!(
+        return Err(AppError::NotFound(format!(
             "No cluster is configured, so there is nothing to show for “{name}” (set cluster.source)."
         )));
     };

@@ -23,7 +23,7 @@ pub fn WorkloadPage() -> impl IntoView {
                 let bar = actions.workloads.into_iter().find(|(w, _)| *w == name).map(|(_, b)| b);
                 match pages.workloads.into_iter().find(|(w, _)| *w == name) {
                     Some((_, html)) => Ok((bar.unwrap_or_default(), html)),
-                    None => Err(AppError::not_found(format!(
+                    None => Err(AppError::NotFound(format!(
                         "There is no workload named “{name}” in {}.",
                         pages.name
                     ))),

@@ -2,28 +2,40 @@
 //! `/history/diff` (two revisions of a workload) and `/history/compare` (two environments
 //! now). Each checks who may see what before reading anything.
 
-use crate::access::server::{authorize, caller};
+use crate::access::server::{authorize, authorize_for, caller, visible_environments_for, Caller};
 use crate::access::Action;
-use crate::context::server_context;
+use crate::context::{server_context, ServerContext};
 use crate::error::AppError;
 use crate::server_page::model::{pairs, ServerHtml};
 
+/// Whose history the caller may read, and the asked filter — the one rule of the History
+/// page and its exports: the environments they may see (someone who may see none is
+/// refused, their groups named); a filter naming an environment is 404 when it does not
+/// exist and 403 (recorded) when it is not theirs, as on every other page.
+pub async fn readable(
+    context: &ServerContext,
+    caller: &Caller,
+    asked: &[(String, String)],
+) -> Result<(Vec<String>, crate::history::store::Filter), AppError> {
+    let visible = visible_environments_for(context, caller).await?;
+    let filter = crate::history::filter(asked).map_err(AppError::Invalid)?;
+    if let Some(env) = filter.environment.as_deref() {
+        authorize_for(context, caller, env, Action::View).await?;
+    }
+    Ok((visible.iter().map(|i| context.environments[*i].name.clone()).collect(), filter))
+}
+
 pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
     let context = server_context()?;
-    let visible = crate::access::server::visible_environments(&context).await?;
-    let names: Vec<String> =
-        visible.iter().map(|i| context.environments[*i].name.clone()).collect();
     let asked = pairs(query);
-    let filter = crate::history::filter(&asked).map_err(AppError::invalid)?;
-    if let Some(env) = filter.environment.as_deref() {
-        // 404 for a name that does not exist, 403 (recorded) for one the person may not see:
-        // the rule of every other page, and of the export.
-        authorize(env, Action::View).await?;
-    }
-    let entries = crate::history::timeline(&context, &names, &filter).await.map_err(|error| {
-        tracing::error!(%error, "cannot read the history");
-        AppError::Internal
-    })?;
+    let (names, filter) = readable(&context, &caller(), &asked).await?;
+    let visible: Vec<usize> = names
+        .iter()
+        .filter_map(|n| context.environments.iter().position(|e| &e.name == n))
+        .collect();
+    let entries = crate::history::timeline(&context, &names, &filter)
+        .await
+        .map_err(|error| AppError::internal("cannot read the history", &error))?;
     let statuses = visible
         .iter()
         .filter_map(|i| context.live.snapshot(*i))
@@ -79,7 +91,7 @@ pub async fn diff_page(query: &str) -> Result<ServerHtml, AppError> {
     let (env, workload) = (get("env"), get("workload"));
     let number = |key: &str| {
         get(key).parse::<i64>().map_err(|_| {
-            AppError::invalid(format!(
+            AppError::Invalid(format!(
                 "Say which revisions to compare: “{key}” must be a revision number."
             ))
         })
@@ -91,12 +103,9 @@ pub async fn diff_page(query: &str) -> Result<ServerHtml, AppError> {
         async move {
             crate::history::store::revision(&context.db, &env, &workload, revision)
                 .await
-                .map_err(|error| {
-                    tracing::error!(%error, "cannot read a recorded revision");
-                    AppError::Internal
-                })?
+                .map_err(|error| AppError::internal("cannot read a recorded revision", &error))?
                 .ok_or_else(|| {
-                    AppError::not_found(format!(
+                    AppError::NotFound(format!(
                         "No revision {revision} of {workload} in {env} has been recorded."
                     ))
                 })
@@ -129,12 +138,12 @@ pub async fn compare_page(query: &str) -> Result<ServerHtml, AppError> {
     let from = get("from", names.len().checked_sub(2).and_then(|i| names.get(i)));
     let to = get("to", names.last());
     let (Some(from), Some(to)) = (from, to) else {
-        return Err(AppError::invalid(
+        return Err(AppError::Invalid(
             "Comparing needs two environments you may see; you may see fewer.".to_owned(),
         ));
     };
     if from == to {
-        return Err(AppError::invalid(format!(
+        return Err(AppError::Invalid(format!(
             "“from” and “to” are both {from}: choose two different environments."
         )));
     }

@@ -6,9 +6,14 @@ use crate::error::AppError;
 /// The environments the caller may see, as the server knows them.
 #[server(prefix = "/api", endpoint = "overview", output = crate::codec::JsonAnswer)]
 pub async fn get_overview() -> Result<Overview, AppError> {
-    let context = crate::context::server_context()?;
-    let visible = crate::access::server::visible_environments(&context).await?;
-    Ok(ssr::overview(&context, &visible))
+    crate::error::answer(
+        async {
+            let context = crate::context::server_context()?;
+            let visible = crate::access::server::visible_environments(&context).await?;
+            Ok(ssr::overview(&context, &visible))
+        }
+        .await,
+    )
 }
 
 #[cfg(feature = "ssr")]

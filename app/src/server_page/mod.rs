@@ -18,7 +18,7 @@ use crate::error::AppError;
 /// The server-rendered content at `path` (path and query of a page of the panel).
 #[server(prefix = "/api", endpoint = "page", output = crate::codec::JsonAnswer)]
 pub async fn get_page(path: String) -> Result<ServerHtml, AppError> {
-    dispatch::page(&path).await
+    crate::error::answer(dispatch::page(&path).await)
 }
 
 /// Shows whatever the server renders for the current address.

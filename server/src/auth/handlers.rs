@@ -39,10 +39,7 @@ pub fn router() -> Router<AppState> {
 async fn me(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
     let Some(principal) = caller.principal() else {
         // The sign-in layer answers 401 first; kept so this handler is safe on its own.
-        return (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(serde_json::json!({ "error": "Sign in first." })),
-        )
+        return gantry_app::error::AppError::SignInRequired("Sign in first.".into())
             .into_response();
     };
     let method = match &principal.method {

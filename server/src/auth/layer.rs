@@ -20,6 +20,7 @@ use super::pages;
 use super::throttle::Budget;
 use crate::config::Cidr;
 use crate::http::AppState;
+use gantry_app::error::AppError;
 
 /// Paths anyone may reach: the platform's probes, the browser assets, and
 /// signing in itself.
@@ -100,7 +101,7 @@ pub async fn identify(
             tracing::error!(%error, "cannot read the session store");
             let reason =
                 "Gantry cannot reach its database to check your sign-in. Try again in a moment.";
-            return refuse(&path, StatusCode::SERVICE_UNAVAILABLE, "Sign-in unavailable", reason);
+            return refuse(&path, AppError::Unavailable(reason.to_owned()), "Sign-in unavailable");
         }
     };
     let Some((_, principal)) = signed_in else {
@@ -128,7 +129,7 @@ pub async fn identify(
             };
             record_denial(&state.context.db, &caller, None, Action::View, &reason).await;
         }
-        return refuse(&path, StatusCode::UNAUTHORIZED, "Sign in first", &reason);
+        return refuse(&path, AppError::SignInRequired(reason.clone()), "Sign in first");
     };
     caller.principal = Some(principal);
     request.extensions_mut().insert(caller);
@@ -200,7 +201,9 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
             format!("{text} ({count} refusals from this address since the last record)")
         }
         Some(_) => text.clone(),
-        None => return refuse(&path, StatusCode::FORBIDDEN, "Cross-site request refused", &text),
+        None => {
+            return refuse(&path, AppError::Forbidden(text.clone()), "Cross-site request refused")
+        }
     };
     gantry_app::access::server::record(
         &state.context.db,
@@ -216,7 +219,7 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
     )
     .await
     .ok();
-    refuse(&path, StatusCode::FORBIDDEN, "Cross-site request refused", &text)
+    refuse(&path, AppError::Forbidden(text.clone()), "Cross-site request refused")
 }
 
 /// `Ok` when the headers show a same-origin request (or no browser at all).
@@ -258,24 +261,24 @@ fn too_many(path: &str, wait: std::time::Duration) -> Response {
     let reason = format!(
         "Too many requests without signing in from your address; try again in {seconds} s."
     );
-    let mut response = refuse(path, StatusCode::TOO_MANY_REQUESTS, "Too many requests", &reason);
+    let mut response = refuse(path, AppError::TooMany(reason), "Too many requests");
     if let Ok(value) = http::HeaderValue::from_str(&seconds.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }
 
-/// A refusal as JSON for API calls and as a page for people.
-fn refuse(path: &str, status: StatusCode, title: &str, reason: &str) -> Response {
-    if is_api(path) {
-        let mut body = json!({ "error": reason });
-        if status == StatusCode::UNAUTHORIZED {
-            body["sign_in"] = json!("/auth/login");
-        }
-        (status, Json(body)).into_response()
-    } else {
-        (status, Html(pages::refused(title, reason))).into_response()
+/// A refusal as JSON for API calls (the one error answer, with where to sign in when
+/// that would help) and as a page for people.
+fn refuse(path: &str, error: AppError, title: &str) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::FORBIDDEN);
+    if !is_api(path) {
+        return (status, Html(pages::refused(title, &error.to_string()))).into_response();
     }
+    if status != StatusCode::UNAUTHORIZED {
+        return error.into_response();
+    }
+    (status, Json(json!({ "error": error.to_string(), "sign_in": "/auth/login" }))).into_response()
 }
 
 /// Percent-encodes a path and query for use as one query value.

@@ -11,9 +11,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use gantry_app::access::server::Caller;
-use gantry_app::actions::engine::{self, ActionError, Ask};
+use gantry_app::actions::engine::{self, Ask};
 use gantry_app::actions::plan::Asked;
 use gantry_app::actions::store::Stored;
+use gantry_app::error::AppError;
 use serde_json::{json, Value};
 
 use super::AppState;
@@ -39,7 +40,7 @@ fn from_browser(headers: &HeaderMap) -> bool {
 }
 
 /// The body as key-value pairs: a form, or a JSON object (numbers and booleans as text).
-fn fields(headers: &HeaderMap, body: &Bytes) -> Result<Vec<(String, String)>, ActionError> {
+fn fields(headers: &HeaderMap, body: &Bytes) -> Result<Vec<(String, String)>, AppError> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -50,7 +51,7 @@ fn fields(headers: &HeaderMap, body: &Bytes) -> Result<Vec<(String, String)>, Ac
     if body.is_empty() {
         return Ok(Vec::new());
     }
-    let invalid = |message: String| ActionError { status: 400, message };
+    let invalid = AppError::Invalid;
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("The body is not valid JSON: {e}.")))?;
     let Value::Object(map) = value else {
@@ -71,22 +72,19 @@ fn field<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-fn answer(browser: bool, result: Result<Stored, ActionError>, created: bool) -> Response {
+fn answer(browser: bool, result: Result<Stored, AppError>, created: bool) -> Response {
     match (result, browser) {
         (Ok(stored), true) => Redirect::to(&format!("/requests/{}", stored.id)).into_response(),
         (Ok(stored), false) => {
             let status = if created { StatusCode::CREATED } else { StatusCode::OK };
             (status, Json(json!({ "request": stored }))).into_response()
         }
-        (Err(error), browser) => {
-            let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
-            if browser {
-                (status, Html(crate::auth::refused_page("Not done", &error.message)))
-                    .into_response()
-            } else {
-                (status, Json(json!({ "error": error.message }))).into_response()
-            }
+        (Err(error), true) => {
+            let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, Html(crate::auth::refused_page("Not done", &error.to_string())))
+                .into_response()
         }
+        (Err(error), false) => error.into_response(),
     }
 }
 
@@ -99,14 +97,10 @@ async fn request(
     let browser = from_browser(&headers);
     let result = async {
         let pairs = fields(&headers, &body)?;
-        let asked =
-            Asked::from_pairs(&pairs).map_err(|message| ActionError { status: 400, message })?;
+        let asked = Asked::from_pairs(&pairs).map_err(AppError::Invalid)?;
         let required = |key: &str| {
             field(&pairs, key).filter(|v| !v.is_empty()).map(str::to_owned).ok_or_else(|| {
-                ActionError {
-                    status: 400,
-                    message: format!("Say which {key}: the “{key}” field is missing."),
-                }
+                AppError::Invalid(format!("Say which {key}: the “{key}” field is missing."))
             })
         };
         let ask = Ask {
@@ -123,9 +117,8 @@ async fn request(
     answer(browser, result, true)
 }
 
-fn request_id(id: &str) -> Result<i64, ActionError> {
-    id.parse()
-        .map_err(|_| ActionError { status: 404, message: format!("There is no request {id}.") })
+fn request_id(id: &str) -> Result<i64, AppError> {
+    id.parse().map_err(|_| AppError::NotFound(format!("There is no request {id}.")))
 }
 
 async fn step(
@@ -141,10 +134,9 @@ async fn step(
         let pairs = fields(&headers, &body)?;
         let comment = field(&pairs, "comment").unwrap_or_default().trim().to_owned();
         if comment.chars().count() > 2000 {
-            return Err(ActionError {
-                status: 400,
-                message: "The comment is too long (at most 2,000 characters).".into(),
-            });
+            return Err(AppError::Invalid(
+                "The comment is too long (at most 2,000 characters).".into(),
+            ));
         }
         let context = &state.context;
         match step.as_str() {
@@ -152,12 +144,9 @@ async fn step(
             "reject" => engine::decide(context, &caller, id, false, &comment).await,
             "cancel" => engine::cancel(context, &caller, id).await,
             "acknowledge" => engine::acknowledge(context, &caller, id).await,
-            other => Err(ActionError {
-                status: 404,
-                message: format!(
-                    "“{other}” is not a step: approve, reject, cancel or acknowledge."
-                ),
-            }),
+            other => Err(AppError::NotFound(format!(
+                "“{other}” is not a step: approve, reject, cancel or acknowledge."
+            ))),
         }
     }
     .await;

@@ -12,17 +12,17 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Router};
 use futures_util::Stream;
 use gantry_app::access::server::{record_denial, Caller};
 use gantry_app::access::{check, Action, Decision, Denial};
 use gantry_app::cluster::live::{Snapshot, Update, View};
-use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
+
+use gantry_app::error::AppError;
 
 use super::AppState;
 
@@ -53,14 +53,14 @@ struct Held {
 }
 
 impl Streams {
-    fn hold(self: &std::sync::Arc<Self>, session: &str) -> Result<Held, LiveError> {
-        let mut open = self.open.lock().map_err(|_| LiveError::TooMany(too_many_in_all()))?;
+    fn hold(self: &std::sync::Arc<Self>, session: &str) -> Result<Held, AppError> {
+        let mut open = self.open.lock().map_err(|_| AppError::TooMany(too_many_in_all()))?;
         if open.values().sum::<usize>() >= MOST_IN_ALL {
-            return Err(LiveError::TooMany(too_many_in_all()));
+            return Err(AppError::TooMany(too_many_in_all()));
         }
         let mine = open.entry(session.to_owned()).or_default();
         if *mine >= MOST_PER_SESSION {
-            return Err(LiveError::TooMany(format!(
+            return Err(AppError::TooMany(format!(
                 "You have {MOST_PER_SESSION} live pages open already; close some tabs of Gantry and reload this one."
             )));
         }
@@ -83,37 +83,6 @@ impl Drop for Held {
                 }
             }
         }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum LiveError {
-    #[error("there is no environment named {name:?}; known environments: {known}")]
-    UnknownEnvironment { name: String, known: String },
-    #[error("view={0:?} is not one of status, detail, card")]
-    UnknownView(String),
-    #[error("{reason}")]
-    Refused { status: StatusCode, reason: String },
-    #[error("{0}")]
-    TooMany(String),
-}
-
-impl IntoResponse for LiveError {
-    fn into_response(self) -> Response {
-        let code = match self {
-            LiveError::UnknownEnvironment { .. } => StatusCode::NOT_FOUND,
-            LiveError::UnknownView(_) => StatusCode::BAD_REQUEST,
-            LiveError::Refused { status, .. } => status,
-            LiveError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-        };
-        let retry = matches!(self, LiveError::TooMany(_));
-        let mut response = (code, Json(json!({ "error": self.to_string() }))).into_response();
-        if retry {
-            response
-                .headers_mut()
-                .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("60"));
-        }
-        response
     }
 }
 
@@ -216,7 +185,7 @@ async fn refuse(
     caller: &Caller,
     environment: Option<&str>,
     denial: &Denial,
-) -> LiveError {
+) -> AppError {
     let reason = match (denial, caller.principal()) {
         (Denial::NoRole { .. }, Some(principal)) if environment.is_none() => {
             gantry_app::access::server::no_access_reason(principal)
@@ -224,8 +193,7 @@ async fn refuse(
         _ => denial.reason(Action::View),
     };
     record_denial(&state.context.db, caller, environment, Action::View, &reason).await;
-    let status = StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::FORBIDDEN);
-    LiveError::Refused { status, reason }
+    denial.refusal_with(reason)
 }
 
 async fn stream(
@@ -233,12 +201,14 @@ async fn stream(
     Extension(caller): Extension<Caller>,
     session: tower_sessions::Session,
     Query(query): Query<Vec<(String, String)>>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, LiveError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let names: Vec<String> = state.context.environments.iter().map(|e| e.name.clone()).collect();
     let asked: Vec<&String> = query.iter().filter(|(k, _)| k == "env").map(|(_, v)| v).collect();
     let view = match query.iter().rev().find(|(k, _)| k == "view") {
         None => View::Status,
-        Some((_, v)) => View::parse(v).ok_or_else(|| LiveError::UnknownView(v.clone()))?,
+        Some((_, v)) => View::parse(v).ok_or_else(|| {
+            AppError::Invalid(format!("view={v:?} is not one of status, detail, card"))
+        })?,
     };
     // Each environment asked for must be visible to the caller; without a list, the
     // stream carries every environment they may see.
@@ -251,7 +221,10 @@ async fn stream(
     let mut wanted = vec![false; names.len()];
     for name in &asked {
         let i = names.iter().position(|n| n == *name).ok_or_else(|| {
-            LiveError::UnknownEnvironment { name: (*name).clone(), known: names.join(", ") }
+            AppError::NotFound(format!(
+                "there is no environment named {name:?}; known environments: {}",
+                names.join(", ")
+            ))
         })?;
         if let Decision::Denied(denial) = &decisions[i] {
             return Err(refuse(&state, &caller, Some(name.as_str()), denial).await);

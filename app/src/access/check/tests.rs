@@ -115,7 +115,7 @@ fn nobody_signed_in_is_asked_to_sign_in_for_everything() {
     let prod = environment("prod", guarded());
     for action in Action::ALL {
         assert_eq!(check(None, &prod, action), Decision::Denied(Denial::SignInRequired));
-        assert_eq!(Denial::SignInRequired.status(), 401);
+        assert_eq!(Denial::SignInRequired.refusal(Action::View).status(), 401);
     }
 }
 
@@ -130,7 +130,7 @@ fn a_role_on_one_environment_gives_nothing_on_another() {
     let Decision::Denied(denial) = check(Some(&dev_admin), &prod, Action::View) else {
         panic!("denied above");
     };
-    assert_eq!(denial.status(), 403);
+    assert_eq!(denial.refusal(Action::View).status(), 403);
     assert_eq!(denial.reason(Action::View), "You have no role on prod, so you cannot see it.");
 }
 

@@ -4,12 +4,13 @@
 use serde_json::Value;
 
 use super::{
-    auto_sync, bounds, images_of, operation_running, refuse, replicas, replicaset_of_revision,
-    revision_of, template_fingerprint, template_for_rollback, text, workload_template, AppRef,
-    Asked, Bounds, Plan, Seen, Unplannable, PAUSED_BY,
+    auto_sync, bounds, images_of, operation_running, replicas, replicaset_of_revision, revision_of,
+    template_fingerprint, template_for_rollback, text, workload_template, AppRef, Asked, Bounds,
+    Plan, Seen, PAUSED_BY,
 };
 use crate::access::Action;
 use crate::config::{EnvironmentConfig, WorkloadConfig};
+use crate::error::AppError;
 use crate::status::model::WorkloadKind;
 
 /// The plan for `action` on `env` as asked, from what is seen now.
@@ -18,28 +19,25 @@ pub fn make(
     action: Action,
     asked: &Asked,
     seen: &Seen,
-) -> Result<Plan, Unplannable> {
+) -> Result<Plan, AppError> {
     match action {
         Action::Sync => sync(env, seen),
         Action::ResumeAutoSync => resume(env, seen),
         Action::Scale | Action::Restart | Action::Rollback => {
             let Some(name) = asked.workload.as_deref() else {
-                return refuse(400, format!("Say which workload to {}.", action.verb()));
+                return Err(AppError::Invalid(format!("Say which workload to {}.", action.verb())));
             };
             let Some(config) = env.workload(name) else {
-                return refuse(
-                    404,
-                    format!("There is no workload named “{name}” in {}.", env.name),
-                );
+                return Err(AppError::NotFound(format!(
+                    "There is no workload named “{name}” in {}.",
+                    env.name
+                )));
             };
             if replicas(seen).is_none() {
-                return refuse(
-                    409,
-                    format!(
-                        "{name} is configured but the panel does not see it in {} (namespace {}).",
-                        env.name, env.namespace
-                    ),
-                );
+                return Err(AppError::Conflict(format!(
+                    "{name} is configured but the panel does not see it in {} (namespace {}).",
+                    env.name, env.namespace
+                )));
             }
             match action {
                 Action::Scale => scale(env, config, asked, seen),
@@ -53,7 +51,10 @@ pub fn make(
                 _ => rollback(env, config, asked, seen),
             }
         }
-        _ => refuse(400, format!("“{}” is not a change the panel makes.", action.as_str())),
+        _ => Err(AppError::Invalid(format!(
+            "“{}” is not a change the panel makes.",
+            action.as_str()
+        ))),
     }
 }
 
@@ -62,56 +63,50 @@ fn scale(
     config: &WorkloadConfig,
     asked: &Asked,
     seen: &Seen,
-) -> Result<Plan, Unplannable> {
+) -> Result<Plan, AppError> {
     let name = &config.name;
     let (lo, hi) = (config.min_replicas, config.max_replicas);
     let within = |n: i32, what: &str| {
         if (lo..=hi).contains(&n) {
             Ok(n)
         } else {
-            refuse(
-                422,
-                format!("The {what} must be between {lo} and {hi}: the bounds configured for {name} in {}.", env.name),
-            )
+            Err(AppError::Unprocessable(format!(
+                "The {what} must be between {lo} and {hi}: the bounds configured for {name} in {}.",
+                env.name
+            )))
         }
     };
     if let Some(hpa) = &seen.autoscaler {
         let from = bounds(hpa);
         let autoscaler = hpa.metadata.name.clone().unwrap_or_default();
         if asked.replicas.is_some() && asked.min.is_none() && asked.max.is_none() {
-            return refuse(
-                409,
-                format!(
+            return Err(AppError::Conflict(format!(
                     "{name} is scaled by the autoscaler {autoscaler} (between {} and {} replicas): a replica count set by hand would be undone within seconds. Change the autoscaler's minimum and maximum instead.",
                     from.min, from.max
-                ),
-            );
+                )));
         }
         let to = Bounds {
             min: within(asked.min.unwrap_or(from.min), "minimum")?,
             max: within(asked.max.unwrap_or(from.max), "maximum")?,
         };
         if to.min > to.max {
-            return refuse(422, "The minimum cannot be above the maximum.");
+            return Err(AppError::Unprocessable("The minimum cannot be above the maximum.".into()));
         }
         if to == from {
-            return refuse(
-                422,
-                format!(
-                    "The autoscaler already keeps {name} between {} and {}.",
-                    from.min, from.max
-                ),
-            );
+            return Err(AppError::Unprocessable(format!(
+                "The autoscaler already keeps {name} between {} and {}.",
+                from.min, from.max
+            )));
         }
         return Ok(Plan::ScaleAutoscaler { workload: name.clone(), autoscaler, from, to });
     }
     let Some(wanted) = asked.replicas else {
-        return refuse(400, format!("Say how many replicas {name} should run."));
+        return Err(AppError::Invalid(format!("Say how many replicas {name} should run.")));
     };
     let to = within(wanted, "number of replicas")?;
     let from = replicas(seen).unwrap_or_default();
     if to == from {
-        return refuse(422, format!("{name} already runs {from} replicas."));
+        return Err(AppError::Unprocessable(format!("{name} already runs {from} replicas.")));
     }
     Ok(Plan::Scale { kind: config.kind, workload: name.clone(), from, to })
 }
@@ -121,21 +116,19 @@ fn rollback(
     config: &WorkloadConfig,
     asked: &Asked,
     seen: &Seen,
-) -> Result<Plan, Unplannable> {
+) -> Result<Plan, AppError> {
     let name = &config.name;
     let Some(deployment) =
         seen.deployment.as_ref().filter(|_| config.kind == WorkloadKind::Deployment)
     else {
-        return refuse(
-            422,
-            format!("{name} is not a Deployment: only Deployments keep revisions to roll back to."),
-        );
+        return Err(AppError::Unprocessable(format!(
+            "{name} is not a Deployment: only Deployments keep revisions to roll back to."
+        )));
     };
     let Some(current) = revision_of(&deployment.metadata) else {
-        return refuse(
-            409,
-            format!("{name} has no revision yet: its first rollout has not been recorded."),
-        );
+        return Err(AppError::Conflict(format!(
+            "{name} has no revision yet: its first rollout has not been recorded."
+        )));
     };
     let mut kept: Vec<i64> =
         seen.replicasets.iter().filter_map(|rs| revision_of(&rs.metadata)).collect();
@@ -143,23 +136,24 @@ fn rollback(
     // Like `kubectl rollout undo` without --to-revision: the one before the current.
     let target = asked.revision.or_else(|| kept.iter().rev().find(|r| **r < current).copied());
     let Some(target) = target else {
-        return refuse(409, format!("{name} has no earlier revision to roll back to."));
+        return Err(AppError::Conflict(format!("{name} has no earlier revision to roll back to.")));
     };
     if target == current {
-        return refuse(422, format!("Revision {target} is the one {name} runs now."));
+        return Err(AppError::Unprocessable(format!(
+            "Revision {target} is the one {name} runs now."
+        )));
     }
     let Some(rs) = replicaset_of_revision(&seen.replicasets, target) else {
         let list: Vec<String> = kept.iter().map(i64::to_string).collect();
-        return refuse(
-            404,
-            format!(
-                "There is no revision {target} of {name}; revisions kept: {}.",
-                list.join(", ")
-            ),
-        );
+        return Err(AppError::NotFound(format!(
+            "There is no revision {target} of {name}; revisions kept: {}.",
+            list.join(", ")
+        )));
     };
     let Some(template) = template_for_rollback(rs) else {
-        return refuse(409, format!("Revision {target} of {name} has no pod template."));
+        return Err(AppError::Conflict(format!(
+            "Revision {target} of {name} has no pod template."
+        )));
     };
     let pause_auto_sync = match (&env.argocd_application, &seen.application) {
         (Some(app), Some(object)) if auto_sync(object) => {
@@ -178,35 +172,29 @@ fn rollback(
     })
 }
 
-fn application(env: &EnvironmentConfig, seen: &Seen) -> Result<(AppRef, Value), Unplannable> {
+fn application(env: &EnvironmentConfig, seen: &Seen) -> Result<(AppRef, Value), AppError> {
     let Some(name) = &env.argocd_application else {
-        return refuse(
-            422,
-            format!(
-                "{} is not deployed by Argo CD here: there is no application to sync.",
-                env.name
-            ),
-        );
+        return Err(AppError::Unprocessable(format!(
+            "{} is not deployed by Argo CD here: there is no application to sync.",
+            env.name
+        )));
     };
     let Some(app) = seen.application.clone() else {
-        return refuse(
-            409,
-            format!(
-                "The panel does not see the Argo CD application {name} (namespace {}).",
-                env.argocd_namespace
-            ),
-        );
+        return Err(AppError::Conflict(format!(
+            "The panel does not see the Argo CD application {name} (namespace {}).",
+            env.argocd_namespace
+        )));
     };
     Ok((AppRef { namespace: env.argocd_namespace.clone(), name: name.clone() }, app))
 }
 
-fn sync(env: &EnvironmentConfig, seen: &Seen) -> Result<Plan, Unplannable> {
+fn sync(env: &EnvironmentConfig, seen: &Seen) -> Result<Plan, AppError> {
     let (application, app) = application(env, seen)?;
     if let Some(running) = operation_running(&app) {
-        return refuse(
-            409,
-            format!("Argo CD is busy with {}: {running}. Wait for it to finish.", application.name),
-        );
+        return Err(AppError::Conflict(format!(
+            "Argo CD is busy with {}: {running}. Wait for it to finish.",
+            application.name
+        )));
     }
     let target = text(&app, "/spec/source/targetRevision");
     Ok(Plan::Sync {
@@ -216,17 +204,14 @@ fn sync(env: &EnvironmentConfig, seen: &Seen) -> Result<Plan, Unplannable> {
     })
 }
 
-fn resume(env: &EnvironmentConfig, seen: &Seen) -> Result<Plan, Unplannable> {
+fn resume(env: &EnvironmentConfig, seen: &Seen) -> Result<Plan, AppError> {
     let (application, app) = application(env, seen)?;
     let paused_by = text(&app, &format!("/metadata/annotations/{}", PAUSED_BY.replace('/', "~1")));
     if auto_sync(&app) || paused_by.is_empty() {
-        return refuse(
-            422,
-            format!(
-                "Auto-sync of {} is not paused by Gantry: there is nothing to resume.",
-                application.name
-            ),
-        );
+        return Err(AppError::Unprocessable(format!(
+            "Auto-sync of {} is not paused by Gantry: there is nothing to resume.",
+            application.name
+        )));
     }
     Ok(Plan::ResumeAutoSync { application, paused_by })
 }

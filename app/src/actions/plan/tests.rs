@@ -105,12 +105,12 @@ fn scaling_stays_within_the_configured_bounds() {
             &seen,
         )
         .expect_err("out of bounds or no change");
-        assert_eq!(refused.status, status, "{n}: {refused}");
+        assert_eq!(refused.status(), status, "{n}: {refused}");
     }
     let none = make(&env(true), Action::Scale, &asked("backend"), &seen).expect_err("no number");
-    assert_eq!(none.status, 400);
+    assert_eq!(none.status(), 400);
     let unknown = make(&env(true), Action::Scale, &asked("nope"), &seen).expect_err("unknown");
-    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.status(), 404);
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn an_autoscaled_workload_is_explained_and_its_bounds_offered() {
     let by_hand =
         make(&env(true), Action::Scale, &Asked { replicas: Some(5), ..asked("backend") }, &seen)
             .expect_err("fighting the autoscaler");
-    assert!(by_hand.message.contains("autoscaler backend (between 2 and 4"), "{by_hand}");
+    assert!(by_hand.to_string().contains("autoscaler backend (between 2 and 4"), "{by_hand}");
     let plan = make(&env(true), Action::Scale, &Asked { max: Some(6), ..asked("backend") }, &seen)
         .expect("raise the maximum");
     assert_eq!(plan.summary(), "autoscaler minimum 2 → 2; autoscaler maximum 4 → 6");
@@ -134,7 +134,7 @@ fn an_autoscaled_workload_is_explained_and_its_bounds_offered() {
         &Asked { min: Some(5), max: Some(3), ..asked("backend") },
         &seen,
     );
-    assert_eq!(crossed.map_err(|e| e.status), Err(422));
+    assert_eq!(crossed.map_err(|e| e.status()), Err(422));
 }
 
 #[test]
@@ -163,10 +163,10 @@ fn rollback_defaults_to_the_previous_revision_and_pauses_auto_sync() {
     let missing =
         make(&env(true), Action::Rollback, &Asked { revision: Some(9), ..asked("backend") }, &seen)
             .expect_err("not kept");
-    assert_eq!(missing.message, "There is no revision 9 of backend; revisions kept: 1, 2, 3.");
+    assert_eq!(missing.to_string(), "There is no revision 9 of backend; revisions kept: 1, 2, 3.");
     let current =
         make(&env(true), Action::Rollback, &Asked { revision: Some(3), ..asked("backend") }, &seen);
-    assert_eq!(current.map_err(|e| e.status), Err(422));
+    assert_eq!(current.map_err(|e| e.status()), Err(422));
     let statefulset: StatefulSet =
         serde_json::from_value(json!({"metadata": {"name": "postgres"}, "spec": {
         "selector": {}, "serviceName": "postgres", "template": {}}}))
@@ -174,7 +174,7 @@ fn rollback_defaults_to_the_previous_revision_and_pauses_auto_sync() {
     let db = Seen { statefulset: Some(statefulset), ..Seen::default() };
     let refused =
         make(&env(true), Action::Rollback, &asked("postgres"), &db).expect_err("no revisions");
-    assert!(refused.message.contains("not a Deployment"), "{refused}");
+    assert!(refused.to_string().contains("not a Deployment"), "{refused}");
 }
 
 #[test]
@@ -218,8 +218,8 @@ fn a_plan_is_superseded_when_its_target_changed_and_done_when_in_place() {
 fn sync_waits_for_a_running_operation_and_names_its_target() {
     let busy = Seen { application: Some(app(false, true)), ..Seen::default() };
     let refused = make(&env(true), Action::Sync, &Asked::default(), &busy).expect_err("busy");
-    assert_eq!(refused.status, 409);
-    assert!(refused.message.contains("Argo CD is busy"), "{refused}");
+    assert_eq!(refused.status(), 409);
+    assert!(refused.to_string().contains("Argo CD is busy"), "{refused}");
     let idle = Seen { application: Some(app(false, false)), ..Seen::default() };
     let plan = make(&env(true), Action::Sync, &Asked::default(), &idle).expect("idle");
     assert_eq!(plan.summary(), "revision 9e8d7c6 → v1.8.3");
@@ -233,14 +233,14 @@ fn sync_waits_for_a_running_operation_and_names_its_target() {
     assert!(plan.done(&started, "", 42));
     assert!(!plan.done(&started, "", 41));
     let none = make(&env(false), Action::Sync, &Asked::default(), &idle).expect_err("no app");
-    assert_eq!(none.status, 422);
+    assert_eq!(none.status(), 422);
 }
 
 #[test]
 fn only_a_pause_by_gantry_can_be_resumed() {
     let on = Seen { application: Some(app(true, false)), ..Seen::default() };
     assert_eq!(
-        make(&env(true), Action::ResumeAutoSync, &Asked::default(), &on).map_err(|e| e.status),
+        make(&env(true), Action::ResumeAutoSync, &Asked::default(), &on).map_err(|e| e.status()),
         Err(422)
     );
     let mut paused = app(false, false);
