@@ -44,12 +44,12 @@ pub struct Application {
     limits: crate::config::ServerLimits,
     /// `/metrics`, on a listener of its own (not published with the pages).
     metrics_listener: Option<(TcpListener, Router)>,
-    /// Expires, runs and reconciles action requests (see `actions::engine`).
-    sweeper: tokio::task::JoinHandle<()>,
-    /// Records the history the watch caches show (see `history::recorder`).
-    recorder: tokio::task::JoinHandle<()>,
-    /// Announces the audit log's anchor every hour (see `anchor`).
-    anchor: tokio::task::JoinHandle<()>,
+    /// What pages and server functions read; the background work reads it too.
+    context: gantry_app::context::ServerContext,
+    /// Whether the background work runs by itself (always, but in tests that run each
+    /// pass themselves: see [`Application::background_on_demand`]).
+    background: bool,
+    webhook: Option<String>,
 }
 
 impl Application {
@@ -94,18 +94,12 @@ impl Application {
             }
         };
         let live = Arc::clone(&state.context.live);
-        let sweeper = gantry_app::actions::engine::start(state.context.clone());
-        let recorder = gantry_app::history::recorder::start(state.context.clone());
-        let anchor = crate::anchor::start(
-            state.context.db.clone(),
-            settings.notifications.webhook_url.clone(),
-        );
         Ok(Self {
             listener,
             live,
-            sweeper,
-            recorder,
-            anchor,
+            context: state.context.clone(),
+            background: true,
+            webhook: settings.notifications.webhook_url.clone(),
             router: crate::http::router(state),
             limits: settings.server.limits.clone(),
             metrics_listener,
@@ -118,6 +112,18 @@ impl Application {
     /// benchmarks change it while the panel watches).
     pub fn simulator(&self) -> Option<(gantry_sim::Cluster, String)> {
         self.simulator.as_ref().map(|s| (s.cluster.clone(), s.url()))
+    }
+
+    /// What the pages read (tests run background passes and the engine's steps with it).
+    pub fn context(&self) -> gantry_app::context::ServerContext {
+        self.context.clone()
+    }
+
+    /// The sweeper and the history recorder do not run by themselves: the caller runs
+    /// each pass (`sweeper::sweep_once`, `Recorder::record_once`) when it wants one, so a
+    /// test waits for no timer. The audit anchor still runs.
+    pub fn background_on_demand(&mut self) {
+        self.background = false;
     }
 
     /// Where `/metrics` is served, when it is.
@@ -139,6 +145,14 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
+        // Expires, runs and reconciles action requests (`actions::engine`); records the
+        // history the watch caches show (`history::recorder`); announces the audit log's
+        // anchor every hour (`anchor`).
+        let mut background = vec![crate::anchor::start(self.context.db.clone(), self.webhook)];
+        if self.background {
+            background.push(gantry_app::actions::engine::start(self.context.clone()));
+            background.push(gantry_app::history::recorder::start(self.context.clone()));
+        }
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let live = Arc::clone(&self.live);
         let signal = async move {
@@ -171,9 +185,9 @@ impl Application {
             metrics.abort();
         }
         // An action cut short here stays `executing`: the next start reconciles it.
-        self.sweeper.abort();
-        self.recorder.abort();
-        self.anchor.abort();
+        for task in background {
+            task.abort();
+        }
         if let Some(simulator) = self.simulator {
             simulator.stop().await;
         }

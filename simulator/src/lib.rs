@@ -15,6 +15,7 @@ pub mod resources;
 pub mod seed;
 pub mod selectors;
 pub mod store;
+pub mod wait;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -5,6 +5,8 @@ pub mod actions;
 pub mod history;
 pub mod oidc;
 
+pub use gantry_sim::wait::{eventually, eventually_some};
+
 use std::net::SocketAddr;
 
 use gantry::config::Settings;
@@ -21,6 +23,12 @@ pub struct TestApp {
     pub simulator: Option<(gantry_sim::Cluster, String)>,
     /// Where `/metrics` is served (its own listener).
     pub metrics: Option<SocketAddr>,
+    /// What the server's pages read: tests run the engine's steps and background passes
+    /// with it.
+    pub context: gantry_app::context::ServerContext,
+    /// Whether the sweeper and the recorder wait for this test to run them.
+    on_demand: bool,
+    recorder: tokio::sync::Mutex<gantry_app::history::recorder::Recorder>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), gantry::startup::StartupError>>>,
 }
@@ -55,9 +63,33 @@ pub async fn spawn_app_with(db: PgPool, settings: Settings) -> TestApp {
     serve(db, &settings, listener).await
 }
 
+/// How a test server runs its background work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Background {
+    /// As in production: the sweeper every 2 s, the recorder on every change.
+    Running,
+    /// Only when the test asks ([`TestApp::sweep`], [`TestApp::record_history`]).
+    OnDemand,
+}
+
 /// Builds Gantry on `listener` and serves it in the background.
 pub async fn serve(db: PgPool, settings: &Settings, listener: tokio::net::TcpListener) -> TestApp {
-    let app = Application::build_on(settings, db.clone(), listener).await.expect("server builds");
+    serve_with(db, settings, listener, Background::Running).await
+}
+
+/// [`serve`], choosing how the background work runs.
+pub async fn serve_with(
+    db: PgPool,
+    settings: &Settings,
+    listener: tokio::net::TcpListener,
+    background: Background,
+) -> TestApp {
+    let mut app =
+        Application::build_on(settings, db.clone(), listener).await.expect("server builds");
+    if background == Background::OnDemand {
+        app.background_on_demand();
+    }
+    let context = app.context();
     let address = app.local_addr().expect("bound address");
     let simulator = app.simulator();
     let metrics = app.metrics_addr();
@@ -72,6 +104,9 @@ pub async fn serve(db: PgPool, settings: &Settings, listener: tokio::net::TcpLis
         db,
         simulator,
         metrics,
+        context,
+        on_demand: background == Background::OnDemand,
+        recorder: tokio::sync::Mutex::default(),
         stop: Some(stop),
         server: Some(server),
     };
@@ -80,26 +115,6 @@ pub async fn serve(db: PgPool, settings: &Settings, listener: tokio::net::TcpLis
         app.client = app.client_as("admin").await;
     }
     app
-}
-
-/// Waits until `check` holds, trying again every few milliseconds (a little less often
-/// as time goes by), for at most `timeout`; then fails naming what it waited for. Tests
-/// wait for a named condition this way, never for a fixed time.
-pub async fn eventually<F, Fut>(timeout: std::time::Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = std::time::Instant::now();
-    let mut pause = std::time::Duration::from_millis(10);
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(started.elapsed() < timeout, "waited {timeout:?} for {what}, in vain");
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(std::time::Duration::from_millis(200));
-    }
 }
 
 /// The session cookie's value a response sets, if it sets one.
@@ -136,13 +151,24 @@ pub fn anonymous_client() -> reqwest::Client {
 /// Starts Gantry on its own simulated cluster (as the demo does) and waits until every
 /// environment's watches have synced. `extra` adds or overrides settings.
 pub async fn spawn_on_simulator(db: PgPool, extra: &[(&str, &str)]) -> TestApp {
+    spawn_on_simulator_with(db, extra, Background::Running).await
+}
+
+/// [`spawn_on_simulator`], choosing how the background work runs.
+pub async fn spawn_on_simulator_with(
+    db: PgPool,
+    extra: &[(&str, &str)],
+    background: Background,
+) -> TestApp {
     let mut vars = vec![
         ("GANTRY_SIMULATOR", "true"),
         ("GANTRY_SIMULATOR_PORT", "0"),
         ("GANTRY_CLUSTER", "simulator"),
     ];
     vars.extend_from_slice(extra);
-    let app = spawn_app_with(db, test_settings(&vars)).await;
+    let settings = test_settings(&vars);
+    let listener = tokio::net::TcpListener::bind(settings.server.listen).await.expect("bind");
+    let app = serve_with(db, &settings, listener, background).await;
     app.wait_ready().await;
     app
 }
@@ -172,13 +198,24 @@ impl TestApp {
 
     /// Waits until /ready answers 200 (every environment's watches synced).
     pub async fn wait_ready(&self) {
-        for _ in 0..100 {
-            if self.get("/ready").await.status() == 200 {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
-        panic!("the server did not become ready on the simulated cluster");
+        let ready = || async { self.get("/ready").await.status() == 200 };
+        eventually(std::time::Duration::from_secs(20), "/ready to answer 200", ready).await;
+    }
+
+    /// One pass of the sweeper, as the server makes every 2 s, except that approved
+    /// requests are claimed at once (the server waits 10 s for their approver's server).
+    pub async fn sweep(&self) {
+        use gantry_app::actions::engine::sweeper::{sweep_once, Patience};
+        let patience = Patience { unclaimed_seconds: 0, ..Patience::SERVER };
+        sweep_once(&self.context, patience).await;
+    }
+
+    /// One pass of the history recorder over every environment; true when all could be
+    /// recorded. For servers started with [`Background::OnDemand`] (a running recorder
+    /// would record the same, only at its own time).
+    pub async fn record_history(&self) -> bool {
+        assert!(self.on_demand, "the recorder runs by itself on this server");
+        self.recorder.lock().await.record_once(&self.context).await
     }
 
     /// Asks the server to stop, as SIGTERM would, without waiting.

@@ -387,7 +387,7 @@ pub async fn run(context: ServerContext, id: i64) -> Option<Stored> {
 }
 
 pub mod notify;
-mod sweeper;
+pub mod sweeper;
 
 pub use notify::refresh_attention;
 use notify::{notify, refresh_attention_soon};

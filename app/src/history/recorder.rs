@@ -34,16 +34,39 @@ fn rollout_key(r: &RolloutSeen) -> (String, i64, String) {
 
 const RESWEEP: Duration = Duration::from_secs(30);
 
+/// What has been recorded per environment, so an unchanged view costs no database work.
+#[derive(Default)]
+pub struct Recorder {
+    known: HashMap<usize, Known>,
+}
+
+impl Recorder {
+    /// Records what is new in every environment, once: true when all of them could be
+    /// recorded (false when one's caches have not synced yet or the database failed). The
+    /// server does this on every change and every 30 s; tests do it when they need it.
+    pub async fn record_once(&mut self, context: &ServerContext) -> bool {
+        let mut all = true;
+        for i in 0..context.live.watches().len() {
+            all &= self.record(context, i).await;
+        }
+        all
+    }
+
+    async fn record(&mut self, context: &ServerContext, i: usize) -> bool {
+        observe(context, i, self.known.entry(i).or_default()).await
+    }
+}
+
 pub fn start(context: ServerContext) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let count = context.live.watches().len();
         let mut updates = context.live.subscribe();
-        let mut known: HashMap<usize, Known> = HashMap::new();
+        let mut recorder = Recorder::default();
         let mut due: BTreeSet<usize> = (0..count).collect();
         let mut last_sweep = tokio::time::Instant::now();
         loop {
             for i in std::mem::take(&mut due) {
-                if !observe(&context, i, known.entry(i).or_default()).await {
+                if !recorder.record(&context, i).await {
                     due.insert(i);
                 }
             }

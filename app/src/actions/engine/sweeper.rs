@@ -49,34 +49,54 @@ pub async fn reconcile(context: &ServerContext, id: i64) {
 
 /// How often the sweeper looks for work.
 const SWEEP: Duration = Duration::from_secs(2);
-/// An approved request not claimed for this long is claimed by the sweeper (its server
-/// stopped between approving and claiming).
-const UNCLAIMED_SECONDS: i64 = 10;
-/// A request executing for this long on another server is taken as abandoned.
-const ABANDONED_SECONDS: i64 = 300;
+
+/// When the sweeper takes over someone else's work.
+#[derive(Clone, Copy, Debug)]
+pub struct Patience {
+    /// An approved request not claimed for this long is claimed by the sweeper (its
+    /// server stopped between approving and claiming).
+    pub unclaimed_seconds: i64,
+    /// A request executing for this long on another server is taken as abandoned.
+    pub abandoned_seconds: i64,
+}
+
+impl Patience {
+    /// What a running server waits.
+    pub const SERVER: Patience = Patience { unclaimed_seconds: 10, abandoned_seconds: 300 };
+    /// No waiting: what a test asks for when it runs one sweep itself.
+    pub const NONE: Patience = Patience { unclaimed_seconds: 0, abandoned_seconds: 0 };
+}
 
 /// At start: settles what this server (by host name) left executing, then keeps sweeping.
 pub fn start(context: ServerContext) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let host = context.actions.host.clone();
-        // Fresh reads from the API, not the caches: this can run before they have synced.
-        match store::stuck(&context.db, State::Executing, 0, Some(&host)).await {
-            Ok(left) => {
-                for id in left {
-                    reconcile(&context, id).await;
-                }
-            }
-            Err(error) => tracing::error!(%error, "cannot look for interrupted actions"),
-        }
+        settle_own(&context).await;
         let mut tick = tokio::time::interval(SWEEP);
         loop {
             tick.tick().await;
-            sweep(&context).await;
+            sweep_once(&context, Patience::SERVER).await;
         }
     })
 }
 
-async fn sweep(context: &ServerContext) {
+/// Settles what this server (by host name) left executing when it last stopped.
+pub async fn settle_own(context: &ServerContext) {
+    let host = context.actions.host.clone();
+    // Fresh reads from the API, not the caches: this can run before they have synced.
+    match store::stuck(&context.db, State::Executing, 0, Some(&host)).await {
+        Ok(left) => {
+            for id in left {
+                reconcile(context, id).await;
+            }
+        }
+        Err(error) => tracing::error!(%error, "cannot look for interrupted actions"),
+    }
+}
+
+/// One pass of the sweeper: expires what nobody decided in time, runs what was approved
+/// but not claimed within `patience`, settles what another server abandoned, and refreshes
+/// what waits for people. The server runs it every 2 s; tests run it when they need it.
+pub async fn sweep_once(context: &ServerContext, patience: Patience) {
     match store::expire_due(&context.db).await {
         Ok(expired) => {
             for id in &expired {
@@ -87,13 +107,15 @@ async fn sweep(context: &ServerContext) {
         }
         Err(error) => tracing::warn!(%error, "cannot expire requests"),
     }
-    if let Ok(waiting) = store::stuck(&context.db, State::Approved, UNCLAIMED_SECONDS, None).await {
+    if let Ok(waiting) =
+        store::stuck(&context.db, State::Approved, patience.unclaimed_seconds, None).await
+    {
         for id in waiting {
             let _ = run(context.clone(), id).await;
         }
     }
     if let Ok(abandoned) =
-        store::stuck(&context.db, State::Executing, ABANDONED_SECONDS, None).await
+        store::stuck(&context.db, State::Executing, patience.abandoned_seconds, None).await
     {
         for id in abandoned {
             reconcile(context, id).await;

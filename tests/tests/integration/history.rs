@@ -1,7 +1,6 @@
 //! The recorded history against the simulated cluster: each revision recorded once, kept
 //! after the cluster prunes it and across a restart, with how its rollout went; StatefulSet
 //! revisions; Argo CD entries beyond the ten the Application keeps, and failed syncs.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::time::Duration;
 

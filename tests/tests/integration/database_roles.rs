@@ -1,7 +1,6 @@
 //! With a migration role of its own (`database.migration_url`), the application's role can
 //! read and append the audit log but neither change nor remove an event, nor switch the
 //! log's triggers off: it does not own the table.
-#![allow(clippy::unwrap_used)]
 
 use gantry_tests::{spawn_app_with, test_settings};
 use sqlx::postgres::PgConnectOptions;

@@ -1,7 +1,6 @@
 //! A server killed (SIGKILL) while it runs an action: at restart it settles the request
 //! by looking at the cluster — done or not done — and never runs it a second time. The
 //! simulated cluster runs in this test, so it outlives the server.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

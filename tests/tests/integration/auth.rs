@@ -1,7 +1,6 @@
 //! Signing in through a real OpenID provider (npm `oidc-provider`, started by the test
 //! harness), sessions, signing out, and the refusals: tampered tokens, replayed or foreign
 //! callbacks, session fixation, cross-site requests and open redirects.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use gantry_tests::oidc::{
     self, provider, sign_in_until_callback, signed_in_client, spawn_with_provider,

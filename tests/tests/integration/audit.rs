@@ -1,7 +1,6 @@
 //! The audit log: one unbroken chain however many write at once; the application cannot
 //! change or remove an event; and tampering by someone who can (a database superuser) is
 //! found, with the first bad event named.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use gantry_app::audit::{append, verify, NewEvent, Verdict};
 use sqlx::PgPool;

@@ -1,7 +1,6 @@
 //! Live status over HTTP against the simulated cluster: the `/api/live` stream (current
 //! state first, then changes, filtered per environment; stale and recovered), the
 //! environment and workload pages, and what all of it costs the Kubernetes API.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

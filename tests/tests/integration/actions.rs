@@ -3,7 +3,6 @@
 //! expiry, supersede, cancel), exactly one execution under 100 concurrent approvals,
 //! break-glass, and each action's effect on the cluster (scale, autoscaler bounds,
 //! restart, rollback with auto-sync paused and resumed, Argo CD sync).
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::time::Duration;
 

@@ -2,8 +2,6 @@
 //! Playwright script. Needs the browser assets (`./run build` or `./run test`) and the
 //! tools from `scripts/bootstrap.sh`.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
-
 use std::path::PathBuf;
 
 use gantry_tests::{spawn_app, spawn_on_simulator};

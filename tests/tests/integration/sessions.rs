@@ -1,7 +1,6 @@
 //! Sessions and callers without one: signing in again ends the earlier session id, and a
 //! flood of anonymous calls is throttled without filling the audit log or starving
 //! sign-ins.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use gantry_tests::{anonymous_client, audit_events, session_cookie, spawn_app};
 use sqlx::PgPool;

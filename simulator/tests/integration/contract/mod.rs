@@ -5,7 +5,6 @@
 //! The real apiserver is found through GANTRY_ORACLE_KUBECONFIG (./run test starts it).
 
 // Helpers here are test code: a failure should fail the test where it happens.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

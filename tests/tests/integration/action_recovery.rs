@@ -1,6 +1,5 @@
 //! Action requests after the fact: requests a stopped server left executing are settled
 //! by what the cluster shows at the next start, and the webhook hears of each step.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! The History pages and exports against the simulated cluster: what runs where, the
 //! timeline with Gantry's own requests named, filters, diffs, the environment comparison,
 //! paging, and the timeline query's plan on 10,000 revisions.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::time::Duration;
 
@@ -247,7 +246,7 @@ async fn plan_of(
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn the_timeline_query_reads_through_its_indexes(db: PgPool) {
     fill(&db, 10_000).await;
-    let sql = include_str!("../../app/src/history/timeline.sql");
+    let sql = include_str!("../../../app/src/history/timeline.sql");
     let envs = vec!["dev".to_owned(), "staging".to_owned(), "prod".to_owned()];
     let explain = |environment: Option<&'static str>, workload: Option<&'static str>| {
         plan_of(&db, sql, envs.clone(), environment, workload, None)
