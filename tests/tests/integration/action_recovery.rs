@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use gantry_tests::actions::{ask, audit_kinds, replicas, step};
-use gantry_tests::spawn_on_simulator;
+use gantry_tests::{eventually_some, spawn_on_simulator};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
@@ -103,15 +103,17 @@ async fn the_webhook_hears_of_requests_decisions_and_outcomes(db: PgPool) {
     .await;
     let id = body["request"]["id"].as_i64().unwrap();
     step(&app, &approver, id, "approve").await;
-    let mut events = Vec::new();
-    for _ in 0..50 {
-        events =
-            got.lock().unwrap().iter().map(|b| b["event"].as_str().unwrap().to_owned()).collect();
-        if events.len() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // This request's news only: the audit log's anchor is announced there too, at start.
+    let events_of_request = || {
+        let bodies = got.lock().unwrap();
+        let mine = bodies.iter().filter(|b| b["request"]["id"] == id);
+        mine.map(|b| b["event"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let mut events = eventually_some(Duration::from_secs(20), "three webhook posts", || {
+        let events = events_of_request();
+        async move { (events.len() >= 3).then_some(events) }
+    })
+    .await;
     events.sort();
     assert_eq!(events, ["approved", "needs approval", "succeeded"]);
     let bodies = got.lock().unwrap().clone();

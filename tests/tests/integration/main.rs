@@ -9,6 +9,7 @@ mod actions;
 mod audit;
 mod auth;
 mod browser;
+mod claims;
 mod cluster;
 mod database_roles;
 mod history;
