@@ -88,14 +88,19 @@ impl AppError {
 /// Called once at each server function's boundary.
 #[cfg(feature = "ssr")]
 pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(error) = &result {
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            let code = axum::http::StatusCode::from_u16(error.status())
-                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-            response.set_status(code);
-        }
+    result.map_err(shown)
+}
+
+/// An error a component finds itself (not from a server function) and shows: on the
+/// server, the response takes its status; in the browser, nothing more happens.
+pub fn shown(error: AppError) -> AppError {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        let code = axum::http::StatusCode::from_u16(error.status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        response.set_status(code);
     }
-    result
+    error
 }
 
 /// JSON routes and exports: `{"error": "<what to tell the person>"}` with the kind's status.

@@ -23,10 +23,10 @@ pub fn WorkloadPage() -> impl IntoView {
                 let bar = actions.workloads.into_iter().find(|(w, _)| *w == name).map(|(_, b)| b);
                 match pages.workloads.into_iter().find(|(w, _)| *w == name) {
                     Some((_, html)) => Ok((bar.unwrap_or_default(), html)),
-                    None => Err(AppError::NotFound(format!(
+                    None => Err(crate::error::shown(AppError::NotFound(format!(
                         "There is no workload named “{name}” in {}.",
                         pages.name
-                    ))),
+                    )))),
                 }
             })
         />

@@ -109,8 +109,7 @@ impl Auth {
         &self,
         db: sqlx::PgPool,
     ) -> Result<SessionManagerLayer<PostgresStore>, String> {
-        let store =
-            PostgresStore::new(db).with_schema_name("public")?.with_table_name("user_session")?;
+        let store = session_store(db)?;
         let _ = self.store.set(store.clone());
         let session = &self.settings.session;
         Ok(SessionManagerLayer::new(store)
@@ -162,6 +161,11 @@ impl Auth {
         now - signed_in.last_seen >= seconds(session.idle)
             || now - signed_in.signed_in_at >= seconds(session.absolute)
     }
+}
+
+/// Where sessions are kept: the `user_session` table (migration 2).
+pub fn session_store(db: sqlx::PgPool) -> Result<PostgresStore, String> {
+    PostgresStore::new(db).with_schema_name("public")?.with_table_name("user_session")
 }
 
 /// The session cookie's name: with the `__Host-` prefix when the cookie is secure, so the

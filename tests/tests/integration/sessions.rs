@@ -2,7 +2,7 @@
 //! flood of anonymous calls is throttled without filling the audit log or starving
 //! sign-ins.
 
-use gantry_tests::{anonymous_client, audit_events, session_cookie, spawn_app};
+use gantry_tests::{anonymous_client, audit_events, eventually, session_cookie, spawn_app};
 use sqlx::PgPool;
 
 /// Signing in again in one browser (another person, or the same one) leaves the earlier
@@ -72,5 +72,49 @@ async fn an_anonymous_flood_is_throttled_and_cannot_fill_the_log_or_starve_sign_
     assert_eq!(audit_events(&db, "denied").await.len() - before, 1, "one event for the flood");
     let person = app.client_as("stakeholder").await;
     assert_eq!(person.post(app.url("/api/overview")).send().await.unwrap().status(), 200);
+    app.stop().await;
+}
+
+/// A session past either limit — idle for longer than `session_idle_minutes`, or signed in
+/// longer ago than `session_max_hours` — ends at the next request, though the store still
+/// holds it and this replica has it in memory. The stored sign-in is made older than the
+/// limit (as time would), its record left valid for the store.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_session_past_its_idle_or_absolute_limit_ends(db: PgPool) {
+    use gantry::auth::identity::SIGNED_IN;
+    use tower_sessions::{session::Id, SessionStore};
+    let app = spawn_app(db.clone()).await;
+    let store = gantry::auth::session_store(db.clone()).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    for (field, age) in [("last_seen", 2 * 3600), ("signed_in_at", 13 * 3600)] {
+        let response = anonymous_client()
+            .post(app.url("/auth/demo"))
+            .form(&[("person", "stakeholder"), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        let cookie = session_cookie(&response).expect("a session cookie");
+        let me = || {
+            let url = app.url("/api/me");
+            let cookie = cookie.clone();
+            async move {
+                let client = anonymous_client();
+                let request = client.get(url).header("cookie", format!("gantry_session={cookie}"));
+                request.send().await.unwrap().status()
+            }
+        };
+        assert_eq!(me().await, 200, "signed in");
+        let id: Id = cookie.parse().unwrap();
+        let mut record = store.load(&id).await.unwrap().expect("the session is stored");
+        let signed_in = record.data.get_mut(SIGNED_IN).expect("the sign-in is in the session");
+        signed_in[field] = serde_json::json!(now - age);
+        if field == "signed_in_at" {
+            signed_in["last_seen"] = serde_json::json!(now);
+        }
+        store.save(&record).await.unwrap();
+        // This replica re-reads the store once its memory of the session is 5 s old.
+        let what = format!("a session with {field} {age} s ago to end");
+        eventually(std::time::Duration::from_secs(20), &what, || async { me().await == 401 }).await;
+    }
     app.stop().await;
 }
