@@ -40,6 +40,8 @@ struct State_ {
     unavailable: AtomicBool,
     refusing: AtomicBool,
     delay_ms: AtomicU64,
+    /// Requests received and not yet answered (a watch counts until its headers are sent).
+    answering: AtomicU64,
     outage: watch::Sender<bool>,
     workloads: Mutex<HashSet<(WorkloadFault, String, String)>>,
 }
@@ -52,6 +54,7 @@ impl Default for Faults {
                 unavailable: AtomicBool::new(false),
                 refusing: AtomicBool::new(false),
                 delay_ms: AtomicU64::new(0),
+                answering: AtomicU64::new(0),
                 outage,
                 workloads: Mutex::new(HashSet::new()),
             }),
@@ -77,6 +80,12 @@ impl Faults {
         self.inner
             .delay_ms
             .store(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), Ordering::SeqCst);
+    }
+
+    /// API requests received and not answered yet: a test that stopped a client waits for
+    /// zero before it looks, so a write still held by the delay cannot land afterwards.
+    pub fn answering(&self) -> u64 {
+        self.inner.answering.load(Ordering::SeqCst)
     }
 
     fn notify_outage(&self) {
@@ -127,7 +136,18 @@ impl Faults {
     }
 }
 
+/// Counts a request out of [`Faults::answering`] when its answer is ready (or it is dropped).
+struct Answering(Arc<State_>);
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.answering.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 pub async fn middleware(State(cluster): State<Cluster>, request: Request, next: Next) -> Response {
+    cluster.faults.inner.answering.fetch_add(1, Ordering::SeqCst);
+    let _answering = Answering(Arc::clone(&cluster.faults.inner));
     let delay = cluster.faults.inner.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;

@@ -42,13 +42,9 @@ pub async fn recorded(db: &PgPool, environment: &str, workload: &str) -> Vec<i64
 }
 
 pub async fn until_recorded(db: &PgPool, environment: &str, workload: &str, revision: i64) {
-    for _ in 0..100 {
-        if recorded(db, environment, workload).await.contains(&revision) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("revision {revision} of {workload} in {environment} was never recorded");
+    let what = format!("revision {revision} of {workload} in {environment} to be recorded");
+    let present = || async { recorded(db, environment, workload).await.contains(&revision) };
+    crate::eventually(Duration::from_secs(20), &what, present).await;
 }
 
 pub async fn json_of(client: &reqwest::Client, app: &TestApp, path: &str) -> Value {

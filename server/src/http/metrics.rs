@@ -12,7 +12,17 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     durations: HistogramVec,
+    in_flight: IntGauge,
     pool_connections: IntGaugeVec,
+}
+
+/// One request being answered; counted out when dropped (answered, or cut off).
+pub struct InFlight(IntGauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +48,8 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let in_flight =
+            IntGauge::new("http_requests_in_flight", "HTTP requests being answered right now.")?;
         let pool_connections = IntGaugeVec::new(
             Opts::new("gantry_db_pool_connections", "Database connections held by the pool."),
             &["state"],
@@ -55,11 +67,18 @@ impl Metrics {
 
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_max))?;
         registry.register(Box::new(build))?;
         registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
-        Ok(Self { registry, requests, durations, pool_connections })
+        Ok(Self { registry, requests, durations, in_flight, pool_connections })
+    }
+
+    /// Counts a request in until the returned guard is dropped.
+    pub fn request_started(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {

@@ -33,7 +33,9 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
 
     let span =
         tracing::info_span!("request", trace_id = %trace_id, method = %method, route = %route);
+    let in_flight = state.metrics.request_started();
     let mut response = next.run(request).instrument(span.clone()).await;
+    drop(in_flight);
 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();

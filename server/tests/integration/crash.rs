@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gantry_sim::resources::ids::DEPLOYMENT;
+use gantry_sim::wait::{eventually, eventually_some};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gantry");
 
@@ -44,15 +45,9 @@ fn start(database: &str, kubeconfig: &std::path::Path) -> (Child, String) {
 }
 
 async fn ready(client: &reqwest::Client, address: &str) {
-    for _ in 0..150 {
-        if let Ok(r) = client.get(format!("http://{address}/ready")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("gantry never became ready");
+    let url = format!("http://{address}/ready");
+    let ready = || async { client.get(&url).send().await.is_ok_and(|r| r.status() == 200) };
+    eventually(Duration::from_secs(30), "gantry to be ready", ready).await;
 }
 
 async fn state(db: &sqlx::PgPool) -> Option<(i64, String)> {
@@ -101,34 +96,25 @@ async fn a_server_killed_while_executing_settles_the_request_at_restart(db: sqlx
             let _ = client.post(url).json(&body).send().await;
         }
     });
-    let mut executing = None;
-    for _ in 0..100 {
-        if let Some((id, s)) = state(&db).await {
-            if s == "executing" {
-                executing = Some(id);
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let id = executing.expect("the request reached executing");
+    let id = eventually_some(Duration::from_secs(20), "the request to be executing", || async {
+        state(&db).await.filter(|(_, s)| s == "executing").map(|(id, _)| id)
+    })
+    .await;
     first.kill().unwrap();
     first.wait().unwrap();
     asking.abort();
     assert_eq!(state(&db).await, Some((id, "executing".to_owned())), "left executing by the kill");
     cluster.cluster.faults.set_delay(Duration::ZERO);
     // Whatever was already on its way reaches the cluster (or not) before the restart.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    let faults = &cluster.cluster.faults;
+    let quiet = || async { faults.answering() == 0 };
+    eventually(Duration::from_secs(20), "the cluster to answer what it was holding", quiet).await;
 
     let (mut second, _) = start(&database, &kubeconfig);
-    let mut settled = String::new();
-    for _ in 0..150 {
-        settled = state(&db).await.unwrap().1;
-        if settled != "executing" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let settled = eventually_some(Duration::from_secs(30), "the request to be settled", || async {
+        Some(state(&db).await.unwrap().1).filter(|s| s != "executing")
+    })
+    .await;
     let now = cluster.cluster.store.get(DEPLOYMENT, namespace, "frontend").unwrap()["spec"]
         ["replicas"]
         .as_i64()

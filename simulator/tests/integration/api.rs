@@ -361,8 +361,8 @@ async fn the_control_api_switches_an_outage_that_ends_by_itself() {
     // The controls themselves stay reachable during the outage.
     let state: serde_json::Value = http.get(&faults).send().await.unwrap().json().await.unwrap();
     assert_eq!(state["unavailable"], true);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(deployments.get("backend").await.is_ok());
+    let back = || async { deployments.get("backend").await.is_ok() };
+    gantry_sim::wait::eventually(Duration::from_secs(20), "the outage to end", back).await;
 
     let refused =
         http.put(&faults).json(&json!({"fault": "refuse-connections"})).send().await.unwrap();

@@ -59,14 +59,27 @@ impl Kubectl {
     }
 }
 
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(800)).await;
+/// Until the seeded cluster has settled: every Deployment's rollout complete (the
+/// commands below report on them).
+async fn settle(k: &Kubectl) {
+    let cluster = &k.sim.cluster;
+    let settled = || async {
+        let (deployments, _) = cluster.store.list(ids::DEPLOYMENT, None);
+        deployments.iter().all(|d| {
+            let (spec, status) = (&d["spec"], &d["status"]);
+            status["observedGeneration"] == d["metadata"]["generation"]
+                && status["updatedReplicas"] == spec["replicas"]
+                && status["availableReplicas"] == spec["replicas"]
+        })
+    };
+    gantry_sim::wait::eventually(Duration::from_secs(30), "every rollout to complete", settled)
+        .await;
 }
 
 #[tokio::test]
 async fn get_prints_tables_and_json() {
     let k = Kubectl::start().await;
-    settle().await;
+    settle(&k).await;
     let table = k.ok(&["get", "deploy"]).await;
     let header = table.lines().next().unwrap_or("");
     for column in ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"] {
@@ -90,7 +103,7 @@ async fn get_prints_tables_and_json() {
 #[tokio::test]
 async fn scale_and_rollout_commands_work() {
     let k = Kubectl::start().await;
-    settle().await;
+    settle(&k).await;
     let out =
         k.ok(&["-n", "co2-calculator-prod", "scale", "deploy/frontend", "--replicas=4"]).await;
     assert_eq!(out.trim(), "deployment.apps/frontend scaled");
@@ -168,17 +181,13 @@ async fn scale_and_rollout_commands_work() {
     assert!(restarted.starts_with("20"), "restart visible in get: {restarted:?}");
     // The Deployment controller makes the new ReplicaSet after the patch returns: wait
     // for it rather than read the list at once (a loaded machine showed the old one only).
-    let mut sets = String::new();
-    for _ in 0..50 {
-        sets = k
+    let two = || async {
+        let sets = k
             .ok(&["-n", "co2-calculator-prod", "get", "rs", "-l", "app=backend", "--no-headers"])
             .await;
-        if sets.lines().count() >= 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(sets.lines().count() >= 2, "the restart rolled out a new ReplicaSet: {sets}");
+        sets.lines().count() >= 2
+    };
+    gantry_sim::wait::eventually(Duration::from_secs(20), "a new ReplicaSet", two).await;
     k.stop().await;
 }
 
@@ -227,7 +236,7 @@ async fn argo_cd_applications_are_listed_and_patched() {
 #[tokio::test]
 async fn get_watch_prints_changes_as_they_happen() {
     let k = Kubectl::start().await;
-    settle().await;
+    settle(&k).await;
     let mut child = tokio::process::Command::new(Kubectl::binary())
         .args([
             "-n",
@@ -244,13 +253,31 @@ async fn get_watch_prints_changes_as_they_happen() {
         .kill_on_drop(true)
         .spawn()
         .expect("kubectl -w starts");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut text = String::new();
+    // Reads kubectl's lines until one matches, for at most 30 s.
+    let mut until = async |wanted: &dyn Fn(&str) -> bool, text: &mut String| {
+        let read = async {
+            while let Some(line) = lines.next_line().await.expect("kubectl's output") {
+                text.push_str(&line);
+                text.push('\n');
+                if wanted(&line) {
+                    return true;
+                }
+            }
+            false
+        };
+        tokio::time::timeout(Duration::from_secs(30), read).await.unwrap_or(false)
+    };
+    // The watch is open once kubectl has printed the object as it is.
+    let added = until(&|l: &str| l.starts_with("ADDED"), &mut text).await;
+    assert!(added, "no ADDED line: {text}");
     k.ok(&["-n", "co2-calculator-staging", "scale", "deploy/redis", "--replicas=2"]).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let modified =
+        until(&|l: &str| l.starts_with("MODIFIED") && l.contains("redis"), &mut text).await;
+    assert!(modified, "no MODIFIED line for redis: {text}");
     let _ = child.start_kill();
-    let out = child.wait_with_output().await.expect("output");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.lines().any(|l| l.starts_with("ADDED")), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("MODIFIED") && l.contains("redis")), "{text}");
+    let _ = child.wait().await;
     k.stop().await;
 }

@@ -224,18 +224,17 @@ async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: 
         ids[i] = answer["request"]["id"].as_i64().expect("an id");
     }
     // Revision 1 of each backend recorded, for the diff addresses.
-    for _ in 0..100 {
+    let recorded = || async {
         let recorded: i64 = sqlx::query_scalar(
             "select count(*) from observed_revision where workload = 'backend' and revision = 1",
         )
         .fetch_one(&db)
         .await
         .expect("a count");
-        if recorded == 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        recorded == 3
+    };
+    let what = "revision 1 of every backend to be recorded";
+    gantry_tests::eventually(std::time::Duration::from_secs(20), what, recorded).await;
     let calls = calls(&ids);
     let (mut checks, mut unauthorized_successes, mut wrongful_denials) = (0, 0, 0);
     let mut mismatches = Vec::new();

@@ -40,23 +40,11 @@ async fn requests_left_executing_are_settled_by_the_cluster_at_start(db: PgPool)
     let developer = app.client_as("developer").await;
     let settled = |id: i64| {
         let (app, developer) = (&app, &developer);
-        async move {
-            for _ in 0..50 {
-                let body: Value = developer
-                    .get(app.url(&format!("/api/requests/{id}")))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                if body["request"]["state"] != "executing" {
-                    return body["request"].clone();
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            panic!("request {id} was not settled");
-        }
+        eventually_some(Duration::from_secs(20), "the request to be settled", move || async move {
+            let url = app.url(&format!("/api/requests/{id}"));
+            let body: Value = developer.get(url).send().await.unwrap().json().await.unwrap();
+            (body["request"]["state"] != "executing").then(|| body["request"].clone())
+        })
     };
     let first = settled(done).await;
     assert_eq!(first["state"], "succeeded", "{first}");

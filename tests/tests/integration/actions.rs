@@ -8,26 +8,22 @@ use std::time::Duration;
 
 use gantry_sim::resources::ids::{APPLICATION, DEPLOYMENT, HPA};
 use gantry_tests::actions::{ask, audit_kinds, object, post, replicas, step};
-use gantry_tests::spawn_on_simulator;
+use gantry_tests::{eventually_some, spawn_on_simulator, spawn_on_simulator_with, Background};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-/// Retries `attempt` (up to 10 s) until it is not refused: the cluster and the watch
-/// caches catch up with a change made just before.
-async fn until_ok<F, Fut>(mut attempt: F) -> (u16, Value)
+/// Retries `attempt` until it is not refused: the cluster and the watch caches catch up
+/// with a change made just before.
+async fn until_ok<F, Fut>(what: &str, mut attempt: F) -> (u16, Value)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = (u16, Value)>,
 {
-    let mut last = (0, Value::Null);
-    for _ in 0..100 {
-        last = attempt().await;
-        if last.0 < 400 {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    last
+    eventually_some(Duration::from_secs(20), what, || {
+        let answer = attempt();
+        async move { Some(answer.await).filter(|(status, _)| *status < 400) }
+    })
+    .await
 }
 
 const PROD: &str = "co2-calculator-prod";
@@ -179,7 +175,7 @@ async fn a_hundred_concurrent_approvals_execute_exactly_once(db: PgPool) {
 
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn rejected_expired_and_cancelled_requests_never_run(db: PgPool) {
-    let app = spawn_on_simulator(db.clone(), &[]).await;
+    let app = spawn_on_simulator_with(db.clone(), &[], Background::OnDemand).await;
     let operator = app.client_as("operator").await;
     let approver = app.client_as("approver").await;
     let before = replicas(&app, PROD, "frontend");
@@ -239,18 +235,13 @@ async fn rejected_expired_and_cancelled_requests_never_run(db: PgPool) {
         .execute(&db)
         .await
         .unwrap();
-    let mut state = String::new();
-    for _ in 0..50 {
-        state = sqlx::query_scalar("select state from action_request where request_id = $1")
+    app.sweep().await;
+    let state: String =
+        sqlx::query_scalar("select state from action_request where request_id = $1")
             .bind(forgotten)
             .fetch_one(&db)
             .await
             .unwrap();
-        if state == "expired" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     assert_eq!(state, "expired");
     assert_eq!(replicas(&app, PROD, "frontend"), before, "none of them ran");
 }
@@ -316,7 +307,8 @@ async fn rollback_on_an_auto_synced_environment_pins_it_until_resumed(db: PgPool
     let changes = [("backend".to_owned(), image("9.9.9"))].into_iter().collect();
     cluster.git.push("co2-calculator-dev", "main", &changes).unwrap();
     let rollback = json!({"environment": "dev", "action": "rollback", "workload": "backend", "revision": 1, "reason": "9.9.9 breaks sign-in"});
-    let (status, body) = until_ok(|| ask(&app, &developer, rollback.clone())).await;
+    let (status, body) =
+        until_ok("the rollback to be accepted", || ask(&app, &developer, rollback.clone())).await;
     assert_eq!(status, 201, "{body}");
     let request = &body["request"];
     assert_eq!(request["state"], "succeeded", "{body}");
@@ -333,8 +325,12 @@ async fn rollback_on_an_auto_synced_environment_pins_it_until_resumed(db: PgPool
         "{annotations}"
     );
     assert_eq!(annotations["gantry/auto-sync-paused-reason"], "9.9.9 breaks sign-in");
-    // Git does not undo it: after a while, the old image is still the one asked for.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Git does not undo it: after Argo CD's controllers have looked again (a few passes:
+    // a sync would start on one and apply on the next), the old image is still asked for.
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    for _ in 0..3 {
+        gantry_sim::controllers::pass(cluster);
+    }
     let now = object(&app, DEPLOYMENT, DEV, "backend");
     assert_eq!(now["spec"]["template"]["spec"]["containers"][0]["image"], old.as_str());
 

@@ -3,8 +3,9 @@
 //! tools from `scripts/bootstrap.sh`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use gantry_tests::{spawn_app, spawn_on_simulator};
+use gantry_tests::{eventually, spawn_app, spawn_on_simulator};
 use sqlx::PgPool;
 
 fn project_root() -> PathBuf {
@@ -151,16 +152,12 @@ async fn release_backend_1_8_3_on_prod(app: &gantry_tests::TestApp) {
             Ok(next)
         })
         .unwrap();
-    for _ in 0..100 {
+    let revision_2 = || async {
         let (sets, _) = cluster.store.list(REPLICASET, Some(namespace));
-        if sets
-            .iter()
+        sets.iter()
             .any(|rs| rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2")
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    };
+    eventually(Duration::from_secs(20), "prod's backend revision 2", revision_2).await;
 }
 
 /// The History page in Chromium (tests/browser/history.mjs): what runs where, the timeline
@@ -170,18 +167,16 @@ async fn release_backend_1_8_3_on_prod(app: &gantry_tests::TestApp) {
 async fn a_stakeholder_reads_the_history_and_a_diff_in_chromium(db: PgPool) {
     let app = spawn_on_simulator(db.clone(), &[]).await;
     release_backend_1_8_3_on_prod(&app).await;
-    for _ in 0..100 {
+    let completed = || async {
         let recorded: Option<i64> = sqlx::query_scalar(
             "select revision from observed_revision where environment = 'prod' and workload = 'backend' and revision = 2 and outcome = 'completed'",
         )
         .fetch_optional(&db)
         .await
         .unwrap();
-        if recorded.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        recorded.is_some()
+    };
+    eventually(Duration::from_secs(30), "the release recorded as completed", completed).await;
     let output_dir = project_root().join("tests/output");
     run_script("history.mjs", &app, &output_dir, &[]).await;
     assert!(output_dir.join("history-diff.png").exists(), "no screenshot saved");

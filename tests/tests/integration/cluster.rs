@@ -6,6 +6,7 @@ use std::time::Duration;
 use gantry_app::cluster::{EnvironmentWatch, WatchTarget};
 use gantry_app::status::model::{EnvironmentStatus, Health, Rollout};
 use gantry_sim::{Options, Running, WorkloadFault};
+use gantry_tests::eventually_some;
 use serde_json::json;
 
 const PROD: &str = "co2-calculator-prod";
@@ -30,14 +31,12 @@ async fn until(
     what: &str,
     check: impl Fn(&EnvironmentStatus) -> bool,
 ) -> EnvironmentStatus {
-    for _ in 0..300 {
+    let status = || {
         let status = watch.status();
-        if check(&status) {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}: {:#?}", watch.status().verdict);
+        let held = check(&status);
+        async move { held.then_some(status) }
+    };
+    eventually_some(Duration::from_secs(30), what, status).await
 }
 
 #[tokio::test]
@@ -120,14 +119,11 @@ async fn watches_that_cannot_list_say_why_and_sync_once_they_can() {
     let client = kube::Client::try_from(config).expect("client");
     let target = WatchTarget { name: "prod".into(), namespace: PROD.into(), application: None };
     let watch = EnvironmentWatch::start(&client, target);
-    let mut failures = Vec::new();
-    for _ in 0..100 {
-        failures = watch.failures();
-        if failures.len() >= 8 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let failures = eventually_some(Duration::from_secs(20), "8 failed watches", || {
+        let failures = watch.failures();
+        async move { (failures.len() >= 8).then_some(failures) }
+    })
+    .await;
     assert!(!watch.synced());
     assert!(
         failures

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use gantry_sim::resources::ids::{APPLICATION, DEPLOYMENT, REPLICASET, STATEFULSET};
 use gantry_tests::history::{edit, html_of, json_of, recorded, until_recorded, PROD};
-use gantry_tests::{spawn_on_simulator, TestApp};
+use gantry_tests::{
+    eventually, eventually_some, spawn_on_simulator, spawn_on_simulator_with, Background, TestApp,
+};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
@@ -25,19 +27,15 @@ async fn revisions_are_recorded_once_and_outlive_pruning_and_restarts(db: PgPool
     }
     // The cluster prunes down to the current ReplicaSet and one more.
     let (cluster, _) = app.simulator.as_ref().unwrap();
-    let mut kept = usize::MAX;
-    for _ in 0..100 {
+    let pruned = || async {
         let (sets, _) = cluster.store.list(REPLICASET, Some(PROD));
-        kept = sets
+        let kept = sets
             .iter()
             .filter(|rs| rs["metadata"]["name"].as_str().unwrap().starts_with("backend-"))
             .count();
-        if kept <= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(kept <= 2, "the cluster kept {kept} ReplicaSets");
+        kept <= 2
+    };
+    eventually(Duration::from_secs(20), "the cluster to keep 2 backend ReplicaSets", pruned).await;
     assert_eq!(
         recorded(&db, "prod", "backend").await,
         [1, 2, 3, 4],
@@ -46,8 +44,8 @@ async fn revisions_are_recorded_once_and_outlive_pruning_and_restarts(db: PgPool
 
     // A restart re-lists everything: nothing is recorded twice, nothing is lost.
     app.stop().await;
-    let app = spawn_on_simulator(db.clone(), &[]).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let app = spawn_on_simulator_with(db.clone(), &[], Background::OnDemand).await;
+    assert!(app.record_history().await, "every environment recorded after the restart");
     let rows: i64 = sqlx::query_scalar("select count(*) from observed_revision where environment = 'prod' and workload = 'backend'")
         .fetch_one(&db)
         .await
@@ -94,15 +92,12 @@ async fn outcome(db: &PgPool, revision: i64) -> Outcome {
 }
 
 async fn until_outcome(db: &PgPool, revision: i64, wanted: &str) -> Outcome {
-    let mut last = Outcome::default();
-    for _ in 0..200 {
-        last = outcome(db, revision).await;
-        if last.0.as_deref() == Some(wanted) {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("revision {revision} never became {wanted}: {last:?}");
+    let what = format!("revision {revision} to be recorded as {wanted}");
+    eventually_some(Duration::from_secs(20), &what, || async {
+        let last = outcome(db, revision).await;
+        (last.0.as_deref() == Some(wanted)).then_some(last)
+    })
+    .await
 }
 
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
@@ -213,15 +208,11 @@ async fn statefulset_revisions_are_numbered_in_the_order_seen_with_outcomes(db: 
     let until = |check: fn(&[SetRow]) -> bool, what: &'static str| {
         let db = db.clone();
         async move {
-            let mut rows = Vec::new();
-            for _ in 0..200 {
-                rows = postgres_revisions(&db).await;
-                if check(&rows) {
-                    return rows;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            panic!("never {what}: {rows:?}");
+            eventually_some(Duration::from_secs(20), what, || async {
+                let rows = postgres_revisions(&db).await;
+                check(&rows).then_some(rows)
+            })
+            .await
         }
     };
     // The seed's own rollout, first: settled before a release (completed if the panel saw
@@ -284,29 +275,22 @@ async fn argo_cd_entries_beyond_the_ten_it_keeps_remain(db: PgPool) {
         edit(&app, APPLICATION, "argocd", "co2-calculator-staging", |a| {
             a["operation"] = json!({"sync": {"revision": "release-1.8"}, "initiatedBy": {"username": format!("tester-{round}")}});
         });
-        for _ in 0..100 {
-            if history_ids().into_iter().max().unwrap() > last {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let grown = || async { history_ids().into_iter().max().unwrap() > last };
+        eventually(Duration::from_secs(20), "Argo CD to record the sync", grown).await;
     }
     let kept = history_ids();
     assert_eq!(kept.len(), 10, "Argo CD keeps ten");
     let newest = *kept.iter().max().unwrap();
-    let mut ids: Vec<i64> = Vec::new();
-    for _ in 0..50 {
-        ids = sqlx::query_scalar(
+    let ids: Vec<i64> = eventually_some(Duration::from_secs(20), "the newest entry", || async {
+        let ids: Vec<i64> = sqlx::query_scalar(
             "select history_id from argo_history where environment = 'staging' order by history_id",
         )
         .fetch_all(&db)
         .await
         .unwrap();
-        if ids.last() == Some(&newest) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (ids.last() == Some(&newest)).then_some(ids)
+    })
+    .await;
     assert_eq!(
         ids,
         (1..=newest).collect::<Vec<_>>(),
@@ -334,20 +318,16 @@ async fn a_failed_argo_cd_sync_is_kept_though_argo_cd_records_only_successes(db:
         a["operation"] =
             json!({"sync": {"revision": "release-1.8"}, "initiatedBy": {"username": "erin"}});
     });
-    let mut row: Option<(String, String, String)> = None;
-    for _ in 0..100 {
-        row = sqlx::query_as(
-            "select phase, message, initiated_by from argo_failed_sync where environment = 'staging'",
-        )
-        .fetch_optional(&db)
-        .await
-        .unwrap();
-        if row.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (phase, message, by) = row.expect("the failed sync was recorded");
+    let (phase, message, by): (String, String, String) =
+        eventually_some(Duration::from_secs(20), "the failed sync to be recorded", || async {
+            sqlx::query_as(
+                "select phase, message, initiated_by from argo_failed_sync where environment = 'staging'",
+            )
+            .fetch_optional(&db)
+            .await
+            .unwrap()
+        })
+        .await;
     assert_eq!((phase.as_str(), by.as_str()), ("Failed", "erin"));
     assert!(message.contains("denied the request"), "{message}");
     // A later successful sync replaces Argo CD's last operation; the failure stays here.
@@ -357,15 +337,12 @@ async fn a_failed_argo_cd_sync_is_kept_though_argo_cd_records_only_successes(db:
             json!({"sync": {"revision": "release-1.8"}, "initiatedBy": {"username": "erin"}});
     });
     let stakeholder = app.client_as("stakeholder").await;
-    let mut entries = Vec::new();
-    for _ in 0..100 {
+    let entries = eventually_some(Duration::from_secs(20), "both syncs in the export", || async {
         let export = json_of(&stakeholder, &app, "/api/history.json?env=staging&person=erin").await;
-        entries = export["entries"].as_array().unwrap().clone();
-        if entries.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let entries = export["entries"].as_array().unwrap().clone();
+        (entries.len() == 2).then_some(entries)
+    })
+    .await;
     let outcomes: Vec<&str> = entries.iter().map(|e| e["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["synced", "failed"], "{entries:?}");
     let failed = &entries[1];

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use gantry_sim::resources::ids::DEPLOYMENT;
 use gantry_tests::history::{edit, fill, html_of, json_of, until_recorded, PROD};
-use gantry_tests::spawn_on_simulator;
+use gantry_tests::{eventually_some, spawn_on_simulator};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
@@ -137,14 +137,11 @@ async fn the_environment_comparison_lists_what_differs_between_two_environments(
         });
     }
     let approver = app.client_as("approver").await;
-    let mut html = String::new();
-    for _ in 0..100 {
-        html = html_of(&approver, &app, "/history/compare?from=staging&to=prod").await;
-        if html.contains("backend 2.0.0 → 2.1.0") && html.contains("FEATURE_X") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let html = eventually_some(Duration::from_secs(20), "the comparison to show both", || async {
+        let html = html_of(&approver, &app, "/history/compare?from=staging&to=prod").await;
+        (html.contains("backend 2.0.0 → 2.1.0") && html.contains("FEATURE_X")).then_some(html)
+    })
+    .await;
     let summary = html.split("id=\"promotion-summary\">").nth(1).unwrap();
     let summary = summary.split("</p>").next().unwrap();
     assert_eq!(summary, "Promoting staging to prod would change: backend 2.0.0 → 2.1.0.");

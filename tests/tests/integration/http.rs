@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gantry_tests::{spawn_app, spawn_app_with, test_settings};
+use gantry_tests::{eventually, spawn_app, spawn_app_with, test_settings};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -162,8 +162,14 @@ async fn a_stop_lets_the_request_in_flight_finish(_: PgPoolOptions, options: PgC
         let request = app.client.get(app.url("/ready"));
         async move { request.send().await }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let metrics = format!("http://{}/metrics", app.metrics.unwrap());
+    let answering = || async {
+        let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+        text.lines().any(|l| l == "http_requests_in_flight 1")
+    };
+    eventually(Duration::from_secs(20), "the request to be in flight", answering).await;
     app.request_stop();
+    // Proving that something does not happen takes time: the stop has 200 ms to go wrong.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!app.server_finished(), "the server stopped with a request in flight");
     drop(held);

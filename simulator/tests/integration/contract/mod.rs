@@ -28,14 +28,12 @@ fn status(error: kube::Error) -> Status {
     }
 }
 
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..300 {
-        if let Some(v) = check().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
+/// The project's one way to wait ([`gantry_sim::wait`]), with the contract's 30 s.
+async fn eventually<T, Fut>(what: &str, check: impl FnMut() -> Fut) -> T
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    gantry_sim::wait::eventually_some(Duration::from_secs(30), what, check).await
 }
 
 /// Each contract runs as two tests: against the simulator and against the real apiserver.

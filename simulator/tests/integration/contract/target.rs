@@ -95,12 +95,9 @@ pub async fn prepare(client: Client, simulator: Option<Running>, needs_kubelet: 
     let _ = crds.create(&PostParams::default(), &crd).await;
     let apps: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &namespace, &applications_resource());
-    for _ in 0..100 {
-        if apps.list(&ListParams::default()).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let served = || async { apps.list(&ListParams::default()).await.is_ok() };
+    gantry_sim::wait::eventually(Duration::from_secs(30), "Applications to be served", served)
+        .await;
     let kubelet =
         needs_kubelet.then(|| tokio::spawn(stand_in_kubelet(client.clone(), namespace.clone())));
     Target { client, namespace, _simulator: simulator, kubelet }

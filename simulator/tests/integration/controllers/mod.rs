@@ -17,16 +17,14 @@ async fn start(speed: f64) -> Running {
     Running::start(options, 0).await.expect("simulator starts")
 }
 
-/// Polls `check` until it returns Some, or fails after `seconds` of real time.
+/// Polls `check` until it returns Some, or fails after `seconds` of real time (the
+/// project's one way to wait, [`gantry_sim::wait`], for a check that needs no await).
 async fn wait_for<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let check = || {
+        let value = check();
+        async move { value }
+    };
+    gantry_sim::wait::eventually_some(Duration::from_secs(seconds), what, check).await
 }
 
 fn get(cluster: &Cluster, resource: usize, ns: &str, name: &str) -> Arc<Value> {
@@ -302,7 +300,12 @@ async fn cron_jobs_create_jobs_that_succeed_or_fail_and_keep_their_history() {
     })
     .await;
     c.faults.set(WorkloadFault::FailingBackups, DEV, "", false);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let last_good = get(c, ids::CRONJOB, DEV, "db-backup")["status"]["lastSuccessfulTime"].clone();
+    wait_for(30, "a successful backup after the failed one", || {
+        let cj = get(c, ids::CRONJOB, DEV, "db-backup");
+        (cj["status"]["lastSuccessfulTime"] != last_good).then_some(())
+    })
+    .await;
     // Suspended, the CronJob settles: every finished Job beyond the limits is gone.
     c.store
         .update(ids::CRONJOB, DEV, "db-backup", None, |cj| {
@@ -315,10 +318,15 @@ async fn cron_jobs_create_jobs_that_succeed_or_fail_and_keep_their_history() {
         get(c, ids::CRONJOB, DEV, "db-backup")["status"].get("active").is_none().then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let jobs = list(c, ids::JOB, DEV);
-    let succeeded = jobs.iter().filter(|j| j["status"]["succeeded"].as_i64() == Some(1)).count();
-    let failed = jobs.iter().filter(|j| j["status"]["failed"].as_i64().unwrap_or(0) > 0).count();
+    let (succeeded, failed) = wait_for(20, "the finished jobs pruned to the limits", || {
+        let jobs = list(c, ids::JOB, DEV);
+        let succeeded =
+            jobs.iter().filter(|j| j["status"]["succeeded"].as_i64() == Some(1)).count();
+        let failed =
+            jobs.iter().filter(|j| j["status"]["failed"].as_i64().unwrap_or(0) > 0).count();
+        (succeeded <= 2 && failed <= 1).then_some((succeeded, failed))
+    })
+    .await;
     assert_eq!(succeeded, 2, "successful jobs kept");
     assert!(failed <= 1, "failed jobs kept: {failed}");
     sim.stop().await;
