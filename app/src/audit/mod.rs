@@ -4,8 +4,8 @@
 
 pub mod chain;
 pub mod page;
-pub mod query;
 pub mod routes;
+pub mod store;
 
 use chain::{Fields, Stored, Walk};
 

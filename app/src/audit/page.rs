@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::query::{Filter, Row, Scope};
+use super::store::{Filter, Row, Scope};
 use super::Verdict;
 
 /// What the page shows besides the events.

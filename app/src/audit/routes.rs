@@ -3,7 +3,7 @@
 
 use crate::access::server::{caller, record_denial, Caller};
 use crate::access::{Action, Denial};
-use crate::audit::query::{fetch, parse, Filter, Scope, PAGE};
+use crate::audit::store::{fetch, parse, Filter, Scope, PAGE};
 use crate::context::{server_context, ServerContext};
 use crate::error::AppError;
 use crate::server_page::model::{pairs, ServerHtml};

@@ -5,9 +5,9 @@
 //! rendered), the browser shows it and swaps in each new version from the stream.
 
 mod api;
-#[cfg(feature = "ssr")]
-mod html;
 pub mod model;
+#[cfg(feature = "ssr")]
+mod page;
 #[cfg(feature = "ssr")]
 mod parts;
 #[cfg(feature = "ssr")]
@@ -18,7 +18,7 @@ mod workload;
 
 pub use api::{get_environment, ActionBars, EnvironmentView, GetEnvironment};
 #[cfg(feature = "ssr")]
-pub use html::pages;
+pub use page::pages;
 pub use workload::WorkloadPage;
 
 use leptos::prelude::*;

@@ -112,7 +112,7 @@ pub fn csv(entries: &[timeline::Entry]) -> String {
             .iter()
             .map(|h| (*h).to_owned())
             .collect();
-    crate::audit::query::csv_line(&header, &mut out);
+    crate::audit::store::csv_line(&header, &mut out);
     for e in entries {
         let time = chrono::DateTime::from_timestamp_millis(e.at_ms)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
@@ -127,7 +127,7 @@ pub fn csv(entries: &[timeline::Entry]) -> String {
             e.duration_ms.map(|d| (d / 1000).to_string()).unwrap_or_default(),
             e.who.clone(),
         ];
-        crate::audit::query::csv_line(&fields, &mut out);
+        crate::audit::store::csv_line(&fields, &mut out);
     }
     out
 }

@@ -3,12 +3,12 @@
 //! server (see `server_page`).
 
 #[cfg(feature = "ssr")]
-mod html;
+mod page;
 
 #[cfg(feature = "ssr")]
 mod routes;
 
 #[cfg(feature = "ssr")]
-pub use html::{account_box, page, summary};
+pub use page::{account_box, page, summary};
 #[cfg(feature = "ssr")]
 pub use routes::me_page;

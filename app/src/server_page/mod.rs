@@ -4,22 +4,16 @@
 //! server function and resource type costs kilobytes there; the first-load budget is
 //! 250 KB). The browser only places the HTML; links in it are ordinary links.
 
+mod api;
 #[cfg(feature = "ssr")]
 pub(crate) mod dispatch;
 pub mod model;
 
+pub use api::{get_page, GetPage};
 pub use model::ServerHtml;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
-
-use crate::error::AppError;
-
-/// The server-rendered content at `path` (path and query of a page of the panel).
-#[server(prefix = "/api", endpoint = "page", output = crate::codec::JsonAnswer)]
-pub async fn get_page(path: String) -> Result<ServerHtml, AppError> {
-    crate::error::answer(dispatch::page(&path).await)
-}
 
 /// Shows whatever the server renders for the current address.
 #[component]

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use gantry_app::access::server::Caller;
-use gantry_app::audit::query::{csv, fetch, MOST_EXPORTED};
 use gantry_app::audit::routes::readable;
+use gantry_app::audit::store::{csv, fetch, MOST_EXPORTED};
 use gantry_app::error::AppError;
 use serde_json::json;
 
@@ -24,7 +24,7 @@ async fn rows(
     state: &AppState,
     caller: &Caller,
     query: &[(String, String)],
-) -> Result<Vec<gantry_app::audit::query::Row>, AppError> {
+) -> Result<Vec<gantry_app::audit::store::Row>, AppError> {
     let (scope, filter) = readable(&state.context, caller, query).await?;
     fetch(&state.context.db, &filter, &scope, MOST_EXPORTED)
         .await
