@@ -4,7 +4,9 @@
 # $GANTRY_TOOLS/env.sh, which ./run sources.
 #
 # Installs (only what is missing):
-#   - PostgreSQL server (Debian `postgresql`), Chromium (Debian `chromium`)
+#   - PostgreSQL server (Debian `postgresql`), Chromium (Debian `chromium`), Prometheus
+#     and Alertmanager (Debian `prometheus`, `prometheus-alertmanager`: promtool checks the
+#     alert rules)
 #   - a wasm32 Rust toolchain: rustup's target where rustup can add it; otherwise Debian's
 #     rustc-web 1.96 + rust-web-src (std built with -Zbuild-std) + lld-22 (wasm-ld)
 #   - wasm-bindgen-cli, the same version as the wasm-bindgen crate pinned in Cargo.toml
@@ -40,7 +42,8 @@ apt_install() {
 }
 
 # --- services and browser -------------------------------------------------------------
-apt_install postgresql chromium ca-certificates
+# Prometheus brings promtool, which checks the alert rules in deploy/prometheus.
+apt_install postgresql chromium ca-certificates prometheus prometheus-alertmanager
 # Node.js may come from elsewhere than Debian (NodeSource, nvm): only install it when absent.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then apt_install nodejs npm; fi
 
@@ -110,5 +113,6 @@ fi
   echo "export GANTRY_PLAYWRIGHT='$TOOLS/npm/node_modules/playwright-core'"
   echo "export GANTRY_NPM='$TOOLS/npm'"
   echo "export GANTRY_KUBECTL='$TOOLS/bin/kubectl'"
+  echo "export GANTRY_PROMTOOL='$(command -v promtool || echo /usr/bin/promtool)'"
   echo "export GANTRY_CHROMIUM='$(command -v chromium || echo /usr/bin/chromium)'"
 } >"$TOOLS/env.sh"

@@ -6,6 +6,7 @@
 mod access_matrix;
 mod action_recovery;
 mod actions;
+mod alert_rules;
 mod audit;
 mod auth;
 mod browser;
