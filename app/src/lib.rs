@@ -11,6 +11,7 @@ pub mod error;
 pub mod escape;
 pub mod live;
 pub mod me;
+pub mod monitoring;
 pub mod overview;
 pub mod pages;
 pub mod server_page;
