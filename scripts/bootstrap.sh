@@ -114,5 +114,6 @@ fi
   echo "export GANTRY_NPM='$TOOLS/npm'"
   echo "export GANTRY_KUBECTL='$TOOLS/bin/kubectl'"
   echo "export GANTRY_PROMTOOL='$(command -v promtool || echo /usr/bin/promtool)'"
+  echo "export GANTRY_PROMETHEUS='$(command -v prometheus || echo /usr/bin/prometheus)'"
   echo "export GANTRY_CHROMIUM='$(command -v chromium || echo /usr/bin/chromium)'"
 } >"$TOOLS/env.sh"

@@ -398,34 +398,42 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C.
-pub async fn stop_signal() {
-    let ctrl_c = async {
+/// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C. Listens from the moment it is
+/// called, not from when it is first awaited: a stop asked while the server is starting
+/// (or in the instant between "listening" and serving) is kept, where a signal nobody
+/// listens for yet kills the process outright.
+pub fn stop_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let terminate = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (terminate, interrupt) {
+                (Ok(mut terminate), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = terminate.recv() => {},
+                        _ = interrupt.recv() => {},
+                    }
+                }
+                // No signal handling here: the process stops when it is killed.
+                _ => std::future::pending::<()>().await,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }
 
 /// `gantry`'s whole life.
 pub async fn run(settings: Settings) -> Result<(), StartupError> {
+    let stop = stop_signal();
     let app = Application::build(&settings).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, "Gantry is listening on http://{addr}");
-    app.serve(stop_signal()).await
+    app.serve(stop).await
 }

@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod history;
 pub mod oidc;
+pub mod prometheus;
 
 pub use gantry_sim::wait::{eventually, eventually_some};
 

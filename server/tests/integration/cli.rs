@@ -68,11 +68,11 @@ fn an_unreadable_config_file_is_refused_with_status_2() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/gantry.toml"));
 }
 
-/// Needs the test database (DATABASE_URL, set by ./run test).
-#[test]
-fn the_server_logs_json_and_stops_cleanly_on_sigterm() {
+/// `gantry` serving on free ports with JSON logs on its stdout, on the test database
+/// (DATABASE_URL, set by ./run test).
+fn serving() -> std::process::Child {
     let url = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by ./run test");
-    let mut child = gantry()
+    gantry()
         .env("GANTRY_DATABASE_URL", url)
         .env("GANTRY_LISTEN", "127.0.0.1:0")
         .env("GANTRY_METRICS_LISTEN", "127.0.0.1:0")
@@ -82,7 +82,33 @@ fn the_server_logs_json_and_stops_cleanly_on_sigterm() {
         .env("GANTRY_AUTH_MODE", "demo")
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn terminate(child: &std::process::Child) {
+    let pid = child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+}
+
+/// SIGTERM while the server is still starting (its database ready, not yet listening):
+/// kept, and honoured once it serves — not fatal, as a signal nobody listens for is.
+#[test]
+fn a_stop_asked_while_starting_is_kept_and_honoured() {
+    let mut child = serving();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = lines.by_ref().map_while(Result::ok).find(|l| l.contains("database ready"));
+    assert!(started.is_some(), "no 'database ready' line");
+    terminate(&child);
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit after SIGTERM at start: {exit:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "no 'stopped' line: {rest:?}");
+}
+
+#[test]
+fn the_server_logs_json_and_stops_cleanly_on_sigterm() {
+    let mut child = serving();
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -100,9 +126,7 @@ fn the_server_logs_json_and_stops_cleanly_on_sigterm() {
             break;
         }
     }
-    let pid = child.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(status.success());
+    terminate(&child);
     let exit = child.wait().unwrap();
     assert!(exit.success(), "exit after SIGTERM: {exit:?}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();

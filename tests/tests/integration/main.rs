@@ -18,5 +18,6 @@ mod history_page;
 mod hostile;
 mod http;
 mod live;
+mod prometheus;
 mod protection;
 mod sessions;
