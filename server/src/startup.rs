@@ -34,6 +34,18 @@ pub enum StartupError {
     Serve(#[source] std::io::Error),
 }
 
+/// The server's background tasks, stopped with it — also when serving is itself cut off
+/// (its future dropped): a task left running would keep its database connection.
+struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// A server that is bound and ready to serve.
 pub struct Application {
     listener: TcpListener,
@@ -148,10 +160,11 @@ impl Application {
         // Expires, runs and reconciles action requests (`actions::engine`); records the
         // history the watch caches show (`history::recorder`); announces the audit log's
         // anchor every hour (`anchor`).
-        let mut background = vec![crate::anchor::start(self.context.db.clone(), self.webhook)];
+        let mut background =
+            Background(vec![crate::anchor::start(self.context.db.clone(), self.webhook)]);
         if self.background {
-            background.push(gantry_app::actions::engine::start(self.context.clone()));
-            background.push(gantry_app::history::recorder::start(self.context.clone()));
+            background.0.push(gantry_app::actions::engine::start(self.context.clone()));
+            background.0.push(gantry_app::history::recorder::start(self.context.clone()));
         }
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let live = Arc::clone(&self.live);
@@ -185,9 +198,7 @@ impl Application {
             metrics.abort();
         }
         // An action cut short here stays `executing`: the next start reconciles it.
-        for task in background {
-            task.abort();
-        }
+        drop(background);
         if let Some(simulator) = self.simulator {
             simulator.stop().await;
         }

@@ -174,6 +174,17 @@ pub async fn spawn_on_simulator_with(
     app
 }
 
+impl Drop for TestApp {
+    /// A test that ends without [`TestApp::stop`] cuts its server off at once: its tasks
+    /// and their database connections go before the test's database is dropped (else the
+    /// drop waits 5 s for them, and the connections count against every later test).
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)

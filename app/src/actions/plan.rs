@@ -59,6 +59,11 @@ pub enum Plan {
         workload: String,
         /// Fingerprint of the pod template seen.
         template: String,
+        /// The Deployment's revision seen: the restart makes a newer one (History names
+        /// the request on that one, never on this one). None for a StatefulSet, and in
+        /// requests made before Gantry recorded it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision: Option<i64>,
     },
     Rollback {
         workload: String,
@@ -145,6 +150,16 @@ pub struct Line {
 }
 
 impl Plan {
+    /// The workload revision current when the request was made, for changes that make a
+    /// newer one (restart, rollback): what they cause is after it.
+    pub fn revision_seen(&self) -> Option<i64> {
+        match self {
+            Plan::Restart { revision, .. } => *revision,
+            Plan::Rollback { from_revision, .. } => Some(*from_revision),
+            _ => None,
+        }
+    }
+
     /// The object acted on, as Kind/name.
     pub fn object(&self) -> String {
         match self {

@@ -143,6 +143,10 @@ fn causes<'a>(requests: &'a [Stored], changes: &[Change<'_>]) -> Vec<Option<&'a 
             },
             _ => continue,
         };
+        // A restart or rollback makes a revision newer than the one it saw: never that one
+        // or an older one, however close in time (on a slow cluster the new ReplicaSet may
+        // come seconds later than the one the request was made on).
+        let seen = request.plan.revision_seen().filter(|_| workload.is_some());
         let closest = changes
             .iter()
             .enumerate()
@@ -151,6 +155,7 @@ fn causes<'a>(requests: &'a [Stored], changes: &[Change<'_>]) -> Vec<Option<&'a 
                     && c.workload == workload
                     && c.at_ms >= started - CAUSE_GRACE_MS
                     && c.at_ms - started <= CAUSE_WINDOW_MS
+                    && seen.is_none_or(|seen| c.newer > seen)
             })
             // Equally close: the newer one (a request makes a change, it does not
             // explain the one before it).
@@ -292,6 +297,40 @@ pub fn entries(
 mod tests {
     use super::*;
 
+    /// A succeeded restart of dev's backend, request 7, started at 10.4 s.
+    fn tie_break_request() -> Stored {
+        Stored {
+            id: 7,
+            environment: "dev".into(),
+            action: "restart".into(),
+            object: "Deployment/backend".into(),
+            requested_by: "dana".into(),
+            requested_by_name: "Dana Developer".into(),
+            reason: "new config".into(),
+            plan: crate::actions::plan::Plan::Restart {
+                kind: crate::status::model::WorkloadKind::Deployment,
+                workload: "backend".into(),
+                template: String::new(),
+                revision: None,
+            },
+            preview: String::new(),
+            approvals_needed: 0,
+            state: State::Succeeded,
+            break_glass: false,
+            requested_ms: 10_400,
+            expires_ms: None,
+            updated_ms: 10_500,
+            executor: None,
+            started_ms: Some(10_400),
+            finished_ms: Some(10_500),
+            result: None,
+            acknowledged_by_name: None,
+            acknowledged_ms: None,
+            seen_resource_version: None,
+            decisions: Vec::new(),
+        }
+    }
+
     #[test]
     fn a_change_names_the_containers_whose_image_moved() {
         let before = vec!["backend=reg/backend:1.8.2".to_owned(), "sidecar=reg/proxy:2".to_owned()];
@@ -358,35 +397,7 @@ mod tests {
 
     #[test]
     fn a_restart_explains_the_revision_it_made_even_in_the_same_second_as_the_one_before() {
-        let restart = Stored {
-            id: 7,
-            environment: "dev".into(),
-            action: "restart".into(),
-            object: "Deployment/backend".into(),
-            requested_by: "dana".into(),
-            requested_by_name: "Dana Developer".into(),
-            reason: "new config".into(),
-            plan: crate::actions::plan::Plan::Restart {
-                kind: crate::status::model::WorkloadKind::Deployment,
-                workload: "backend".into(),
-                template: String::new(),
-            },
-            preview: String::new(),
-            approvals_needed: 0,
-            state: State::Succeeded,
-            break_glass: false,
-            requested_ms: 10_400,
-            expires_ms: None,
-            updated_ms: 10_500,
-            executor: None,
-            started_ms: Some(10_400),
-            finished_ms: Some(10_500),
-            result: None,
-            acknowledged_by_name: None,
-            acknowledged_ms: None,
-            seen_resource_version: None,
-            decisions: Vec::new(),
-        };
+        let restart = tie_break_request();
         // Both revisions carry 10 s (Kubernetes' second precision): the seed's revision 1
         // made at 10.1 s and the restart's revision 2 at 10.45 s.
         let change =
@@ -401,5 +412,34 @@ mod tests {
                 .collect();
             assert_eq!(explained, [2], "in either order");
         }
+    }
+
+    #[test]
+    fn a_restart_explains_the_revision_after_the_one_it_saw_though_that_one_is_closer() {
+        // A slow cluster: the restart started at 12 s, on revision 1 made at 10 s; its own
+        // revision 2 came at 16 s. Revision 1 is nearer in time, and not its doing.
+        let mut restart = tie_break_request();
+        restart.started_ms = Some(12_000);
+        restart.plan = crate::actions::plan::Plan::Restart {
+            kind: crate::status::model::WorkloadKind::Deployment,
+            workload: "backend".into(),
+            template: String::new(),
+            revision: Some(1),
+        };
+        let change =
+            |newer, at_ms| Change { environment: "dev", workload: Some("backend"), at_ms, newer };
+        let changes = [change(1, 10_000), change(2, 16_000)];
+        let found = causes(std::slice::from_ref(&restart), &changes);
+        assert!(found[0].is_none(), "the revision it was made on");
+        assert_eq!(found[1].map(|r| r.id), Some(7));
+        // Without the revision seen (requests recorded before it was), the nearest wins.
+        restart.plan = crate::actions::plan::Plan::Restart {
+            kind: crate::status::model::WorkloadKind::Deployment,
+            workload: "backend".into(),
+            template: String::new(),
+            revision: None,
+        };
+        let found = causes(std::slice::from_ref(&restart), &changes);
+        assert_eq!(found[0].map(|r| r.id), Some(7));
     }
 }

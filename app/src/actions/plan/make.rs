@@ -47,6 +47,11 @@ pub fn make(
                     template: workload_template(seen)
                         .map(|t| template_fingerprint(&t))
                         .unwrap_or_default(),
+                    revision: seen
+                        .deployment
+                        .as_ref()
+                        .filter(|_| config.kind == WorkloadKind::Deployment)
+                        .and_then(|d| super::revision_of(&d.metadata)),
                 }),
                 _ => rollback(env, config, asked, seen),
             }

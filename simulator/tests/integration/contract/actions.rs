@@ -51,8 +51,12 @@ contract!(gantry_restarts_like_kubectl_rollout_restart, |t| {
     let d = t.web(1).await;
     rolled_out(&t, "web:1").await;
     let template = plan::template_fingerprint(&d.spec.unwrap().template);
-    let restart =
-        Plan::Restart { kind: WorkloadKind::Deployment, workload: "web".into(), template };
+    let restart = Plan::Restart {
+        kind: WorkloadKind::Deployment,
+        workload: "web".into(),
+        template,
+        revision: None,
+    };
     let outcome = execute(&t.client, &restart, &context(&t.namespace)).await;
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
     assert!(done(&t, &restart).await);
