@@ -38,6 +38,17 @@ pub enum StartupError {
 /// (its future dropped): a task left running would keep its database connection.
 struct Background(Vec<tokio::task::JoinHandle<()>>);
 
+impl Background {
+    /// Stops every task and waits until each is gone, so what they held (a database
+    /// connection, a transaction to roll back) is let go before the server says it stopped.
+    async fn stop(mut self) {
+        for task in std::mem::take(&mut self.0) {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
 impl Drop for Background {
     fn drop(&mut self) {
         for task in &self.0 {
@@ -198,7 +209,7 @@ impl Application {
             metrics.abort();
         }
         // An action cut short here stays `executing`: the next start reconciles it.
-        drop(background);
+        background.stop().await;
         if let Some(simulator) = self.simulator {
             simulator.stop().await;
         }
