@@ -245,6 +245,14 @@ impl TestApp {
         }
     }
 
+    /// How the server's database pool stands (it is the test's own pool): said with an
+    /// unexpected 5xx, since a pool with every connection taken answers nothing in time.
+    pub fn pool_state(&self) -> String {
+        let (size, idle) = (self.db.size(), self.db.num_idle());
+        let most = self.db.options().get_max_connections();
+        format!("database pool: {size} of {most} open, {idle} idle")
+    }
+
     pub fn server_finished(&self) -> bool {
         self.server.as_ref().is_none_or(JoinHandle::is_finished)
     }

@@ -263,8 +263,10 @@ async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: 
                 wrongful_denials += 1;
             }
             if status != expected {
+                let pool =
+                    if status >= 500 { format!(" ({})", app.pool_state()) } else { String::new() };
                 mismatches.push(format!(
-                    "{person} {} {} {:?}: {status}, expected {expected}",
+                    "{person} {} {} {:?}: {status}, expected {expected}{pool}",
                     call.method, call.path, call.form
                 ));
             }

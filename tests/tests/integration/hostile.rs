@@ -5,7 +5,7 @@
 //! place. A link in a chat must not be able to run script in a signed-in approver's
 //! browser.
 
-use gantry_tests::{anonymous_client, spawn_on_simulator};
+use gantry_tests::{anonymous_client, spawn_on_simulator, TestApp};
 use sqlx::PgPool;
 
 /// Closes whatever element or attribute it lands in, then opens one of its own. Any
@@ -83,7 +83,7 @@ fn page_paths() -> Vec<String> {
         .collect()
 }
 
-async fn check(what: &str, response: reqwest::Response) {
+async fn check(app: &TestApp, what: &str, response: reqwest::Response) {
     let status = response.status();
     let kind = response
         .headers()
@@ -95,7 +95,7 @@ async fn check(what: &str, response: reqwest::Response) {
         response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     assert!(!location.contains('<'), "{what}: Location {location}");
     let body = response.text().await.expect("a body");
-    assert!(status.as_u16() < 500, "{what}: {status} {body}");
+    assert!(status.as_u16() < 500, "{what}: {status} {body} ({})", app.pool_state());
     if kind.starts_with("text/html") || kind.is_empty() {
         assert!(!body.contains(MARK), "{what}: {status} carries the value unescaped:\n{body}");
     } else if kind.starts_with("application/json") && what.contains("/api/page") {
@@ -125,7 +125,7 @@ async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
     for client in [&admin, &stakeholder, &anonymous] {
         for address in addresses() {
             let response = client.get(app.url(&address)).send().await.expect("sent");
-            check(&format!("GET {address}"), response).await;
+            check(&app, &format!("GET {address}"), response).await;
             checked += 1;
         }
         for path in page_paths() {
@@ -135,7 +135,7 @@ async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
                 .send()
                 .await
                 .expect("sent");
-            check(&format!("POST /api/page {path}"), response).await;
+            check(&app, &format!("POST /api/page {path}"), response).await;
             checked += 1;
         }
         let forms: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -151,7 +151,7 @@ async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
             // A fresh client for the demo sign-in, so the walk's own clients stay who they are.
             let sender = if path == "/auth/demo" { anonymous_client() } else { client.clone() };
             let response = sender.post(app.url(path)).form(&form).send().await.expect("sent");
-            check(&format!("POST {path} {form:?}"), response).await;
+            check(&app, &format!("POST {path} {form:?}"), response).await;
             checked += 1;
         }
         for field in ["environment", "action", "workload", "reason", "revision"] {
@@ -161,7 +161,7 @@ async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
             body[field] = serde_json::json!(HOSTILE);
             let response =
                 client.post(app.url("/api/actions")).json(&body).send().await.expect("sent");
-            check(&format!("POST /api/actions {field}"), response).await;
+            check(&app, &format!("POST /api/actions {field}"), response).await;
             checked += 1;
         }
     }
@@ -172,7 +172,7 @@ async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
         } else {
             admin.get(app.url(path)).send().await
         };
-        check(&format!("stored values on {path}"), response.expect("sent")).await;
+        check(&app, &format!("stored values on {path}"), response.expect("sent")).await;
     }
     // The metrics listener's two routes take no input; a hostile query is ignored.
     let metrics = app.metrics.expect("a metrics listener");
@@ -180,7 +180,7 @@ async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
         let address = format!("http://{metrics}{path}?x={}", encoded());
         let response = anonymous.get(&address).send().await.expect("sent");
         assert_eq!(response.status(), 200, "{address}");
-        check(&format!("GET (metrics listener) {path}"), response).await;
+        check(&app, &format!("GET (metrics listener) {path}"), response).await;
     }
     assert!(checked > 300, "walked {checked} requests");
     app.stop().await;
