@@ -89,6 +89,10 @@ try {
   // Client-side navigation: no full reload, the section is marked current.
   await page.click('nav >> text=History');
   await page.waitForURL('**/history');
+  // The page's content comes from the server function: wait for it before leaving, or
+  // leaving cancels its request (a failed request, on a slow machine).
+  await page.waitForSelector('#content .detail', { timeout: 20000 })
+    .catch(() => problems.push('the History page did not arrive after client-side navigation'));
   check(await page.locator('nav a[aria-current="page"]').textContent() === 'History', 'History not marked current');
   await page.screenshot({ path: join(outDir, 'overview.png'), fullPage: true });
   await page.goto(base + '/', { waitUntil: 'load' });
