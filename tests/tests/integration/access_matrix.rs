@@ -247,7 +247,14 @@ async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: 
                 _ => client.post(app.url(&call.path)).form(&call.form),
             };
             let request = request.header("x-forwarded-for", format!("192.0.2.{}", n % 250 + 1));
-            let status = request.send().await.expect("request").status().as_u16();
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            // Only a failure's body is read (a stream's would never end): what it says.
+            let said: String = if status >= 500 {
+                response.text().await.unwrap_or_default().chars().take(200).collect()
+            } else {
+                String::new()
+            };
             let ok = allowed(&ranks, signed_in, call.need);
             let expected = match (ok, signed_in, call.page) {
                 (true, _, _) => call.answers.0,
@@ -263,8 +270,11 @@ async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: 
                 wrongful_denials += 1;
             }
             if status != expected {
-                let pool =
-                    if status >= 500 { format!(" ({})", app.pool_state()) } else { String::new() };
+                let pool = if status >= 500 {
+                    format!(" ({}; it said: {said})", app.pool_state())
+                } else {
+                    String::new()
+                };
                 mismatches.push(format!(
                     "{person} {} {} {:?}: {status}, expected {expected}{pool}",
                     call.method, call.path, call.form
