@@ -72,9 +72,11 @@ try {
   check((await text(ap, '#result')).includes('rolling back to revision 1'), `result: ${await text(ap, '#result')}`);
 
   // --- the rollout shows live on the overview -------------------------------------------
-  await watcher.page.waitForSelector('.env-card[data-env="prod"] .rollout', { timeout: 10000 });
-  const rollout = await text(watcher.page, '.env-card[data-env="prod"] .rollout');
-  check(rollout.includes('backend'), `rollout on the overview: ${rollout}`);
+  // Backend's: on a slow machine the seeded workloads may still be rolling out too.
+  const backend = '.env-card[data-env="prod"] .rollout:has-text("backend")';
+  await watcher.page.waitForSelector(backend, { timeout: 10000 });
+  const rollout = await text(watcher.page, backend);
+  check(rollout.includes('Rolling out backend'), `rollout on the overview: ${rollout}`);
   await watcher.page.screenshot({ path: join(outDir, 'approval-rollout.png'), fullPage: true });
   await watcher.page.waitForSelector('.env-card[data-env="prod"] .pending-approvals', { state: 'detached', timeout: 10000 });
 
