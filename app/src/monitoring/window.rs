@@ -94,7 +94,7 @@ mod tests {
     const SCRAPE: Duration = Duration::from_secs(30);
 
     fn of(name: &str) -> Window {
-        Window::ending(1_764_669_600, named(name).unwrap(), SCRAPE)
+        Window::ending(1_764_669_600, named(name).expect("an offered range"), SCRAPE)
     }
 
     #[test]
@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn the_end_is_a_multiple_of_the_step_so_viewers_in_one_step_ask_the_same() {
-        let range = named("24h").unwrap();
+        let range = named("24h").expect("an offered range");
         let a = Window::ending(1_764_669_600 + 10, range, SCRAPE);
         let b = Window::ending(1_764_669_600 + 350, range, SCRAPE);
         assert_eq!(a, b, "within the same 6-minute step");
@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn a_slow_scrape_sets_the_floor_and_a_long_range_never_nears_the_point_limit() {
         let minute = Duration::from_secs(60);
-        let short = Window::ending(0, named("15m").unwrap(), minute);
+        let short = Window::ending(0, named("15m").expect("an offered range"), minute);
         assert_eq!(short.step, minute, "never finer than the scrape");
         assert_eq!(short.rate_window, Duration::from_secs(240), "four scrapes");
         let year = Window::ending(1_764_669_600, Duration::from_secs(365 * 86_400), SCRAPE);
