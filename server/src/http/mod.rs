@@ -12,13 +12,13 @@ pub mod page_cache;
 pub mod protect;
 mod trace;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::FromRef;
 use axum::Router;
 use gantry_app::context::ServerContext;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -72,9 +72,21 @@ pub fn metrics_router(state: AppState) -> Router {
     ops::metrics_router().with_state(state)
 }
 
+/// The panel's page routes, worked out once per process.
+///
+/// Working them out renders the whole app once with resource loading switched off, and
+/// leptos keeps that switch for the process, not for the rendering: a page whose data
+/// starts loading while any router is being built waits for it forever (the "took too
+/// long" 503s the test suite used to see, which serves many apps in one process). Built
+/// once, before the first router can serve, that moment never comes.
+pub fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(gantry_app::App)).clone()
+}
+
 /// Builds the whole application. Tests call this and serve it on a port of their own.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(gantry_app::App);
+    let routes = routes();
     let context = state.context.clone();
     let protection = Arc::clone(&state.protection);
     // Pages get a policy naming the nonce their inline scripts carry (leptos makes one per

@@ -177,3 +177,50 @@ async fn a_stop_lets_the_request_in_flight_finish(_: PgPoolOptions, options: PgC
     assert_eq!(response.status(), 200);
     tokio::time::timeout(Duration::from_secs(5), app.stop()).await.expect("server stops once idle");
 }
+
+/// Working out the page routes switches leptos' resource loading off for the whole
+/// process while it runs, and a page whose data started loading then waited forever (a
+/// 503 after a minute, now and then, in a suite that builds many servers in one process).
+/// Routes are worked out once per process, so building routers beside a server that is
+/// rendering pages leaves the pages alone.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn pages_render_while_other_routers_are_being_built(db: PgPool) {
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    let app = spawn_app(db).await;
+    let client = app.client_as("admin").await;
+    let building = Arc::new(AtomicBool::new(true));
+    let built = Arc::new(AtomicU32::new(0));
+    let builder = std::thread::spawn({
+        let (building, built) = (Arc::clone(&building), Arc::clone(&built));
+        move || {
+            while building.load(Ordering::Relaxed) {
+                assert!(!gantry::http::routes().is_empty(), "the panel has page routes");
+                built.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    let building_started = || async { built.load(Ordering::Relaxed) > 0 };
+    eventually(Duration::from_secs(30), "routes worked out beside the server", building_started)
+        .await;
+    let mut pages = tokio::task::JoinSet::new();
+    for round in 0..8 {
+        for path in ["/me", "/approvals", "/audit", "/history"] {
+            let request = client.get(app.url(path)).timeout(Duration::from_secs(30));
+            pages.spawn(async move { (round, path, request.send().await.map(|r| r.status())) });
+        }
+    }
+    let mut answers = Vec::new();
+    while let Some(answer) = pages.join_next().await {
+        answers.push(answer.expect("request task ends"));
+    }
+    building.store(false, Ordering::Relaxed);
+    builder.join().expect("the route builder ends");
+    let failed: Vec<_> = answers
+        .iter()
+        .filter(|(_, _, status)| !matches!(status, Ok(s) if s.as_u16() == 200))
+        .collect();
+    assert!(failed.is_empty(), "{} of {} pages failed: {failed:?}", failed.len(), answers.len());
+    app.stop().await;
+}
