@@ -43,3 +43,22 @@ impl EnvironmentConfig {
         self.workloads.iter().find(|w| w.name == name)
     }
 }
+
+/// Where the metrics are (`[prometheus]`), and how the backend's series are labelled.
+/// Absent: the Metrics pages say that no Prometheus is configured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrometheusConfig {
+    /// Its base URL, without `/api/v1`.
+    pub url: String,
+    /// How often it scrapes the application's targets: the shortest step and the unit of
+    /// every rate window.
+    pub scrape_interval_secs: u64,
+    /// The backend's label naming the endpoint (`handler` for
+    /// prometheus-fastapi-instrumentator, `endpoint` in some setups).
+    pub handler_label: String,
+    /// The backend's label holding the HTTP status.
+    pub status_label: String,
+    /// A regular expression matching the status values that are server errors (`5..` for
+    /// `status="500"`, `5xx` for grouped statuses).
+    pub error_status: String,
+}

@@ -19,6 +19,8 @@ pub struct ServerContext {
     /// The least role on an environment that sees literal settings in diffs and
     /// comparisons (`access.values_visible_to`).
     pub values_visible_to: crate::access::Role,
+    /// Prometheus and the cache in front of it, when `[prometheus]` is configured.
+    pub monitoring: Option<Arc<crate::monitoring::Monitoring>>,
 }
 
 /// The server context of the current request (provided by the server to every render

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use axum::Router;
 use gantry_app::context::ServerContext;
+use gantry_app::monitoring::prometheus::Credentials;
 use leptos::prelude::LeptosOptions;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
@@ -32,6 +34,8 @@ pub enum StartupError {
     Auth(String),
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("cannot set up the Prometheus client: {0}")]
+    Monitoring(String),
 }
 
 /// The server's background tasks, stopped with it — also when serving is itself cut off
@@ -353,6 +357,24 @@ fn app_state(
             }
         });
     }
+    let monitoring = match &settings.prometheus {
+        None => None,
+        Some(config) => {
+            let credentials = match &settings.prometheus_auth {
+                crate::config::PrometheusAuth::None => Credentials::None,
+                crate::config::PrometheusAuth::Bearer(token) => {
+                    Credentials::Bearer(token.expose_secret().to_owned())
+                }
+                crate::config::PrometheusAuth::Basic { user, password } => Credentials::Basic {
+                    user: user.clone(),
+                    password: password.expose_secret().to_owned(),
+                },
+            };
+            let monitoring = gantry_app::monitoring::Monitoring::new(config.clone(), credentials)
+                .map_err(StartupError::Monitoring)?;
+            Some(Arc::new(monitoring))
+        }
+    };
     Ok(AppState::new(crate::http::Shared {
         leptos_options,
         context: ServerContext {
@@ -369,6 +391,7 @@ fn app_state(
                 host: hostname(),
                 webhook: settings.notifications.webhook_url.clone(),
             }),
+            monitoring,
         },
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
         auth,

@@ -1,6 +1,48 @@
-//! Metrics and alerts from Prometheus, per environment and workload (being built: so far
-//! the range rule every chart's query follows, and the bounded Prometheus client).
+//! Metrics from Prometheus, per environment and workload: `/monitoring` shows the charts
+//! of one environment (or one of its workloads) over a range, drawn on the server, with
+//! the panel's own changes marked on them. Queries are built here from the configuration
+//! (`queries`), answered once per step for every viewer (`cache`), and every failure is
+//! said in words that name what failed.
 
 #[cfg(feature = "ssr")]
+pub mod cache;
+#[cfg(feature = "ssr")]
+pub mod chart;
+#[cfg(feature = "ssr")]
+pub mod model;
+#[cfg(feature = "ssr")]
+pub mod page;
+#[cfg(feature = "ssr")]
 pub mod prometheus;
+#[cfg(feature = "ssr")]
+pub mod queries;
+#[cfg(feature = "ssr")]
+pub mod routes;
 pub mod window;
+
+/// What the server keeps for the Metrics pages: the configuration and the shared cache in
+/// front of Prometheus.
+#[cfg(feature = "ssr")]
+pub struct Monitoring {
+    pub config: crate::config::PrometheusConfig,
+    pub cache: cache::Cache,
+}
+
+#[cfg(feature = "ssr")]
+impl Monitoring {
+    /// The client and cache for `config`, signing in with `credentials`.
+    pub fn new(
+        config: crate::config::PrometheusConfig,
+        credentials: prometheus::Credentials,
+    ) -> Result<Self, String> {
+        let url = url::Url::parse(&config.url)
+            .map_err(|e| format!("prometheus.url {:?} cannot be used: {e}", config.url))?;
+        let client = prometheus::Prometheus::new(url, credentials)?;
+        Ok(Self { config, cache: cache::Cache::new(client) })
+    }
+
+    /// The scrape interval: the shortest step.
+    pub fn scrape(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.scrape_interval_secs)
+    }
+}

@@ -26,18 +26,11 @@ pub fn NotFound() -> impl IntoView {
 }
 
 /// Sections of the panel whose feature has not landed: path, title, what it will show.
-const UPCOMING: [(&str, &str, &str); 2] = [
-    (
-        "monitoring",
-        "Metrics",
-        "Request rates, errors, latency and resource use per environment, from Prometheus.",
-    ),
-    (
-        "backups",
-        "Backups",
-        "Database backups per environment, the last good one, and restores behind approval.",
-    ),
-];
+const UPCOMING: [(&str, &str, &str); 1] = [(
+    "backups",
+    "Backups",
+    "Database backups per environment, the last good one, and restores behind approval.",
+)];
 
 /// A section whose feature is still being built: says what it will show rather than
 /// pretending to show it. Any other address is not found.

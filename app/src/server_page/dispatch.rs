@@ -33,6 +33,7 @@ pub async fn page(address: &str) -> Result<ServerHtml, AppError> {
         ["history"] => crate::history::routes::history_page(query).await,
         ["history", "diff"] => crate::history::routes::diff_page(query).await,
         ["history", "compare"] => crate::history::routes::compare_page(query).await,
+        ["monitoring"] => crate::monitoring::routes::monitoring_page(query).await,
         _ => Err(AppError::NotFound(format!("There is nothing at {path}."))),
     }
 }

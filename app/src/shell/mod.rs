@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("history/diff") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!("history/compare") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!("requests/:id") view=ServerPage ssr=SsrMode::Async/>
+                        <Route path=path!("monitoring") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!(":section") view=Upcoming/>
                     </Routes>
                 </main>

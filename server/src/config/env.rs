@@ -153,5 +153,22 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
         raw.log.level = Some(v.to_owned());
         set("log.level", "GANTRY_LOG");
     }
+    if let Some(v) = vars.get("GANTRY_PROMETHEUS_URL") {
+        raw.prometheus.url = Some(v.to_owned());
+        set("prometheus.url", "GANTRY_PROMETHEUS_URL");
+    }
+    if let Some(v) = vars.get("GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS") {
+        let key = "prometheus.scrape_interval_seconds";
+        let name = "GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS";
+        raw.prometheus.scrape_interval_seconds = Some(number(name, key, v)?);
+        set(key, name);
+    }
+    // Never read from the file: secrets belong in the environment (a Kubernetes Secret).
+    raw.prometheus_auth = super::prometheus::auth_from(
+        vars.get("GANTRY_PROMETHEUS_TOKEN"),
+        vars.get("GANTRY_PROMETHEUS_USER"),
+        vars.get("GANTRY_PROMETHEUS_PASSWORD"),
+    )
+    .map_err(|(name, problem)| ConfigError::new(name, "the environment", problem))?;
     Ok(())
 }

@@ -114,6 +114,17 @@ fn check_url(url: &str) -> Result<(), String> {
     }
 }
 
+/// A workload's series by default: its namespace and exactly its own pods' names
+/// (`backend-<template hash>-<suffix>`, `postgres-<ordinal>`). `backend-.*` would also
+/// take `backend-exporter-…` pods, and `postgres-.*` the database exporter's.
+pub fn default_workload_selector(namespace: &str, workload: &str, kind: WorkloadKind) -> String {
+    let pods = match kind {
+        WorkloadKind::Deployment => format!("{workload}-[a-z0-9]+-[a-z0-9]+"),
+        WorkloadKind::StatefulSet => format!("{workload}-[0-9]+"),
+    };
+    format!("namespace=\"{namespace}\",pod=~\"{pods}\"")
+}
+
 /// Validates the list; `contexts_allowed` is false unless the cluster comes from a
 /// kubeconfig (only there does a context name mean something).
 pub fn validate(
@@ -211,9 +222,9 @@ pub fn validate(
             if max < min {
                 return Err((at("max_replicas"), format!("{max} is below min_replicas ({min})")));
             }
-            let selector = w.prometheus_selector.unwrap_or_else(|| {
-                format!("namespace=\"{}\",pod=~\"{}-.*\"", env.namespace, w.name)
-            });
+            let selector = w
+                .prometheus_selector
+                .unwrap_or_else(|| default_workload_selector(&env.namespace, &w.name, kind));
             check_selector(&selector).map_err(|p| (at("prometheus_selector"), p))?;
             if let Some(url) = &w.grafana_url {
                 check_url(url).map_err(|p| (at("grafana_url"), p))?;
@@ -284,7 +295,7 @@ pub fn defaults() -> Vec<EnvironmentConfig> {
                     kind,
                     min_replicas: min,
                     max_replicas: max,
-                    prometheus_selector: format!("namespace=\"{namespace}\",pod=~\"{w}-.*\""),
+                    prometheus_selector: default_workload_selector(&namespace, w, kind),
                     grafana_url: None,
                 })
                 .collect();

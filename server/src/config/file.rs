@@ -34,6 +34,11 @@ pub struct RawSettings {
     pub access: super::access::RawAccess,
     #[serde(default)]
     pub notifications: RawNotifications,
+    #[serde(default)]
+    pub prometheus: super::prometheus::RawPrometheus,
+    /// From the environment only (never the file): how to sign in to Prometheus.
+    #[serde(skip)]
+    pub prometheus_auth: super::prometheus::PrometheusAuth,
     /// Where each key's value came from, for error messages.
     #[serde(skip)]
     pub origins: HashMap<&'static str, String>,
@@ -140,6 +145,11 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("access.values_visible_to", raw.access.values_visible_to.is_some()),
         ("notifications.webhook_url", raw.notifications.webhook_url.is_some()),
         ("notifications.allow_plain_http", raw.notifications.allow_plain_http.is_some()),
+        ("prometheus.url", raw.prometheus.url.is_some()),
+        ("prometheus.scrape_interval_seconds", raw.prometheus.scrape_interval_seconds.is_some()),
+        ("prometheus.handler_label", raw.prometheus.handler_label.is_some()),
+        ("prometheus.status_label", raw.prometheus.status_label.is_some()),
+        ("prometheus.error_status", raw.prometheus.error_status.is_some()),
     ];
     // Every auth key comes from the file unless a variable set it later.
     raw.origins.insert("auth", path.to_owned());
@@ -343,6 +353,16 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         },
     };
 
+    let prometheus = super::prometheus::validate(raw.prometheus).map_err(|(key, problem)| {
+        let full = format!("prometheus.{key}");
+        let from = raw
+            .origins
+            .get(full.as_str())
+            .cloned()
+            .unwrap_or_else(|| "the built-in default".to_owned());
+        ConfigError::new(full, from, problem)
+    })?;
+
     Ok(Settings {
         server: ServerSettings {
             listen,
@@ -364,6 +384,8 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         role_mapping,
         values_visible_to,
         notifications: super::NotificationSettings { webhook_url },
+        prometheus,
+        prometheus_auth: raw.prometheus_auth,
     })
 }
 

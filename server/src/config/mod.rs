@@ -8,6 +8,7 @@ mod env;
 mod environments;
 mod error;
 mod file;
+mod prometheus;
 mod server;
 
 use std::net::SocketAddr;
@@ -20,7 +21,8 @@ pub use auth::{
     AuthSettings, ClaimMapping, DemoPerson, OpenIdSettings, SessionSettings, SignInSettings,
 };
 pub use error::ConfigError;
-pub use gantry_app::config::{EnvironmentConfig, WorkloadConfig};
+pub use gantry_app::config::{EnvironmentConfig, PrometheusConfig, WorkloadConfig};
+pub use prometheus::PrometheusAuth;
 pub use server::{Cidr, ServerLimits};
 
 /// Everything the server needs to start.
@@ -38,6 +40,10 @@ pub struct Settings {
     /// The least role that sees literal values in diffs and comparisons.
     pub values_visible_to: gantry_app::access::Role,
     pub notifications: NotificationSettings,
+    /// Where the metrics are (`[prometheus]`); none: the Metrics pages say so.
+    pub prometheus: Option<PrometheusConfig>,
+    /// How to sign in to it (from the environment only).
+    pub prometheus_auth: PrometheusAuth,
 }
 
 /// Where the panel announces action requests and their outcomes.

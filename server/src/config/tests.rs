@@ -296,7 +296,10 @@ grafana_url = "https://grafana.example.org/d/pg"
     );
     let backend = prod.workload("backend").expect("backend");
     assert_eq!((backend.min_replicas, backend.max_replicas), (2, 8));
-    assert_eq!(backend.prometheus_selector, "namespace=\"co2-prod\",pod=~\"backend-.*\"");
+    assert_eq!(
+        backend.prometheus_selector,
+        "namespace=\"co2-prod\",pod=~\"backend-[a-z0-9]+-[a-z0-9]+\""
+    );
     let postgres = prod.workload("postgres").expect("postgres");
     assert_eq!(postgres.kind, gantry_app::status::model::WorkloadKind::StatefulSet);
     assert_eq!((postgres.min_replicas, postgres.max_replicas), (1, 1), "defaults: exactly one");

@@ -151,6 +151,7 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
         get("/history/compare", true, Need::AnyRole),
         get("/api/history.json", false, Need::AnyRole),
         get("/api/history.csv", false, Need::AnyRole),
+        get("/monitoring", true, Need::AnyRole),
     ];
     for (i, env) in ENVIRONMENTS.iter().enumerate() {
         let view = Need::Rank(i, Rank::Viewer);
@@ -178,6 +179,10 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
         calls.push(get(&format!("/api/audit.csv?env={env}"), false, audit));
         calls.push(get(&format!("/api/audit.json?env={env}"), false, audit));
         calls.push(get(&format!("/history?env={env}"), true, view));
+        calls.push(get(&format!("/monitoring?env={env}&range=7d"), true, view));
+        calls.push(get(&format!("/monitoring?env={env}&workload=backend"), true, view));
+        let path = format!("/monitoring?env={env}&range=15m");
+        calls.push(post("/api/page", vec![("path", path)], view));
         calls.push(get(&format!("/api/history.json?env={env}"), false, view));
         let diff = format!("/history/diff?env={env}&workload=backend&from=1&to=1");
         calls.push(get(&diff, true, view));
@@ -210,7 +215,11 @@ async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: 
     let config = config.to_string_lossy().into_owned();
     let app = spawn_on_simulator(
         db.clone(),
-        &[("GANTRY_TRUSTED_PROXIES", "127.0.0.1"), ("GANTRY_CONFIG", config.as_str())],
+        &[
+            ("GANTRY_TRUSTED_PROXIES", "127.0.0.1"),
+            ("GANTRY_CONFIG", config.as_str()),
+            ("GANTRY_PROMETHEUS_URL", "http://127.0.0.1:9"),
+        ],
     )
     .await;
     // One request per environment for the request addresses (run at once on dev).

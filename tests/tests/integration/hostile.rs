@@ -64,6 +64,10 @@ fn addresses() -> Vec<String> {
     ] {
         templates.push(leak(format!("/history/diff?{query}")));
     }
+    for key in ["env", "workload", "range", "from", "to"] {
+        templates.push(leak(format!("/monitoring?env=prod&{key}={{}}")));
+    }
+    templates.push("/monitoring?env=prod&from=2026-12-01T10:00&to={}");
     templates.push("/history/compare?from={}&to=prod");
     templates.push("/history/compare?from=staging&to={}");
     let value = encoded();
@@ -117,7 +121,8 @@ async fn check(app: &TestApp, what: &str, response: reqwest::Response) {
 
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
-    let app = spawn_on_simulator(db, &[]).await;
+    // A Prometheus that refuses connections: the Metrics pages render their failures.
+    let app = spawn_on_simulator(db, &[("GANTRY_PROMETHEUS_URL", "http://127.0.0.1:9")]).await;
     let admin = app.client_as("admin").await;
     let stakeholder = app.client_as("stakeholder").await;
     let anonymous = anonymous_client();

@@ -252,7 +252,7 @@ async fn the_environment_and_workload_pages_show_pods_revisions_and_jobs(db: PgP
     assert!(pods.contains("data-key=\"backend-"), "no backend pod on the workload page");
     assert!(!pods.contains("data-key=\"frontend-"), "another workload's pod listed");
     assert!(
-        page.contains("namespace=\"co2-calculator-prod\",pod=~\"backend-.*\""),
+        page.contains("namespace=\"co2-calculator-prod\",pod=~\"backend-[a-z0-9]+-[a-z0-9]+\""),
         "no metrics selector"
     );
 

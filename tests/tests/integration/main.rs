@@ -18,6 +18,7 @@ mod history_page;
 mod hostile;
 mod http;
 mod live;
+mod monitoring;
 mod prometheus;
 mod protection;
 mod sessions;

@@ -1,0 +1,257 @@
+//! The Metrics page (`/monitoring`): tabs for the environments the caller may see, the
+//! workloads of the chosen one, the ranges, and the charts by group — each with what it
+//! shows now, or in words why it shows nothing (or older data).
+
+use std::fmt::Write as _;
+
+use super::chart::{render, Drawing, Marker};
+use super::model::{Answered, Asked};
+use super::prometheus::Failure;
+use super::queries::Group;
+use super::window::{promql_duration, Window, RANGES};
+use crate::config::EnvironmentConfig;
+use crate::escape::html;
+use crate::server_page::model::ServerHtml;
+
+pub struct Page<'a> {
+    /// The environments the caller may see.
+    pub environments: &'a [String],
+    pub environment: &'a EnvironmentConfig,
+    pub asked: &'a Asked,
+}
+
+fn clock(at: i64, format: &str) -> String {
+    chrono::DateTime::from_timestamp(at, 0)
+        .map(|t| t.format(format).to_string())
+        .unwrap_or_default()
+}
+
+/// `/monitoring?…` with these values (the others left out).
+fn address(
+    env: &str,
+    workload: Option<&str>,
+    range: Option<&str>,
+    custom: Option<(i64, i64)>,
+) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("env", env);
+    if let Some(w) = workload {
+        query.append_pair("workload", w);
+    }
+    match custom {
+        Some((from, to)) => {
+            query.append_pair("from", &clock(from, "%Y-%m-%dT%H:%M"));
+            query.append_pair("to", &clock(to, "%Y-%m-%dT%H:%M"));
+        }
+        None => {
+            if let Some(r) = range {
+                query.append_pair("range", r);
+            }
+        }
+    }
+    format!("/monitoring?{}", query.finish())
+}
+
+impl Page<'_> {
+    fn title(&self) -> String {
+        match &self.asked.workload {
+            Some(w) => format!("Metrics · {} · {w}", self.environment.name),
+            None => format!("Metrics · {}", self.environment.name),
+        }
+    }
+
+    /// Environment tabs, workload choice and range choice.
+    fn choices(&self, out: &mut String) {
+        let asked = self.asked;
+        let range = asked.range;
+        out.push_str(r#"<nav class="tabs" aria-label="Environment">"#);
+        for name in self.environments {
+            let current = *name == self.environment.name;
+            let _ = write!(
+                out,
+                r#"<a href="{}"{}>{}</a>"#,
+                html(&address(name, None, range, asked.custom)),
+                if current { r#" aria-current="page""# } else { "" },
+                html(name)
+            );
+        }
+        out.push_str("</nav>");
+        out.push_str(r#"<nav class="tabs small" aria-label="Workload">"#);
+        let env = &self.environment.name;
+        let whole = asked.workload.is_none();
+        let _ = write!(
+            out,
+            r#"<a href="{}"{}>whole environment</a>"#,
+            html(&address(env, None, range, asked.custom)),
+            if whole { r#" aria-current="page""# } else { "" }
+        );
+        for w in &self.environment.workloads {
+            let current = asked.workload.as_deref() == Some(w.name.as_str());
+            let _ = write!(
+                out,
+                r#"<a href="{}"{}>{}</a>"#,
+                html(&address(env, Some(&w.name), range, asked.custom)),
+                if current { r#" aria-current="page""# } else { "" },
+                html(&w.name)
+            );
+        }
+        out.push_str("</nav>");
+        out.push_str(r#"<nav class="tabs small" aria-label="Range">"#);
+        for (name, _) in RANGES {
+            let current = range == Some(name);
+            let _ = write!(
+                out,
+                r#"<a href="{}"{}>{name}</a>"#,
+                html(&address(env, asked.workload.as_deref(), Some(name), None)),
+                if current { r#" aria-current="page""# } else { "" }
+            );
+        }
+        out.push_str("</nav>");
+        let (from, to) = asked
+            .custom
+            .map(|(f, t)| (clock(f, "%Y-%m-%dT%H:%M"), clock(t, "%Y-%m-%dT%H:%M")))
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            r#"<form class="range" method="get" action="/monitoring"><input type="hidden" name="env" value="{}"/>{}<label>From (UTC) <input type="datetime-local" name="from" value="{}" required/></label> <label>To (UTC) <input type="datetime-local" name="to" value="{}" required/></label> <button type="submit">Show</button></form>"#,
+            html(env),
+            asked
+                .workload
+                .as_ref()
+                .map(|w| format!(r#"<input type="hidden" name="workload" value="{}"/>"#, html(w)))
+                .unwrap_or_default(),
+            html(&from),
+            html(&to)
+        );
+    }
+
+    /// The page when no Prometheus is configured: says so and what to set.
+    pub fn render_unconfigured(&self) -> ServerHtml {
+        let mut out = String::from("<h1>Metrics</h1>");
+        self.choices(&mut out);
+        out.push_str(
+            r#"<section class="panel" id="no-prometheus"><h2>No Prometheus is configured</h2><p>This Gantry has no metrics source. An administrator sets <code>prometheus.url</code> in the configuration file (or <code>GANTRY_PROMETHEUS_URL</code>) to the Prometheus that scrapes the application; see the README's Configuration table.</p></section>"#,
+        );
+        ServerHtml { title: self.title(), html: out }
+    }
+
+    pub fn render(
+        &self,
+        window: &Window,
+        selector: &str,
+        answered: &[Answered],
+        markers: &[Marker],
+    ) -> ServerHtml {
+        let mut out = String::from("<h1>Metrics</h1>");
+        self.choices(&mut out);
+        let _ = write!(
+            out,
+            r#"<p class="muted small" id="window">{} to {} UTC · a point every {}, rates over {} · series matching <code>{}</code></p>"#,
+            html(&clock(window.start, "%a %d %b %H:%M")),
+            html(&clock(window.end, "%a %d %b %H:%M")),
+            html(&promql_duration(window.step)),
+            html(&promql_duration(window.rate_window)),
+            html(selector)
+        );
+        // One line for a Prometheus that failed every query (down, slow), not one per chart.
+        let failures: Vec<&Failure> =
+            answered.iter().filter_map(|a| a.series.failure.as_ref()).collect();
+        if !answered.is_empty() && failures.len() == answered.len() {
+            if let Some(first) = failures.first() {
+                let _ = write!(
+                    out,
+                    r#"<p class="panel error" role="alert" id="prometheus-failed">No chart could be updated: {}.</p>"#,
+                    html(&first.to_string())
+                );
+            }
+        }
+        let mut group: Option<Group> = None;
+        for a in answered {
+            if group != Some(a.chart.group) {
+                if group.is_some() {
+                    out.push_str("</div></section>");
+                }
+                group = Some(a.chart.group);
+                let _ = write!(
+                    out,
+                    r#"<section class="chart-group"><h2>{}</h2><div class="charts">"#,
+                    html(a.chart.group.title())
+                );
+            }
+            self.figure(&mut out, a, window, selector, markers);
+        }
+        if group.is_some() {
+            out.push_str("</div></section>");
+        }
+        let shown: Vec<&Marker> =
+            markers.iter().filter(|m| m.at >= window.start && m.at <= window.end).collect();
+        out.push_str(r#"<section class="panel" id="changes"><h2>Changes in this range</h2>"#);
+        if shown.is_empty() {
+            out.push_str(
+                r#"<p class="muted">No release, sync or scaling recorded in this range.</p>"#,
+            );
+        } else {
+            out.push_str(r#"<ol class="changes">"#);
+            for m in shown.iter().rev() {
+                let _ = write!(
+                    out,
+                    r#"<li class="{}"><time>{}</time> {}</li>"#,
+                    html(m.kind),
+                    html(&clock(m.at, "%a %d %H:%M UTC")),
+                    html(&m.text)
+                );
+            }
+            out.push_str("</ol>");
+        }
+        out.push_str("</section>");
+        ServerHtml { title: self.title(), html: out }
+    }
+
+    fn figure(
+        &self,
+        out: &mut String,
+        a: &Answered,
+        window: &Window,
+        selector: &str,
+        markers: &[Marker],
+    ) {
+        let chart = &a.chart;
+        let _ = write!(
+            out,
+            r#"<figure class="panel chart-panel" id="chart-{}"><figcaption>{}</figcaption>"#,
+            html(chart.id),
+            html(chart.title)
+        );
+        if let Some(failure) = &a.series.failure {
+            let said = match a.series.stale_since {
+                Some(end) => format!("Stale since {}: {failure}.", clock(end, "%a %d %H:%M UTC")),
+                None => format!("Nothing to show: {failure}."),
+            };
+            let _ = write!(out, r#"<p class="chart-failure" role="status">{}</p>"#, html(&said));
+        }
+        let empty = a.series.series.iter().all(|s| s.points.iter().all(|(_, v)| v.is_none()));
+        if empty && a.series.failure.is_none() {
+            let _ = write!(
+                out,
+                r#"<p class="chart-empty muted">No data for <code>{}</code> in this range. It needs {}. Does the scrape configuration add the <code>namespace</code> and <code>pod</code> labels?</p>"#,
+                html(selector),
+                html(chart.needs)
+            );
+        }
+        if !a.series.series.is_empty() {
+            let limit =
+                a.limit.as_ref().filter(|l| l.failure.is_none()).map(|l| l.series.as_slice());
+            out.push_str(&render(&Drawing {
+                id: chart.id,
+                title: chart.title,
+                unit: chart.unit,
+                window,
+                series: &a.series.series,
+                legend: chart.legend.as_deref(),
+                limit,
+                markers,
+            }));
+        }
+        out.push_str("</figure>");
+    }
+}

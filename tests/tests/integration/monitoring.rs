@@ -1,0 +1,235 @@
+//! The Metrics page against a real Prometheus over history whose answers are worked out
+//! by hand, with the panel's own changes marked on the charts; a Prometheus that is
+//! down; no Prometheus at all; and addresses built to hurt.
+
+use std::time::{Duration, Instant};
+
+use gantry_app::history::observe::ObservedRevision;
+use gantry_tests::prometheus::start_with_history;
+use gantry_tests::{spawn_app_with, test_settings};
+use sqlx::PgPool;
+
+const PROD: &str = "co2-calculator-prod";
+const POD: &str = "backend-7d9f8b6c5-x2k4q";
+const MIB: i64 = 1024 * 1024;
+
+/// Two hours of 30 s samples for prod ending at `end`:
+/// - requests: 2xx +300 and 5xx +30 every 30 s: 11 a second, an error ratio of
+///   1 / 11 = 9.09 %;
+/// - latency: 9 of 10 within 1 s, all within 3 s: a 95th percentile of
+///   1 + 2 × (9.5 − 9) / (10 − 9) = 2 s;
+/// - the backend pod's working set 256 MiB against a 512 MiB limit, and an exporter pod
+///   whose name only starts like the backend's (strict selectors leave it out).
+fn history(end: i64) -> String {
+    let mut om = String::from(
+        "# TYPE http_requests counter\n# TYPE http_request_duration_highr_seconds histogram\n# TYPE container_memory_working_set_bytes gauge\n# TYPE kube_pod_container_resource_limits gauge\n",
+    );
+    let samples = 240;
+    let start = end - samples * 30;
+    for i in 0..=samples {
+        let t = start + i * 30;
+        let ok = i * 300;
+        let failed = i * 30;
+        om.push_str(&format!(
+            "http_requests_total{{namespace=\"{PROD}\",pod=\"{POD}\",handler=\"/api/v1/footprint\",status=\"2xx\"}} {ok} {t}\n\
+             http_requests_total{{namespace=\"{PROD}\",pod=\"{POD}\",handler=\"/api/v1/footprint\",status=\"5xx\"}} {failed} {t}\n"
+        ));
+        let all = ok + failed;
+        for (le, count) in [("1", all * 9 / 10), ("3", all), ("+Inf", all)] {
+            om.push_str(&format!("http_request_duration_highr_seconds_bucket{{namespace=\"{PROD}\",pod=\"{POD}\",handler=\"/api/v1/footprint\",le=\"{le}\"}} {count} {t}\n"));
+        }
+        om.push_str(&format!("http_request_duration_highr_seconds_count{{namespace=\"{PROD}\",pod=\"{POD}\",handler=\"/api/v1/footprint\"}} {all} {t}\n"));
+        om.push_str(&format!("http_request_duration_highr_seconds_sum{{namespace=\"{PROD}\",pod=\"{POD}\",handler=\"/api/v1/footprint\"}} {all} {t}\n"));
+        for (pod, bytes) in [(POD, 256 * MIB), ("backend-exporter-5c6d7-abcde", 900 * MIB)] {
+            om.push_str(&format!("container_memory_working_set_bytes{{namespace=\"{PROD}\",pod=\"{pod}\",container=\"main\"}} {bytes} {t}\n"));
+        }
+        om.push_str(&format!("kube_pod_container_resource_limits{{namespace=\"{PROD}\",pod=\"{POD}\",container=\"main\",resource=\"memory\"}} {} {t}\n", 512 * MIB));
+    }
+    om.push_str("# EOF\n");
+    om
+}
+
+fn from_to(start: i64, end: i64) -> String {
+    let at = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0).unwrap().format("%Y-%m-%dT%H:%M").to_string()
+    };
+    format!("from={}&to={}", at(start), at(end))
+}
+
+/// The table cells of chart `id`, newest row first.
+fn cells(page: &str, id: &str) -> Vec<String> {
+    let figure =
+        page.split(&format!("id=\"chart-{id}\"")).nth(1).unwrap_or_else(|| panic!("no chart {id}"));
+    let figure = figure.split("</figure>").next().unwrap();
+    let body = figure
+        .split("<tbody>")
+        .nth(1)
+        .unwrap_or_else(|| panic!("chart {id} has no values: {figure}"));
+    body.split("<td>").skip(1).map(|c| c.split('<').next().unwrap().to_owned()).collect()
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_metrics_page_draws_prods_charts_from_prometheus_with_its_releases(db: PgPool) {
+    let end = chrono::Utc::now().timestamp() / 60 * 60 - 600;
+    let prometheus = start_with_history(&history(end)).await;
+    // A release of the backend half an hour before the end: a marker on every chart.
+    let release = ObservedRevision {
+        environment: "prod".into(),
+        workload: "backend".into(),
+        revision: 7,
+        replicaset: "backend-7d9f8b6c5".into(),
+        template_hash: "7d9f8b6c5".into(),
+        images: vec!["backend=ghcr.io/epfl-enac/co2-calculator-backend:1.8.3".into()],
+        change_cause: None,
+        created_ms: (end - 1800) * 1000,
+        template: serde_json::json!({}),
+        replicas: Some(3),
+    };
+    gantry_app::history::store::record(&db, &[release], &[], &[], &[]).await.unwrap();
+    let url = prometheus.url.to_string();
+    let app = spawn_app_with(db, test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())])).await;
+    let stakeholder = app.client_as("stakeholder").await;
+    let address = format!("/monitoring?env=prod&{}", from_to(end - 3600, end));
+    let response = stakeholder.get(app.url(&address)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+
+    assert_eq!(cells(&page, "requests").first().map(String::as_str), Some("11/s"));
+    assert_eq!(cells(&page, "errors").first().map(String::as_str), Some("9.09 %"));
+    assert_eq!(cells(&page, "latency").first().map(String::as_str), Some("2 s"));
+    // One series per pod, and only the backend's pod is the backend's.
+    let whole = cells(&page, "memory");
+    assert_eq!(
+        whole.first().map(String::as_str),
+        Some("900 MiB"),
+        "both pods on the environment's chart"
+    );
+    assert!(page.contains("limit 512 MiB"), "the memory limit is drawn");
+    // Every chart with data carries the release, at its time.
+    let figures = page.matches("<svg class=\"chart\"").count();
+    assert!(figures >= 4, "{figures} charts drawn");
+    assert_eq!(page.matches("class=\"marker release\"").count(), figures);
+    let changes = page.split("id=\"changes\"").nth(1).expect("the list of changes");
+    assert!(changes.contains("co2-calculator-backend:1.8.3"), "{changes}");
+    // Series that nothing reports say so, naming the selector and what is missing.
+    assert!(page.contains("id=\"chart-redis-memory\""));
+    assert!(
+        page.contains("No data for <code>namespace=&quot;co2-calculator-prod&quot;</code>"),
+        "{page}"
+    );
+
+    // The backend's own page: its pods only (the exporter's 900 MiB is not its).
+    let address = format!("/monitoring?env=prod&workload=backend&{}", from_to(end - 3600, end));
+    let page = stakeholder.get(app.url(&address)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(cells(&page, "memory").first().map(String::as_str), Some("256 MiB"));
+    assert!(
+        !page.contains("id=\"chart-redis-memory\""),
+        "a workload page shows its pods, not Redis"
+    );
+
+    // The same view again within its step is answered from the cache: Prometheus counts
+    // no new range query.
+    let asked = || async {
+        let metrics = reqwest::get(prometheus.url.join("metrics").unwrap()).await.unwrap();
+        let metrics = metrics.text().await.unwrap();
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("prometheus_http_requests_total{"))
+            .filter(|l| l.contains("handler=\"/api/v1/query_range\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let before = asked().await;
+    assert!(before > 0.0, "the first views asked Prometheus");
+    for _ in 0..3 {
+        let again = stakeholder.get(app.url(&address)).send().await.unwrap();
+        assert_eq!(again.status(), 200);
+    }
+    assert_eq!(asked().await, before, "repeated views asked Prometheus again");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_prometheus_that_is_down_is_named_and_the_page_still_comes_at_once(db: PgPool) {
+    // A port nothing listens on: bound, then let go.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let url = format!("http://{free}");
+    let app = spawn_app_with(db, test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())])).await;
+    let developer = app.client_as("developer").await;
+    let started = Instant::now();
+    let response = developer.get(app.url("/monitoring?env=dev&range=6h")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "a refused connection fails at once");
+    assert!(page.contains("id=\"prometheus-failed\""), "{page}");
+    assert!(page.contains(&format!("Prometheus at {free} cannot be reached")), "{page}");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn without_prometheus_the_page_says_what_to_configure(db: PgPool) {
+    let app = spawn_app_with(db, test_settings(&[])).await;
+    let developer = app.client_as("developer").await;
+    let page = developer.get(app.url("/monitoring")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("No Prometheus is configured"), "{page}");
+    assert!(page.contains("prometheus.url"));
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn bad_metrics_addresses_are_refused_in_words(db: PgPool) {
+    let app =
+        spawn_app_with(db, test_settings(&[("GANTRY_PROMETHEUS_URL", "http://127.0.0.1:9")])).await;
+    let admin = app.client_as("admin").await;
+    let cases = [
+        ("/monitoring?env=nowhere", 404, "There is no environment named"),
+        ("/monitoring?env=prod&workload=mainframe", 404, "prod has no workload named"),
+        ("/monitoring?env=prod&range=1y", 400, "must be one of 15m, 1h, 6h, 24h, 7d"),
+        ("/monitoring?env=prod&from=2026-12-01T10:00", 400, "needs both"),
+        (
+            "/monitoring?env=prod&from=2026-12-01T10:00&to=2026-12-01T10:02",
+            400,
+            "at least 5 minutes",
+        ),
+        ("/monitoring?env=prod&from=2026-01-01T00:00&to=2026-12-01T00:00", 400, "at most 31 days"),
+        ("/monitoring?env=prod&from=yesterday&to=today", 400, "must be a time like"),
+    ];
+    for (address, status, says) in cases {
+        let response = admin.get(app.url(address)).send().await.unwrap();
+        assert_eq!(response.status(), status, "{address}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains(says), "{address}: {page}");
+    }
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn what_prometheus_answers_comes_out_inert(db: PgPool) {
+    // Label values are whatever the cluster's pods and exporters put there.
+    let hostile = "\\\"'></title></script><x-probe>";
+    let end = chrono::Utc::now().timestamp() / 60 * 60 - 600;
+    let mut om = String::from(
+        "# TYPE container_memory_working_set_bytes gauge\n# TYPE celery_queue_length gauge\n",
+    );
+    for i in 0..=120 {
+        let t = end - 3600 + i * 30;
+        om.push_str(&format!("container_memory_working_set_bytes{{namespace=\"{PROD}\",pod=\"{hostile}\",container=\"main\"}} 1000 {t}\n"));
+        om.push_str(&format!(
+            "celery_queue_length{{namespace=\"{PROD}\",queue_name=\"{hostile}\"}} 5 {t}\n"
+        ));
+    }
+    om.push_str("# EOF\n");
+    let prometheus = start_with_history(&om).await;
+    let url = prometheus.url.to_string();
+    let app = spawn_app_with(db, test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())])).await;
+    let admin = app.client_as("admin").await;
+    let address = format!("/monitoring?env=prod&{}", from_to(end - 3600, end));
+    let page = admin.get(app.url(&address)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("id=\"chart-memory\"") && page.contains("<svg class=\"chart\""),
+        "{page}"
+    );
+    assert!(page.contains("&lt;x-probe&gt;"), "the label is shown, escaped: {page}");
+    assert!(!page.contains("<x-probe"), "a label reached the page unescaped: {page}");
+    app.stop().await;
+}
