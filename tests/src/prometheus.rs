@@ -33,6 +33,15 @@ fn tool(var: &str) -> String {
 /// Starts Prometheus on a free loopback port over the series in `openmetrics` (OpenMetrics
 /// text ending in `# EOF`), and waits until it is ready.
 pub async fn start_with_history(openmetrics: &str) -> TestPrometheus {
+    start(openmetrics, None).await
+}
+
+/// The same, evaluating the alerting `rules` (a rule file's YAML) every second.
+pub async fn start_with_rules(openmetrics: &str, rules: &str) -> TestPrometheus {
+    start(openmetrics, Some(rules)).await
+}
+
+async fn start(openmetrics: &str, rules: Option<&str>) -> TestPrometheus {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let folder = std::env::temp_dir().join(format!(
         "gantry-prometheus-{}-{}",
@@ -51,7 +60,13 @@ pub async fn start_with_history(openmetrics: &str) -> TestPrometheus {
         .expect("promtool runs");
     assert!(made.status.success(), "backfill: {}", String::from_utf8_lossy(&made.stderr));
     let config = folder.join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 30s\n").expect("the config is written");
+    let mut text = String::from("global:\n  scrape_interval: 30s\n");
+    if let Some(rules) = rules {
+        let file = folder.join("rules.yml");
+        std::fs::write(&file, rules).expect("the rules are written");
+        text.push_str(&format!("  evaluation_interval: 1s\nrule_files:\n  - {}\n", file.display()));
+    }
+    std::fs::write(&config, text).expect("the config is written");
     let mut child = Command::new(tool("GANTRY_PROMETHEUS"))
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--storage.tsdb.path={}", data.display()))

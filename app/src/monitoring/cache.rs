@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
-use super::prometheus::{Failure, Prometheus, Series};
+use super::prometheus::{Alert, Failure, Prometheus, Rule, Series};
 use super::window::Window;
 
 /// How long a failed answer is kept before the next viewer asks again, and how long an
@@ -50,8 +50,34 @@ pub struct Fetched {
     pub stale_since: Option<i64>,
 }
 
+/// Prometheus' alerts and alerting rules, as one listing (both change together).
+#[derive(Clone, Debug, Default)]
+pub struct Alerting {
+    pub alerts: Vec<Alert>,
+    pub rules: Vec<Rule>,
+}
+
+/// What the alert panels get: the listing, and when it is not the current one, why and
+/// since when.
+#[derive(Clone, Debug)]
+pub struct AlertsNow {
+    pub alerting: Option<Arc<Alerting>>,
+    pub failure: Option<Failure>,
+    /// With a failure: when (Unix seconds) the listing shown was fetched, if any.
+    pub stale_since: Option<i64>,
+}
+
+struct Listing {
+    at: Instant,
+    answer: Result<Arc<Alerting>, Failure>,
+    /// The newest good listing and when it was fetched (Unix seconds).
+    good: Option<(i64, Arc<Alerting>)>,
+}
+
 pub struct Cache {
     prometheus: Prometheus,
+    /// Held while it is being fetched: those asking meanwhile wait for that answer.
+    alerting: tokio::sync::Mutex<Option<Listing>>,
     entries: Mutex<HashMap<Key, Arc<OnceCell<Answer>>>>,
     /// The newest good answer per (query, range length): shown when the current one fails.
     last_good: Mutex<HashMap<(String, i64), Good>>,
@@ -69,6 +95,7 @@ impl Cache {
     pub fn new(prometheus: Prometheus) -> Self {
         Self {
             prometheus,
+            alerting: tokio::sync::Mutex::new(None),
             entries: Mutex::new(HashMap::new()),
             last_good: Mutex::new(HashMap::new()),
             down: Mutex::new(None),
@@ -134,6 +161,51 @@ impl Cache {
                     },
                 }
             }
+        }
+    }
+
+    /// The alerts and rules, asked at most once per `fresh_for` (the scrape interval:
+    /// rules are evaluated about that often) whoever looks.
+    pub async fn alerting(&self, fresh_for: Duration) -> AlertsNow {
+        let mut listing = self.alerting.lock().await;
+        let fresh = listing.as_ref().is_some_and(|l| {
+            let wait = if l.answer.is_ok() { fresh_for } else { RETRY.min(fresh_for) };
+            l.at.elapsed() < wait
+        });
+        if !fresh {
+            let answer = match self.still_down() {
+                Some(failure) => Err(failure),
+                None => {
+                    self.asked.fetch_add(2, Ordering::Relaxed);
+                    let both = futures_util::future::try_join(
+                        self.prometheus.alerts(),
+                        self.prometheus.rules(),
+                    )
+                    .await;
+                    if let Err(failure @ (Failure::Unreachable { .. } | Failure::TimedOut { .. })) =
+                        &both
+                    {
+                        *lock(&self.down) = Some((Instant::now() + RETRY, failure.clone()));
+                    }
+                    both.map(|(alerts, rules)| Arc::new(Alerting { alerts, rules }))
+                }
+            };
+            let good = match &answer {
+                Ok(alerting) => Some((chrono::Utc::now().timestamp(), Arc::clone(alerting))),
+                Err(_) => listing.as_ref().and_then(|l| l.good.clone()),
+            };
+            *listing = Some(Listing { at: Instant::now(), answer, good });
+        }
+        match listing.as_ref() {
+            Some(Listing { answer: Ok(alerting), .. }) => {
+                AlertsNow { alerting: Some(Arc::clone(alerting)), failure: None, stale_since: None }
+            }
+            Some(Listing { answer: Err(failure), good, .. }) => AlertsNow {
+                alerting: good.as_ref().map(|(_, a)| Arc::clone(a)),
+                failure: Some(failure.clone()),
+                stale_since: good.as_ref().map(|(at, _)| *at),
+            },
+            None => AlertsNow { alerting: None, failure: None, stale_since: None },
         }
     }
 

@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use super::alerts::{for_namespace, EnvironmentAlerts};
+use super::cache::AlertsNow;
 use super::chart::{render, Drawing, Marker};
 use super::model::{Answered, Asked};
 use super::prometheus::Failure;
@@ -135,15 +137,99 @@ impl Page<'_> {
         ServerHtml { title: self.title(), html: out }
     }
 
+    /// The environment's alerts: firing, then pending, most severe first; or why they
+    /// cannot be read.
+    fn alerts(&self, out: &mut String, now: &AlertsNow) {
+        let env = &self.environment.name;
+        out.push_str(r#"<section class="panel" id="alerts"><h2>Alerts</h2>"#);
+        if let Some(failure) = &now.failure {
+            let said = match now.stale_since {
+                Some(at) => format!(
+                    "Stale since {}: the alerts cannot be read now ({failure}). Showing the last ones read.",
+                    clock(at, "%a %d %H:%M UTC")
+                ),
+                None => format!("The alerts cannot be read: {failure}."),
+            };
+            let _ = write!(out, r#"<p class="chart-failure" role="status">{}</p>"#, html(&said));
+        }
+        let Some(alerting) = &now.alerting else {
+            out.push_str("</section>");
+            return;
+        };
+        let mine: EnvironmentAlerts = for_namespace(alerting, &self.environment.namespace);
+        if mine.alerts.is_empty() {
+            let _ = write!(
+                out,
+                r#"<p class="muted" id="no-alerts">No alert fires or is pending on {}; Prometheus evaluates {} alerting {}.</p>"#,
+                html(env),
+                mine.rules,
+                if mine.rules == 1 { "rule" } else { "rules" }
+            );
+        } else {
+            let _ = write!(
+                out,
+                r#"<p>{} firing, {} pending on {}.</p><ul class="alerts">"#,
+                mine.firing(),
+                mine.pending(),
+                html(env)
+            );
+            for alert in &mine.alerts {
+                let name = alert.labels.get("alertname").map_or("alert", String::as_str);
+                let severity = alert.labels.get("severity").map_or("", String::as_str);
+                let since = alert
+                    .active_at
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| format!(" since {}", t.format("%a %d %H:%M UTC")))
+                    .unwrap_or_default();
+                let note = |key: &str| alert.annotations.get(key).map(String::as_str).unwrap_or("");
+                let _ = write!(
+                    out,
+                    r#"<li class="alert {}" data-alert="{}"><span class="badge alert-state">{}{}</span> <strong>{}</strong><span class="muted">{}</span>"#,
+                    html(&alert.state),
+                    html(name),
+                    html(&alert.state),
+                    if severity.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" · {}", html(severity))
+                    },
+                    html(name),
+                    html(&since)
+                );
+                if !note("summary").is_empty() {
+                    let _ = write!(out, "<p>{}</p>", html(note("summary")));
+                }
+                if !note("description").is_empty() {
+                    let _ =
+                        write!(out, r#"<p class="muted small">{}</p>"#, html(note("description")));
+                }
+                out.push_str("</li>");
+            }
+            out.push_str("</ul>");
+        }
+        for (rule, error) in &mine.broken {
+            let _ = write!(
+                out,
+                r#"<p class="chart-failure">Prometheus cannot evaluate the rule {}: {}. It will not fire.</p>"#,
+                html(rule),
+                html(error)
+            );
+        }
+        out.push_str("</section>");
+    }
+
     pub fn render(
         &self,
         window: &Window,
         selector: &str,
         answered: &[Answered],
         markers: &[Marker],
+        alerts: &AlertsNow,
     ) -> ServerHtml {
         let mut out = String::from("<h1>Metrics</h1>");
         self.choices(&mut out);
+        self.alerts(&mut out, alerts);
         let _ = write!(
             out,
             r#"<p class="muted small" id="window">{} to {} UTC · a point every {}, rates over {} · series matching <code>{}</code></p>"#,

@@ -61,6 +61,83 @@ pub struct Sample {
     pub value: Option<f64>,
 }
 
+/// An alert as Prometheus holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alert {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// `firing` or `pending`.
+    pub state: String,
+    /// When it became active (RFC 3339), if said.
+    pub active_at: Option<String>,
+}
+
+/// An alerting rule: what it is called, whether Prometheus can evaluate it, and its
+/// alerts now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// `ok`, `err` or `unknown`.
+    pub health: String,
+    pub last_error: Option<String>,
+    pub alerts: Vec<Alert>,
+}
+
+#[derive(Deserialize)]
+struct AlertsData {
+    alerts: Vec<RawAlert>,
+}
+
+#[derive(Deserialize)]
+struct RawAlert {
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    state: String,
+    #[serde(default, rename = "activeAt")]
+    active_at: Option<String>,
+}
+
+impl From<RawAlert> for Alert {
+    fn from(raw: RawAlert) -> Self {
+        Alert {
+            labels: raw.labels,
+            annotations: raw.annotations,
+            state: raw.state,
+            active_at: raw.active_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RulesData {
+    groups: Vec<RawGroup>,
+}
+
+#[derive(Deserialize)]
+struct RawGroup {
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+struct RawRule {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    health: String,
+    #[serde(default, rename = "lastError")]
+    last_error: Option<String>,
+    #[serde(default)]
+    alerts: Vec<RawAlert>,
+}
+
 pub struct Prometheus {
     base: url::Url,
     credentials: Credentials,
@@ -77,10 +154,10 @@ pub const CONCURRENT: usize = 8;
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Deserialize)]
-struct Answer {
+struct Answer<D> {
     status: String,
-    #[serde(default)]
-    data: Option<Data>,
+    #[serde(default = "Option::default")]
+    data: Option<D>,
     #[serde(default, rename = "errorType")]
     error_type: Option<String>,
     #[serde(default)]
@@ -170,7 +247,7 @@ impl Prometheus {
             ("step", window.step.as_secs().to_string()),
             ("timeout", format!("{}s", self.timeout.as_secs())),
         ];
-        let data = self.ask("api/v1/query_range", &form).await?;
+        let data: Data = self.ask("api/v1/query_range", &form).await?;
         if data.result_type != "matrix" {
             return Err(Failure::Unreadable(format!("a {} for a range query", data.result_type)));
         }
@@ -191,7 +268,7 @@ impl Prometheus {
             ("time", at.to_string()),
             ("timeout", format!("{}s", self.timeout.as_secs())),
         ];
-        let data = self.ask("api/v1/query", &form).await?;
+        let data: Data = self.ask("api/v1/query", &form).await?;
         match data.result_type.as_str() {
             "vector" => Ok(data
                 .result
@@ -206,7 +283,36 @@ impl Prometheus {
         }
     }
 
-    async fn ask(&self, path: &str, form: &[(&str, String)]) -> Result<Data, Failure> {
+    /// Every alert Prometheus holds, pending and firing (`/api/v1/alerts`).
+    pub async fn alerts(&self) -> Result<Vec<Alert>, Failure> {
+        let data: AlertsData = self.ask("api/v1/alerts", &[]).await?;
+        Ok(data.alerts.into_iter().map(Alert::from).collect())
+    }
+
+    /// Every alerting rule Prometheus evaluates, with its health (`/api/v1/rules`;
+    /// 2.42 ignores the filters of that API, so the panel filters).
+    pub async fn rules(&self) -> Result<Vec<Rule>, Failure> {
+        let data: RulesData = self.ask("api/v1/rules", &[("type", "alert".to_owned())]).await?;
+        Ok(data
+            .groups
+            .into_iter()
+            .flat_map(|g| g.rules)
+            .filter(|r| r.kind == "alerting")
+            .map(|r| Rule {
+                name: r.name,
+                labels: r.labels,
+                health: r.health,
+                last_error: r.last_error.filter(|e| !e.is_empty()),
+                alerts: r.alerts.into_iter().map(Alert::from).collect(),
+            })
+            .collect())
+    }
+
+    async fn ask<D: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+    ) -> Result<D, Failure> {
         let host = self.host();
         // Closed only when the client is dropped; then nothing is asked.
         let _permit = self.in_flight.acquire().await.map_err(|_| Failure::Unreachable {
@@ -217,7 +323,13 @@ impl Prometheus {
             .base
             .join(path)
             .map_err(|e| Failure::Unreachable { host: host.clone(), reason: e.to_string() })?;
-        let mut request = self.client.post(url).form(form);
+        // Queries go as a form (a long PromQL stays out of the URL); the alert and rule
+        // lists answer GET only.
+        let mut request = if path.starts_with("api/v1/query") {
+            self.client.post(url).form(form)
+        } else {
+            self.client.get(url).query(form)
+        };
         request = match &self.credentials {
             Credentials::None => request,
             Credentials::Bearer(token) => request.bearer_auth(token),
@@ -226,7 +338,7 @@ impl Prometheus {
         let answer = request.send().await.map_err(|e| self.transport(&e))?;
         let status = answer.status();
         let body = answer.bytes().await.map_err(|e| self.transport(&e))?;
-        let parsed: Answer = serde_json::from_slice(&body).map_err(|_| {
+        let parsed: Answer<D> = serde_json::from_slice(&body).map_err(|_| {
             let what = if status.is_success() {
                 "its body is not JSON".to_owned()
             } else {

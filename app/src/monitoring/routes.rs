@@ -150,6 +150,20 @@ async fn markers(
     Ok(out)
 }
 
+/// `host:port` of a URL, as failures name Prometheus.
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_owned();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_default()
+}
+
 /// Asks every chart's queries at once, none for longer than Prometheus' timeout: a page
 /// never waits longer than that, however slow Prometheus is.
 pub async fn answer(
@@ -158,10 +172,7 @@ pub async fn answer(
     window: &Window,
 ) -> Vec<Answered> {
     let deadline = tokio::time::Instant::now() + super::prometheus::TIMEOUT;
-    let host = url::Url::parse(&monitoring.config.url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_default();
+    let host = host_of(&monitoring.config.url);
     let ask = |expr: String| {
         let host = host.clone();
         async move {
@@ -218,14 +229,28 @@ pub async fn monitoring_page(query: &str) -> Result<ServerHtml, AppError> {
     let scope = Scope { environment, workload: asked.workload.as_deref() };
     let selector = scope.selector().to_owned();
     let charts = charts(&scope, &monitoring.config, &window);
-    let (answered, markers) = futures_util::future::join(
+    let alerts = async {
+        let asked = monitoring.cache.alerting(monitoring.scrape());
+        tokio::time::timeout(super::prometheus::TIMEOUT, asked).await.unwrap_or_else(|_| {
+            super::cache::AlertsNow {
+                alerting: None,
+                failure: Some(Failure::TimedOut {
+                    host: host_of(&monitoring.config.url),
+                    after: super::prometheus::TIMEOUT,
+                }),
+                stale_since: None,
+            }
+        })
+    };
+    let (answered, markers, alerts) = futures_util::future::join3(
         answer(monitoring, charts, &window),
         markers(&context, &asked, &window),
+        alerts,
     )
     .await;
     let markers =
         markers.map_err(|error| AppError::internal("cannot read the changes to mark", &error))?;
-    Ok(page.render(&window, &selector, &answered, &markers))
+    Ok(page.render(&window, &selector, &answered, &markers, &alerts))
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use gantry_app::history::observe::ObservedRevision;
-use gantry_tests::prometheus::start_with_history;
-use gantry_tests::{spawn_app_with, test_settings};
+use gantry_tests::prometheus::{start_with_history, start_with_rules};
+use gantry_tests::{eventually_some, spawn_app_with, test_settings};
 use sqlx::PgPool;
 
 const PROD: &str = "co2-calculator-prod";
@@ -231,5 +231,96 @@ async fn what_prometheus_answers_comes_out_inert(db: PgPool) {
     );
     assert!(page.contains("&lt;x-probe&gt;"), "the label is shown, escaped: {page}");
     assert!(!page.contains("<x-probe"), "a label reached the page unescaped: {page}");
+    app.stop().await;
+}
+
+/// Rules evaluated every second over prod's history: one fires at once, one waits an hour
+/// before firing (pending), one fires in dev only.
+const RULES: &str = r#"groups:
+  - name: test
+    rules:
+      - alert: HighErrorRate
+        expr: sum by (namespace) (rate(http_requests_total{status=~"5.."}[5m])) / sum by (namespace) (rate(http_requests_total[5m])) > 0.05
+        labels: {severity: critical}
+        annotations:
+          summary: "{{ $labels.namespace }}: {{ $value | humanizePercentage }} of requests fail"
+          description: "<x-probe> from an annotation"
+      - alert: SlowResponses
+        expr: histogram_quantile(0.95, sum by (namespace, le) (rate(http_request_duration_highr_seconds_bucket[5m]))) > 1
+        for: 1h
+        labels: {severity: warning}
+      - alert: DevOnly
+        expr: vector(1)
+        labels: {namespace: co2-calculator-dev, severity: info}
+"#;
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn prods_alerts_show_firing_before_pending_and_none_of_devs(db: PgPool) {
+    // Up to a minute ago: rules look back five minutes, so they see it now.
+    let end = chrono::Utc::now().timestamp() / 30 * 30 - 60;
+    let prometheus = start_with_rules(&history(end), RULES).await;
+    let url = prometheus.url.to_string();
+    // The listing is kept for a scrape interval: a short one, so the test waits little.
+    let settings = test_settings(&[
+        ("GANTRY_PROMETHEUS_URL", url.as_str()),
+        ("GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS", "2"),
+    ]);
+    let app = spawn_app_with(db, settings).await;
+    let stakeholder = app.client_as("stakeholder").await;
+    let alerts_of = |page: String| {
+        let section = page
+            .split("id=\"alerts\"")
+            .nth(1)
+            .map(|s| s.split("</section>").next().unwrap_or("").to_owned());
+        section.unwrap_or_default()
+    };
+    // Rules are evaluated every second.
+    let both = || async {
+        let page = stakeholder.get(app.url("/monitoring?env=prod&range=15m")).send().await.ok()?;
+        let alerts = alerts_of(page.text().await.ok()?);
+        (alerts.contains("data-alert=\"HighErrorRate\"")
+            && alerts.contains("data-alert=\"SlowResponses\""))
+        .then_some(alerts)
+    };
+    let alerts =
+        eventually_some(Duration::from_secs(90), "prod's two alerts on the page", both).await;
+    let firing = alerts.find("data-alert=\"HighErrorRate\"").unwrap();
+    let pending = alerts.find("data-alert=\"SlowResponses\"").unwrap();
+    assert!(firing < pending, "firing comes before pending: {alerts}");
+    assert!(alerts.contains("<li class=\"alert firing\" data-alert=\"HighErrorRate\"><span class=\"badge alert-state\">firing · critical</span>"), "{alerts}");
+    assert!(
+        alerts.contains("<li class=\"alert pending\" data-alert=\"SlowResponses\""),
+        "{alerts}"
+    );
+    assert!(alerts.contains("1 firing, 1 pending on prod."), "{alerts}");
+    // The summary as Prometheus rendered it: 1 of 11 requests fail.
+    assert!(alerts.contains("co2-calculator-prod: 9.091% of requests fail"), "{alerts}");
+    assert!(
+        alerts.contains("&lt;x-probe&gt; from an annotation") && !alerts.contains("<x-probe"),
+        "{alerts}"
+    );
+    assert!(!alerts.contains("DevOnly"), "dev's alert shown on prod: {alerts}");
+
+    // Dev has its own; staging none, said so with the number of rules watching.
+    let dev = alerts_of(
+        stakeholder.get(app.url("/monitoring?env=dev")).send().await.unwrap().text().await.unwrap(),
+    );
+    assert!(dev.contains("data-alert=\"DevOnly\"") && !dev.contains("HighErrorRate"), "{dev}");
+    let staging = alerts_of(
+        stakeholder
+            .get(app.url("/monitoring?env=staging"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        staging.contains(
+            "No alert fires or is pending on staging; Prometheus evaluates 3 alerting rules."
+        ),
+        "{staging}"
+    );
     app.stop().await;
 }
