@@ -180,6 +180,9 @@ impl Application {
         if self.background {
             background.0.push(gantry_app::actions::engine::start(self.context.clone()));
             background.0.push(gantry_app::history::recorder::start(self.context.clone()));
+            if self.context.monitoring.is_some() {
+                background.0.push(gantry_app::monitoring::summary::start(self.context.clone()));
+            }
         }
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let live = Arc::clone(&self.live);

@@ -14,7 +14,7 @@ use super::EnvironmentWatch;
 use crate::config::EnvironmentConfig;
 use crate::environment::model::EnvironmentDetail;
 use crate::overview::model::EnvironmentCard;
-use crate::status::model::{Attention, EnvironmentStatus};
+use crate::status::model::{Attention, EnvironmentStatus, Figures};
 
 /// Bursts of watch events within this window are derived once. Short against the
 /// 500 ms change-to-screen target; long enough that a rollout's dozens of events in a few
@@ -99,6 +99,9 @@ pub struct Live {
     /// Per environment, what waits for people (from the database, set by the actions'
     /// sweeper); merged into each status so pages and streams carry it.
     attention: Vec<RwLock<Attention>>,
+    /// Per environment, the backend's last minutes and the alerts (from Prometheus, set
+    /// by `monitoring::summary`).
+    figures: Vec<RwLock<Option<Figures>>>,
     updates: broadcast::Sender<Update>,
     tasks: RwLock<Vec<JoinHandle<()>>>,
     /// Turns true when the server stops: open streams end so shutdown is not held up.
@@ -155,12 +158,14 @@ impl Live {
             .collect();
         let (updates, _) = broadcast::channel(BACKLOG);
         let attention = watches.iter().map(|_| RwLock::new(Attention::default())).collect();
+        let figures = watches.iter().map(|_| RwLock::new(None)).collect();
         let live = Arc::new(Self {
             present,
             watches,
             configs,
             snapshots,
             attention,
+            figures,
             updates,
             tasks: RwLock::new(Vec::new()),
             closing: tokio::sync::watch::Sender::new(false),
@@ -233,6 +238,7 @@ impl Live {
         let mut status = watch.status();
         status.attention =
             self.attention.get(i).and_then(|a| a.read().ok().map(|a| *a)).unwrap_or_default();
+        status.figures = self.figures.get(i).and_then(|f| f.read().ok().and_then(|f| f.clone()));
         let Ok(mut current) = slot.write() else { return };
         if *current.status == status {
             current.synced |= synced;
@@ -267,6 +273,24 @@ impl Live {
             if changed {
                 self.refresh(i);
             }
+        }
+    }
+}
+
+impl Live {
+    /// Sets an environment's figures from Prometheus, and updates its pages when a shown
+    /// figure changed.
+    pub fn set_figures(&self, environment: &str, figures: Figures) {
+        let Some(i) = self.configs.iter().position(|c| c.name == environment) else { return };
+        let changed = match self.figures.get(i).and_then(|f| f.write().ok()) {
+            Some(mut slot) if slot.as_ref() != Some(&figures) => {
+                *slot = Some(figures);
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            self.refresh(i);
         }
     }
 }

@@ -137,6 +137,7 @@ impl EnvironmentWatch {
             jobs: scheduled,
             events,
             attention: crate::status::model::Attention::default(),
+            figures: None,
         }
     }
 }

@@ -103,6 +103,12 @@ impl Cache {
         }
     }
 
+    /// The client itself, for the few queries that are not charts (the cards' figures,
+    /// asked once per interval by the server, not per viewer).
+    pub fn client(&self) -> &Prometheus {
+        &self.prometheus
+    }
+
     /// How many queries this cache has sent to Prometheus since it was made.
     pub fn asked(&self) -> u64 {
         self.asked.load(Ordering::Relaxed)

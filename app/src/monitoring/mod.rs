@@ -20,6 +20,8 @@ pub mod prometheus;
 pub mod queries;
 #[cfg(feature = "ssr")]
 pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod summary;
 pub mod window;
 
 /// What the server keeps for the Metrics pages: the configuration and the shared cache in

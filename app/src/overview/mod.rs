@@ -114,6 +114,7 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
         stale_since,
         attention,
         pinned,
+        figures,
     } = env;
     // The view macro builds children before attributes: each needs its own copy.
     let heading = name.clone();
@@ -165,6 +166,24 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
         }
     });
     let pinned = pinned.map(|p| view! { <p class="pinned">{p}</p> });
+    // The backend's last five minutes and the alerts firing, from Prometheus.
+    let metrics_href = format!("/monitoring?env={name}");
+    let figures = figures.map(|f| {
+        let firing = (f.firing > 0).then(|| {
+            let n = f.firing;
+            let text = format!("{n} alert{} firing", if n == 1 { "" } else { "s" });
+            view! { <a class="badge alerts-firing" href=format!("{metrics_href}#alerts")>{text}</a> }
+        });
+        view! {
+            <div class="figures">
+                {firing}
+                <p class="figures-words">"Backend: " {f.words}</p>
+                <p class="muted small">
+                    <a href=metrics_href.clone()>"Last 5 min"</a> ": " {f.line}
+                </p>
+            </div>
+        }
+    });
     let (healthy, total) = healthy_workloads;
     let (ready, desired) = replicas;
     let is_stale = stale.is_some().to_string();
@@ -183,6 +202,7 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
             {problems}
             {version}
             <p class="summary">{summary}</p>
+            {figures}
             {bars}
             <p class="muted workloads-count">
                 {healthy} " of " {total} " workloads running normally · " {ready} "/" {desired} " replicas ready"

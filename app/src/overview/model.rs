@@ -43,6 +43,19 @@ pub struct EnvironmentCard {
     pub attention: Attention,
     /// "auto-sync paused by … since …: reason" while a rollback pins the environment.
     pub pinned: Option<String>,
+    /// The backend's last five minutes and the alerts firing, when Prometheus is
+    /// configured.
+    pub figures: Option<CardFigures>,
+}
+
+/// The overview card's metrics line, ready to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardFigures {
+    /// "11/s · 9.09 % errors · p95 2 s".
+    pub line: String,
+    /// For stakeholders: "fast and error-free", "slow, and 1 in 11 requests fails".
+    pub words: String,
+    pub firing: u32,
 }
 
 impl EnvironmentCard {
@@ -64,6 +77,7 @@ impl EnvironmentCard {
             stale_since: None,
             attention: Attention::default(),
             pinned: None,
+            figures: None,
         }
     }
 }
@@ -118,6 +132,7 @@ pub fn card(status: &EnvironmentStatus) -> EnvironmentCard {
         stale_since: status.stale_since.clone(),
         attention: status.attention,
         pinned: status.argo.as_ref().and_then(|a| a.pinned.as_ref()).map(words::pinned),
+        figures: status.figures.as_ref().map(words::figures),
     }
 }
 
@@ -163,6 +178,7 @@ mod tests {
             jobs: vec![],
             events: vec![],
             attention: Default::default(),
+            figures: None,
         }
     }
 

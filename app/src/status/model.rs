@@ -138,6 +138,23 @@ pub struct Attention {
     pub unacknowledged: u32,
 }
 
+/// The backend's last five minutes from Prometheus and the environment's alerts, as the
+/// overview card shows them. Whole numbers (thousandths, millionths, milliseconds), so a
+/// status stays comparable and the card changes only when a shown figure does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Requests per second × 1000; `None`: no such series.
+    pub requests_milli: Option<i64>,
+    /// Share of server errors × 1,000,000; `None` without traffic.
+    pub errors_ppm: Option<i64>,
+    /// 95th percentile latency in milliseconds; `None` without traffic.
+    pub p95_ms: Option<i64>,
+    pub firing: u32,
+    pub pending: u32,
+    /// Why the figures could not be read, in words.
+    pub unreadable: Option<String>,
+}
+
 /// One environment's roll-up: health with the reason in words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -235,6 +252,9 @@ pub struct EnvironmentStatus {
     /// The most recent warnings (at most `MAX_EVENTS`), newest first.
     pub events: Vec<WarningEvent>,
     pub attention: Attention,
+    /// From Prometheus, when one is configured.
+    #[serde(default)]
+    pub figures: Option<Figures>,
 }
 
 /// How many warning events an environment's status carries.

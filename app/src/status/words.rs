@@ -259,3 +259,99 @@ mod tests {
         assert_eq!(sentence(""), "");
     }
 }
+
+/// The overview card's metrics line and its words for stakeholders: "fast and
+/// error-free", "slow, and 1 in 20 requests fails".
+#[cfg(feature = "ssr")]
+pub fn figures(f: &super::model::Figures) -> crate::overview::model::CardFigures {
+    use crate::monitoring::chart::format;
+    use crate::monitoring::queries::Unit;
+    let card = |line: String, words: String| crate::overview::model::CardFigures {
+        line,
+        words,
+        firing: f.firing,
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let scaled = |v: i64, by: f64| v as f64 / by;
+    if let Some(why) = &f.unreadable {
+        return card("metrics unavailable".into(), why.clone());
+    }
+    let Some(requests) = f.requests_milli else {
+        return card("no request metrics".into(), "no traffic figures from the backend".into());
+    };
+    if requests == 0 {
+        return card(
+            "no requests in the last 5 minutes".into(),
+            "no traffic in the last 5 minutes".into(),
+        );
+    }
+    let mut line = format(Unit::PerSecond, scaled(requests, 1000.0));
+    let ratio = f.errors_ppm.map(|e| scaled(e, 1_000_000.0));
+    let p95 = f.p95_ms.map(|ms| scaled(ms, 1000.0));
+    if let Some(r) = ratio {
+        line.push_str(&format!(" · {} errors", format(Unit::Ratio, r)));
+    }
+    if let Some(s) = p95 {
+        line.push_str(&format!(" · p95 {}", format(Unit::Seconds, s)));
+    }
+    let speed = match p95 {
+        None => None,
+        Some(s) if s < 0.5 => Some("fast".to_owned()),
+        Some(s) if s < 1.0 => Some("responsive".to_owned()),
+        Some(s) => Some(format!("slow (p95 {})", format(Unit::Seconds, s))),
+    };
+    let errors = match ratio {
+        None => None,
+        Some(r) if r <= 0.0 => Some("error-free".to_owned()),
+        Some(r) if r < 0.001 => Some("almost error-free".to_owned()),
+        Some(r) if r >= 0.5 => Some("most requests fail".to_owned()),
+        Some(r) => Some(format!("1 in {} requests fails", (1.0 / r).round())),
+    };
+    let words = match (speed, errors) {
+        (Some(s), Some(e)) if e.ends_with("error-free") => format!("{s} and {e}"),
+        (Some(s), Some(e)) => format!("{s}, and {e}"),
+        (Some(s), None) => s,
+        (None, Some(e)) => e,
+        (None, None) => "serving requests".to_owned(),
+    };
+    card(line, words)
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod figure_tests {
+    use super::figures;
+    use crate::status::model::Figures;
+
+    fn of(requests: i64, errors_ppm: i64, p95_ms: i64) -> (String, String) {
+        let f = Figures {
+            requests_milli: Some(requests),
+            errors_ppm: Some(errors_ppm),
+            p95_ms: Some(p95_ms),
+            ..Figures::default()
+        };
+        let card = figures(&f);
+        (card.line, card.words)
+    }
+
+    #[test]
+    fn the_last_five_minutes_in_figures_and_in_words() {
+        assert_eq!(
+            of(11_000, 0, 120),
+            ("11/s · 0 % errors · p95 120 ms".into(), "fast and error-free".into())
+        );
+        assert_eq!(of(11_000, 50_000, 700).1, "responsive, and 1 in 20 requests fails");
+        assert_eq!(of(11_000, 90_909, 2_000).1, "slow (p95 2 s), and 1 in 11 requests fails");
+        assert_eq!(of(2_500, 400, 300).1, "fast and almost error-free");
+        assert_eq!(of(2_500, 800_000, 300).1, "fast, and most requests fail");
+        let quiet = figures(&Figures { requests_milli: Some(0), ..Figures::default() });
+        assert_eq!(quiet.words, "no traffic in the last 5 minutes");
+        let down = figures(&Figures {
+            unreadable: Some("Prometheus at p:9090 cannot be reached".into()),
+            ..Figures::default()
+        });
+        assert_eq!(
+            (down.line.as_str(), down.words.as_str()),
+            ("metrics unavailable", "Prometheus at p:9090 cannot be reached")
+        );
+    }
+}

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use gantry_app::history::observe::ObservedRevision;
 use gantry_tests::prometheus::{start_with_history, start_with_rules};
-use gantry_tests::{eventually_some, spawn_app_with, test_settings};
+use gantry_tests::{
+    eventually_some, spawn_app_with, spawn_on_simulator_with, test_settings, Background,
+};
 use sqlx::PgPool;
 
 const PROD: &str = "co2-calculator-prod";
@@ -322,5 +324,40 @@ async fn prods_alerts_show_firing_before_pending_and_none_of_devs(db: PgPool) {
         ),
         "{staging}"
     );
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_overview_card_says_prods_last_five_minutes_in_figures_and_words(db: PgPool) {
+    let end = chrono::Utc::now().timestamp() / 30 * 30 - 60;
+    let prometheus = start_with_rules(&history(end), RULES).await;
+    let url = prometheus.url.to_string();
+    let extra = [
+        ("GANTRY_PROMETHEUS_URL", url.as_str()),
+        ("GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS", "2"),
+    ];
+    let app = spawn_on_simulator_with(db, &extra, Background::OnDemand).await;
+    let stakeholder = app.client_as("stakeholder").await;
+    let card_of = |page: &str, env: &str| {
+        let card = page.split(&format!("data-env=\"{env}\"")).nth(1)?;
+        Some(card.split("</article>").next()?.to_owned())
+    };
+    // The figures come from the server's own pass (run here on demand), not per viewer;
+    // the alert fires once its rule has been evaluated (every second).
+    let prod =
+        eventually_some(Duration::from_secs(60), "prod's card with an alert firing", || async {
+            gantry_app::monitoring::summary::refresh_once(&app.context).await;
+            let page = stakeholder.get(app.url("/")).send().await.ok()?.text().await.ok()?;
+            card_of(&page, "prod").filter(|card| card.contains("1 alert firing"))
+        })
+        .await;
+    assert!(prod.contains("slow (p95 2 s), and 1 in 11 requests fails"), "{prod}");
+    assert!(prod.contains("/s · 9.09 % errors · p95 2 s"), "{prod}");
+    assert!(prod.contains("href=\"/monitoring?env=prod#alerts\""), "{prod}");
+    // Dev's backend reports nothing: said, not shown as zero.
+    let page = stakeholder.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let dev = card_of(&page, "dev").expect("dev's card");
+    assert!(dev.contains("no traffic figures from the backend"), "{dev}");
+    assert!(dev.contains("1 alert firing"), "dev's own alert: {dev}");
     app.stop().await;
 }

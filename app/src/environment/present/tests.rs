@@ -115,6 +115,7 @@ fn status() -> EnvironmentStatus {
             last_ms: 8_000,
         }],
         attention: Default::default(),
+        figures: None,
     }
 }
 
