@@ -44,6 +44,8 @@ mod server {
         pub events: Table,
         /// Each workload's own page.
         pub workload_pages: Vec<WorkloadDetail>,
+        /// The backend's last five minutes and the alerts firing, from Prometheus.
+        pub metrics: Option<crate::overview::model::CardFigures>,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

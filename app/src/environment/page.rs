@@ -41,6 +41,7 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
         jobs,
         events,
         workload_pages: _,
+        metrics,
     } = detail;
     let argo = match argo {
         Some(facts) => view! { <Facts facts id="argo"/> }.into_any(),
@@ -50,6 +51,8 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
         .into_any(),
     };
     let history = format!("/history?env={name}");
+    let charts = format!("/monitoring?env={name}");
+    let metrics = parts::metrics(metrics, &charts);
     view! {
         <header class="page-header">
             <h1 class="env-title">{name}</h1>
@@ -57,11 +60,13 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
                 {health.label()}
             </span>
             <a class="button" href=history id="env-history">"History"</a>
+            <a class="button" href=charts id="env-metrics-link">"Metrics"</a>
             {parts::grafana(grafana_url)}
         </header>
         <StaleBanner since=stale_since reason=stale_reason/>
         <p class="plain lead">{plain}</p>
         <p class="muted mono">"namespace " {namespace}</p>
+        {metrics}
         <TablePanel title="Workloads" table=workloads now/>
         <section class="panel">
             <h2>"Argo CD"</h2>
@@ -96,6 +101,7 @@ fn workload(
     let problems = problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view();
     // Kubernetes keeps a few revisions; the panel's record keeps them all.
     let history = format!("/history?env={environment}&workload={name}");
+    let charts = format!("/monitoring?env={environment}&workload={name}");
     view! {
         <header class="page-header">
             <h1>{name}</h1>
@@ -103,6 +109,7 @@ fn workload(
                 {health.label()}
             </span>
             <a class="button" href=history id="workload-history">"Full history"</a>
+            <a class="button" href=charts id="workload-metrics-link">"Metrics"</a>
             {parts::grafana(grafana_url)}
         </header>
         <StaleBanner since=stale_since reason=stale_reason/>

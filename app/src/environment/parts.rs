@@ -39,6 +39,39 @@ pub fn Facts(facts: Vec<Fact>, id: &'static str) -> impl IntoView {
     view! { <dl class="facts" id=id>{items}</dl> }
 }
 
+/// The environment's Metrics panel: the backend's last five minutes in words and figures,
+/// the alerts firing, and the way to its charts.
+pub fn metrics(
+    figures: Option<crate::overview::model::CardFigures>,
+    charts: &str,
+) -> impl IntoView {
+    let body = match figures {
+        Some(f) => {
+            let firing = (f.firing > 0).then(|| {
+                let text = format!("{} alert{} firing", f.firing, if f.firing == 1 { "" } else { "s" });
+                view! { <a class="badge alerts-firing" href=format!("{charts}#alerts")>{text}</a> }
+            });
+            view! {
+                {firing}
+                <p class="plain">"Backend: " {f.words}</p>
+                <p class="muted small">"Last 5 minutes: " {f.line}</p>
+            }
+            .into_any()
+        }
+        None => view! {
+            <p class="muted">"No figures yet: they come from Prometheus, when one is configured."</p>
+        }
+        .into_any(),
+    };
+    view! {
+        <section class="panel" id="env-metrics">
+            <h2>"Metrics"</h2>
+            {body}
+            <p><a href=charts.to_owned()>"Charts and alerts"</a></p>
+        </section>
+    }
+}
+
 /// A link to a Grafana dashboard, when one is configured.
 pub fn grafana(url: Option<String>) -> impl IntoView {
     url.map(|url| view! { <a class="button" href=url target="_blank" rel="noopener">"Grafana"</a> })

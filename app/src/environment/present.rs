@@ -350,6 +350,7 @@ pub fn detail(status: &EnvironmentStatus, config: &EnvironmentConfig) -> Environ
             .iter()
             .map(|w| workload_detail(status, w, config.workload(&w.name)))
             .collect(),
+        metrics: status.figures.as_ref().map(words::figures),
     }
 }
 

@@ -359,5 +359,20 @@ async fn the_overview_card_says_prods_last_five_minutes_in_figures_and_words(db:
     let dev = card_of(&page, "dev").expect("dev's card");
     assert!(dev.contains("no traffic figures from the backend"), "{dev}");
     assert!(dev.contains("1 alert firing"), "dev's own alert: {dev}");
+    // The environment's page has the same in its Metrics panel, and both pages lead to
+    // their charts.
+    let page = stakeholder.get(app.url("/environments/prod")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    let panel = page.split("id=\"env-metrics\"").nth(1).expect("a Metrics panel");
+    let panel = panel.split("</section>").next().unwrap();
+    assert!(panel.contains("slow (p95 2 s), and 1 in 11 requests fails"), "{panel}");
+    assert!(panel.contains("href=\"/monitoring?env=prod#alerts\""), "{panel}");
+    let page =
+        stakeholder.get(app.url("/environments/prod/workloads/backend")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("href=\"/monitoring?env=prod&amp;workload=backend\""),
+        "no link to the workload's charts"
+    );
     app.stop().await;
 }
