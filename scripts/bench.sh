@@ -30,7 +30,8 @@ WORK=$(mktemp -d)
 KUBECONFIG_FILE=$WORK/simulator.kubeconfig
 start_server() {
   # With the simulated cluster: page views then read real watch caches, as in production.
-  GANTRY_SIMULATOR=true GANTRY_SIMULATOR_PORT=0 GANTRY_SIMULATOR_KUBECONFIG=$KUBECONFIG_FILE \
+  # shellcheck disable=SC2086 # SERVER_EXTRA: more NAME=value settings, word-split on purpose
+  env ${SERVER_EXTRA:-} GANTRY_SIMULATOR=true GANTRY_SIMULATOR_PORT=0 GANTRY_SIMULATOR_KUBECONFIG=$KUBECONFIG_FILE \
   GANTRY_DATABASE_URL=$URL GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_SITE_ROOT=target/site GANTRY_AUTH_MODE=demo \
     GANTRY_LOG_FORMAT=json GANTRY_LOG=warn GANTRY_METRICS_LISTEN=off "$BIN" >/dev/null 2>&1 &
   SERVER_PID=$!
@@ -152,6 +153,43 @@ KUBECTL_MS=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 3p)
 SIMULATOR=$(cargo run -q --release -p gantry-simulator --example throughput)
 stop_server
 
+# --- the Metrics page over a real Prometheus (the demo's: a week of history, scraping the
+# simulator every 15 s), started by the demo's own script beside a fresh server ---
+PROM_PORT=$((PORT + 2))
+SERVER_EXTRA="GANTRY_PROMETHEUS_URL=http://127.0.0.1:$PROM_PORT GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS=15 GANTRY_ALERTMANAGER_URL=http://127.0.0.1:$((PORT + 3))"
+rm -f "$KUBECONFIG_FILE"
+start_server
+SERVER_EXTRA=""
+GANTRY_DEMO_PROMETHEUS_PORT=$PROM_PORT GANTRY_DEMO_ALERTMANAGER_PORT=$((PORT + 3)) GANTRY_DEMO_MONITORING_DIR=$WORK/monitoring \
+  scripts/monitoring.sh "$SERVER_PID" "$KUBECONFIG_FILE" 2>/dev/null &
+until curl -fs -o /dev/null "http://127.0.0.1:$PROM_PORT/-/ready"; do sleep 0.1; done
+until curl -fs -o /dev/null "http://127.0.0.1:$PORT/ready"; do sleep 0.01; done
+COOKIE=$(curl -fs -o /dev/null -D - -d person=stakeholder -d next=/ "http://127.0.0.1:$PORT/auth/demo" \
+  | sed -n 's/^set-cookie: \(gantry_session=[^;]*\).*/\1/Ip')
+# Queries Prometheus has answered, from its own counters (asking it would count too).
+prom_queries() {
+  curl -fs "http://127.0.0.1:$PROM_PORT/metrics" \
+    | awk '/^prometheus_http_requests_total\{.*handler="\/api\/v1\/query(_range)?"/ { n += $2 } END { printf "%d", n }'
+}
+page_ms() { curl -fs -o /dev/null -w '%{time_total}' -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$1" | awk '{ printf "%.0f ms", $1 * 1000 }'; }
+COLD_7D=$(page_ms '/monitoring?env=prod&range=7d')
+COLD_7D_WORKLOAD=$(page_ms '/monitoring?env=staging&workload=backend&range=7d')
+page_ms '/monitoring?env=prod&range=1h' >/dev/null
+Q_BEFORE=$(prom_queries)
+MON_OUT=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/monitoring?env=prod&range=1h" 2>&1)
+Q_DURING=$(( $(prom_queries) - Q_BEFORE ))
+MON_VIEWS=$(echo "$MON_OUT" | awk '/requests in/ {print $1}')
+MONITORING="$(echo "$MON_OUT" | awk '/Requests\/sec/ {printf "%d", $2}') req/s, p50 $(ms "$(echo "$MON_OUT" | awk '$1=="50%" {print $2}')"), p99 $(ms "$(echo "$MON_OUT" | awk '$1=="99%" {print $2}')")"
+PER_1000=$(awk -v q="$Q_DURING" -v v="$MON_VIEWS" 'BEGIN { printf "%.3f", q * 1000 / v }')
+# A Prometheus that hangs (stopped, its port still open): the first page waits out the
+# 5 s limit, the next one is told at once (the 5 s breaker).
+PROM_PID=$(pgrep -f "web.listen-address=127.0.0.1:$PROM_PORT" | head -n 1)
+kill -STOP "$PROM_PID"
+OUTAGE_FIRST=$(page_ms '/monitoring?env=prod&range=6h')
+OUTAGE_NEXT=$(page_ms '/monitoring?env=staging&range=6h')
+kill -CONT "$PROM_PID"
+stop_server
+
 # --- the History page with 10,000 recorded revisions, on a database of its own ---
 HISTORY_URL=$(echo "$URL" | sed 's#/gantry$#/gantry_bench_history#')
 psql -q "$URL" -c 'drop database if exists gantry_bench_history' -c 'create database gantry_bench_history'
@@ -201,6 +239,10 @@ cat <<REPORT
 | resident memory with 500 open live streams | $(( RSS_STREAMS / 1024 )) MiB ($STREAM_EVENTS status events delivered in 8 s) |
 | kubectl fetching the same (4 \`kubectl get\`, median of 5) | ${KUBECTL_MS} ms (runs: ${runs[*]}) |
 | History page with 10,000 recorded revisions (500 newest, 21 requests) | all: $HISTORY_ALL; prod backend only: $HISTORY_ONE |
+| Metrics page (\`/monitoring?env=prod&range=1h\`, 16 charts, cache warm), 64 connections, 10 s | $MONITORING |
+| Prometheus queries per 1,000 Metrics page views (incl. the overview's own pass every 15 s) | $PER_1000 ($Q_DURING queries for $MON_VIEWS views) |
+| Metrics page from a cold cache, 7 days (prod; staging's backend) | $COLD_7D; $COLD_7D_WORKLOAD |
+| Metrics page while Prometheus hangs (first view; the next, within the 5 s breaker) | $OUTAGE_FIRST; $OUTAGE_NEXT |
 | anonymous flood of \`/api/me\` (32 connections, 10 s, loopback) | $FLOOD_RATE req/s ($FLOOD_TOTAL requests, $FLOOD_REFUSED answered 401 or 429), $DENIED_DURING audit events written |
 | signing in meanwhile (12 sign-ins, one every 0.5 s, same address) | $SIGNIN_OK of 12 signed in; $SIGNIN_MS |
 $SIMULATOR

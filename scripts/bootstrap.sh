@@ -115,5 +115,6 @@ fi
   echo "export GANTRY_KUBECTL='$TOOLS/bin/kubectl'"
   echo "export GANTRY_PROMTOOL='$(command -v promtool || echo /usr/bin/promtool)'"
   echo "export GANTRY_PROMETHEUS='$(command -v prometheus || echo /usr/bin/prometheus)'"
+  echo "export GANTRY_ALERTMANAGER='$(command -v prometheus-alertmanager || echo /usr/bin/prometheus-alertmanager)'"
   echo "export GANTRY_CHROMIUM='$(command -v chromium || echo /usr/bin/chromium)'"
 } >"$TOOLS/env.sh"

@@ -9,6 +9,7 @@ LOG=tests/output/demo.log
 mkdir -p tests/output
 
 METRICS_PORT=$((PORT + 1))
+export GANTRY_DEMO_PROMETHEUS_PORT=$((PORT + 2)) GANTRY_DEMO_ALERTMANAGER_PORT=$((PORT + 3)) GANTRY_DEMO_MONITORING_DIR="$ROOT/tests/output/monitoring"
 GANTRY_LISTEN=127.0.0.1:$PORT GANTRY_METRICS_LISTEN=127.0.0.1:$METRICS_PORT GANTRY_SIMULATOR_PORT=0 GANTRY_SIMULATOR_KUBECONFIG="$ROOT/tests/output/demo.kubeconfig" \
   ./run demo >"$LOG" 2>&1 &
 PID=$!
@@ -44,4 +45,19 @@ has '^http_requests_total' curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" ||
 # The simulated cluster answers kubectl through the kubeconfig the demo wrote.
 has deployment.apps/backend "$GANTRY_KUBECTL" --kubeconfig "$ROOT/tests/output/demo.kubeconfig" get deploy -A -o name \
   || fail "kubectl cannot reach the demo's simulated cluster"
-echo "demo smoke: ./run demo signs in a demo person and serves /, /health, /ready and /metrics; kubectl reaches its simulated cluster" >&2
+# The demo's own Prometheus: up with the week's history, its charts drawn, its Alertmanager
+# read (a silence list, not "not known").
+charts=""
+for _ in $(seq 1 240); do
+  charts=$(curl -fsS -b "$JAR" "http://127.0.0.1:$PORT/monitoring?env=prod&range=7d") || charts=""
+  if grep -q '<svg class="chart"' <<<"$charts" && ! grep -q 'id="prometheus-failed"' <<<"$charts"; then break; fi
+  charts=""
+  kill -0 $PID 2>/dev/null || fail "./run demo exited early"
+  sleep 0.5
+done
+[ -n "$charts" ] || fail "/monitoring drew no chart from the demo's Prometheus"
+grep -q 'id="silences"' <<<"$charts" || fail "/monitoring does not read the demo's Alertmanager"
+! grep -q 'id="alertmanager-failed"' <<<"$charts" || fail "the demo's Alertmanager cannot be read"
+has '"status":"success"' curl -fsS "http://127.0.0.1:$GANTRY_DEMO_PROMETHEUS_PORT/api/v1/query?query=count(http_requests_total)" \
+  || fail "the demo's Prometheus answers no query"
+echo "demo smoke: ./run demo signs in a demo person and serves /, /health, /ready and /metrics; kubectl reaches its simulated cluster; /monitoring draws the demo Prometheus' week" >&2

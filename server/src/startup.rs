@@ -363,18 +363,16 @@ fn app_state(
     let monitoring = match &settings.prometheus {
         None => None,
         Some(config) => {
-            let credentials = match &settings.prometheus_auth {
-                crate::config::PrometheusAuth::None => Credentials::None,
-                crate::config::PrometheusAuth::Bearer(token) => {
-                    Credentials::Bearer(token.expose_secret().to_owned())
-                }
-                crate::config::PrometheusAuth::Basic { user, password } => Credentials::Basic {
-                    user: user.clone(),
-                    password: password.expose_secret().to_owned(),
-                },
-            };
-            let monitoring = gantry_app::monitoring::Monitoring::new(config.clone(), credentials)
-                .map_err(StartupError::Monitoring)?;
+            let alertmanager = settings
+                .alertmanager
+                .clone()
+                .map(|url| (url, credentials(&settings.alertmanager_auth)));
+            let monitoring = gantry_app::monitoring::Monitoring::new(
+                config.clone(),
+                credentials(&settings.prometheus_auth),
+                alertmanager,
+            )
+            .map_err(StartupError::Monitoring)?;
             Some(Arc::new(monitoring))
         }
     };
@@ -404,6 +402,19 @@ fn app_state(
         sessions,
         pages: Arc::default(),
     }))
+}
+
+/// The configured credentials as the monitoring clients take them.
+fn credentials(auth: &crate::config::PrometheusAuth) -> Credentials {
+    match auth {
+        crate::config::PrometheusAuth::None => Credentials::None,
+        crate::config::PrometheusAuth::Bearer(token) => {
+            Credentials::Bearer(token.expose_secret().to_owned())
+        }
+        crate::config::PrometheusAuth::Basic { user, password } => {
+            Credentials::Basic { user: user.clone(), password: password.expose_secret().to_owned() }
+        }
+    }
 }
 
 /// The demo's cluster: the simulator on loopback, with a kubeconfig for kubectl.

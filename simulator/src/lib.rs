@@ -8,6 +8,7 @@ pub mod api;
 pub mod clock;
 pub mod controllers;
 pub mod error;
+pub mod exporter;
 pub mod faults;
 pub mod patch;
 pub mod requests;
@@ -69,6 +70,8 @@ pub struct Cluster {
     pub git: controllers::GitRepo,
     /// API requests answered so far, by kind.
     pub requests: requests::Requests,
+    /// The application's metrics, served at `/metrics`.
+    pub exporter: exporter::Exporter,
 }
 
 impl Cluster {
@@ -80,6 +83,7 @@ impl Cluster {
             options: Arc::new(options),
             git: controllers::GitRepo::default(),
             requests: requests::Requests::default(),
+            exporter: exporter::Exporter::default(),
         }
     }
 

@@ -22,6 +22,82 @@ impl Drop for TestPrometheus {
     }
 }
 
+/// Where a Prometheus-family server listens, from its log: `msg="Listening on"
+/// address=127.0.0.1:NNNNN` (it chose the port).
+fn listening(child: &mut Child, what: &str) -> String {
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("{what} stopped before listening"))
+            .expect("a log line");
+        if line.contains("Listening on") {
+            if let Some(at) = line.split("address=").nth(1) {
+                break at.split_whitespace().next().unwrap_or_default().to_owned();
+            }
+        }
+    };
+    // Keep reading, so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    address
+}
+
+/// A real Alertmanager (Debian's 0.25), without gossip, on a free loopback port.
+pub struct TestAlertmanager {
+    pub url: url::Url,
+    child: Child,
+    folder: PathBuf,
+}
+
+impl Drop for TestAlertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}
+
+/// An empty folder of this process's own under the temporary folder.
+fn scratch(what: &str) -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let folder = std::env::temp_dir().join(format!(
+        "gantry-{what}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("a scratch folder");
+    folder
+}
+
+/// The server's address once its `/-/ready` answers 200.
+async fn ready(child: &mut Child, what: &str) -> url::Url {
+    let address = listening(child, what);
+    let url = url::Url::parse(&format!("http://{address}/")).expect("its address");
+    let ready = url.join("-/ready").expect("the ready address");
+    let answers = || async { reqwest::get(ready.clone()).await.is_ok_and(|r| r.status() == 200) };
+    crate::eventually(Duration::from_secs(30), &format!("{what} to be ready"), answers).await;
+    url
+}
+
+pub async fn start_alertmanager() -> TestAlertmanager {
+    let folder = scratch("alertmanager");
+    let config = folder.join("alertmanager.yml");
+    std::fs::write(&config, "route:\n  receiver: panel\nreceivers:\n  - name: panel\n")
+        .expect("the config is written");
+    let mut child = Command::new(tool("GANTRY_ALERTMANAGER"))
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.path={}", folder.display()))
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("alertmanager starts");
+    let url = ready(&mut child, "Alertmanager").await;
+    TestAlertmanager { url, child, folder }
+}
+
 fn tool(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
         panic!(
@@ -33,21 +109,21 @@ fn tool(var: &str) -> String {
 /// Starts Prometheus on a free loopback port over the series in `openmetrics` (OpenMetrics
 /// text ending in `# EOF`), and waits until it is ready.
 pub async fn start_with_history(openmetrics: &str) -> TestPrometheus {
-    start(openmetrics, None).await
+    start(openmetrics, None, None).await
+}
+
+/// The same, also scraping `target` (`host:port`, path `/metrics`) every second.
+pub async fn start_scraping(openmetrics: &str, target: &str) -> TestPrometheus {
+    start(openmetrics, None, Some(target)).await
 }
 
 /// The same, evaluating the alerting `rules` (a rule file's YAML) every second.
 pub async fn start_with_rules(openmetrics: &str, rules: &str) -> TestPrometheus {
-    start(openmetrics, Some(rules)).await
+    start(openmetrics, Some(rules), None).await
 }
 
-async fn start(openmetrics: &str, rules: Option<&str>) -> TestPrometheus {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let folder = std::env::temp_dir().join(format!(
-        "gantry-prometheus-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+async fn start(openmetrics: &str, rules: Option<&str>, target: Option<&str>) -> TestPrometheus {
+    let folder = scratch("prometheus");
     let data = folder.join("data");
     std::fs::create_dir_all(&data).expect("a folder for Prometheus");
     let history = folder.join("history.om");
@@ -66,6 +142,11 @@ async fn start(openmetrics: &str, rules: Option<&str>) -> TestPrometheus {
         std::fs::write(&file, rules).expect("the rules are written");
         text.push_str(&format!("  evaluation_interval: 1s\nrule_files:\n  - {}\n", file.display()));
     }
+    if let Some(target) = target {
+        text.push_str(&format!(
+            "scrape_configs:\n  - job_name: simulator\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['{target}']\n"
+        ));
+    }
     std::fs::write(&config, text).expect("the config is written");
     let mut child = Command::new(tool("GANTRY_PROMETHEUS"))
         .arg(format!("--config.file={}", config.display()))
@@ -77,21 +158,6 @@ async fn start(openmetrics: &str, rules: Option<&str>) -> TestPrometheus {
         .stderr(Stdio::piped())
         .spawn()
         .expect("prometheus starts");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    // Its log says where it listens: `msg="Listening on" address=127.0.0.1:NNNNN`.
-    let address = loop {
-        let line = lines.next().expect("prometheus stopped before listening").expect("a log line");
-        if line.contains("Listening on") {
-            if let Some(at) = line.split("address=").nth(1) {
-                break at.split_whitespace().next().unwrap_or_default().to_owned();
-            }
-        }
-    };
-    // Keep reading, so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    let url = url::Url::parse(&format!("http://{address}/")).expect("its address");
-    let ready = url.join("-/ready").expect("the ready address");
-    let answers = || async { reqwest::get(ready.clone()).await.is_ok_and(|r| r.status() == 200) };
-    crate::eventually(Duration::from_secs(30), "Prometheus to be ready", answers).await;
+    let url = ready(&mut child, "Prometheus").await;
     TestPrometheus { url, child, folder }
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
+use super::alertmanager::{Alertmanager, Held, Silence};
 use super::prometheus::{Alert, Failure, Prometheus, Rule, Series};
 use super::window::Window;
 
@@ -55,6 +56,16 @@ pub struct Fetched {
 pub struct Alerting {
     pub alerts: Vec<Alert>,
     pub rules: Vec<Rule>,
+    /// With an Alertmanager configured: its silences and what it holds back, or why they
+    /// could not be read (the alerts from Prometheus are shown either way).
+    pub alertmanager: Option<Result<Suppressions, String>>,
+}
+
+/// What Alertmanager says about the alerts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Suppressions {
+    pub silences: Vec<Silence>,
+    pub held: Vec<Held>,
 }
 
 /// What the alert panels get: the listing, and when it is not the current one, why and
@@ -76,6 +87,7 @@ struct Listing {
 
 pub struct Cache {
     prometheus: Prometheus,
+    alertmanager: Option<Alertmanager>,
     /// Held while it is being fetched: those asking meanwhile wait for that answer.
     alerting: tokio::sync::Mutex<Option<Listing>>,
     entries: Mutex<HashMap<Key, Arc<OnceCell<Answer>>>>,
@@ -92,9 +104,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Cache {
-    pub fn new(prometheus: Prometheus) -> Self {
+    pub fn new(prometheus: Prometheus, alertmanager: Option<Alertmanager>) -> Self {
         Self {
             prometheus,
+            alertmanager,
             alerting: tokio::sync::Mutex::new(None),
             entries: Mutex::new(HashMap::new()),
             last_good: Mutex::new(HashMap::new()),
@@ -107,6 +120,17 @@ impl Cache {
     /// asked once per interval by the server, not per viewer).
     pub fn client(&self) -> &Prometheus {
         &self.prometheus
+    }
+
+    /// The Alertmanager client, when one is configured.
+    pub fn alertmanager(&self) -> Option<&Alertmanager> {
+        self.alertmanager.as_ref()
+    }
+
+    /// Reads the listing afresh at the next call (after a silence was made or expired:
+    /// the person who made it sees it at once).
+    pub async fn forget_alerting(&self) {
+        *self.alerting.lock().await = None;
     }
 
     /// How many queries this cache has sent to Prometheus since it was made.
@@ -186,14 +210,15 @@ impl Cache {
                     let both = futures_util::future::try_join(
                         self.prometheus.alerts(),
                         self.prometheus.rules(),
-                    )
-                    .await;
+                    );
+                    let (both, alertmanager) =
+                        futures_util::future::join(both, self.suppressions()).await;
                     if let Err(failure @ (Failure::Unreachable { .. } | Failure::TimedOut { .. })) =
                         &both
                     {
                         *lock(&self.down) = Some((Instant::now() + RETRY, failure.clone()));
                     }
-                    both.map(|(alerts, rules)| Arc::new(Alerting { alerts, rules }))
+                    both.map(|(alerts, rules)| Arc::new(Alerting { alerts, rules, alertmanager }))
                 }
             };
             let good = match &answer {
@@ -213,6 +238,13 @@ impl Cache {
             },
             None => AlertsNow { alerting: None, failure: None, stale_since: None },
         }
+    }
+
+    async fn suppressions(&self) -> Option<Result<Suppressions, String>> {
+        let alertmanager = self.alertmanager.as_ref()?;
+        let both =
+            futures_util::future::try_join(alertmanager.silences(), alertmanager.alerts()).await;
+        Some(both.map(|(silences, held)| Suppressions { silences, held }))
     }
 
     fn still_down(&self) -> Option<Failure> {

@@ -5,6 +5,8 @@
 //! said in words that name what failed.
 
 #[cfg(feature = "ssr")]
+pub mod alertmanager;
+#[cfg(feature = "ssr")]
 pub mod alerts;
 #[cfg(feature = "ssr")]
 pub mod cache;
@@ -34,15 +36,25 @@ pub struct Monitoring {
 
 #[cfg(feature = "ssr")]
 impl Monitoring {
-    /// The client and cache for `config`, signing in with `credentials`.
+    /// The client and cache for `config`, signing in with `credentials`; with an
+    /// Alertmanager (its URL and credentials), silences too.
     pub fn new(
         config: crate::config::PrometheusConfig,
         credentials: prometheus::Credentials,
+        alertmanager: Option<(String, prometheus::Credentials)>,
     ) -> Result<Self, String> {
         let url = url::Url::parse(&config.url)
             .map_err(|e| format!("prometheus.url {:?} cannot be used: {e}", config.url))?;
         let client = prometheus::Prometheus::new(url, credentials)?;
-        Ok(Self { config, cache: cache::Cache::new(client) })
+        let alertmanager = match alertmanager {
+            Some((url, credentials)) => {
+                let url = url::Url::parse(&url)
+                    .map_err(|e| format!("alertmanager.url {url:?} cannot be used: {e}"))?;
+                Some(alertmanager::Alertmanager::new(url, credentials)?)
+            }
+            None => None,
+        };
+        Ok(Self { config, cache: cache::Cache::new(client, alertmanager) })
     }
 
     /// The scrape interval: the shortest step.

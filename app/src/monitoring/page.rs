@@ -8,7 +8,7 @@ use super::alerts::{for_namespace, EnvironmentAlerts};
 use super::cache::AlertsNow;
 use super::chart::{render, Drawing, Marker};
 use super::model::{Answered, Asked};
-use super::prometheus::Failure;
+use super::prometheus::{Alert, Failure};
 use super::queries::Group;
 use super::window::{promql_duration, Window, RANGES};
 use crate::config::EnvironmentConfig;
@@ -157,6 +157,13 @@ impl Page<'_> {
             return;
         };
         let mine: EnvironmentAlerts = for_namespace(alerting, &self.environment.namespace);
+        if let Some(failure) = &mine.alertmanager_failure {
+            let _ = write!(
+                out,
+                r#"<p class="chart-failure" role="status" id="alertmanager-failed">Whether an alert is silenced is not known: {}.</p>"#,
+                html(failure)
+            );
+        }
         if mine.alerts.is_empty() {
             let _ = write!(
                 out,
@@ -166,45 +173,20 @@ impl Page<'_> {
                 if mine.rules == 1 { "rule" } else { "rules" }
             );
         } else {
+            let held = if mine.held_back() > 0 {
+                format!(", {} silenced or inhibited", mine.held_back())
+            } else {
+                String::new()
+            };
             let _ = write!(
                 out,
-                r#"<p>{} firing, {} pending on {}.</p><ul class="alerts">"#,
+                r#"<p>{} firing{held}, {} pending on {}.</p><ul class="alerts">"#,
                 mine.firing(),
                 mine.pending(),
                 html(env)
             );
             for alert in &mine.alerts {
-                let name = alert.labels.get("alertname").map_or("alert", String::as_str);
-                let severity = alert.labels.get("severity").map_or("", String::as_str);
-                let since = alert
-                    .active_at
-                    .as_deref()
-                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| format!(" since {}", t.format("%a %d %H:%M UTC")))
-                    .unwrap_or_default();
-                let note = |key: &str| alert.annotations.get(key).map(String::as_str).unwrap_or("");
-                let _ = write!(
-                    out,
-                    r#"<li class="alert {}" data-alert="{}"><span class="badge alert-state">{}{}</span> <strong>{}</strong><span class="muted">{}</span>"#,
-                    html(&alert.state),
-                    html(name),
-                    html(&alert.state),
-                    if severity.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" · {}", html(severity))
-                    },
-                    html(name),
-                    html(&since)
-                );
-                if !note("summary").is_empty() {
-                    let _ = write!(out, "<p>{}</p>", html(note("summary")));
-                }
-                if !note("description").is_empty() {
-                    let _ =
-                        write!(out, r#"<p class="muted small">{}</p>"#, html(note("description")));
-                }
-                out.push_str("</li>");
+                alert_item(out, alert, &mine);
             }
             out.push_str("</ul>");
         }
@@ -215,6 +197,9 @@ impl Page<'_> {
                 html(rule),
                 html(error)
             );
+        }
+        if mine.alertmanager {
+            silences(out, &mine);
         }
         out.push_str("</section>");
     }
@@ -340,4 +325,93 @@ impl Page<'_> {
         }
         out.push_str("</figure>");
     }
+}
+
+/// `Mon 01 10:05 UTC` from an RFC 3339 time; the text itself when it is not one.
+fn when(t: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|t| t.format("%a %d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| t.to_owned())
+}
+
+/// One alert: state, severity, since when, summary and description, and what holds it
+/// back.
+fn alert_item(out: &mut String, alert: &Alert, mine: &EnvironmentAlerts) {
+    let name = alert.labels.get("alertname").map_or("alert", String::as_str);
+    let severity = alert.labels.get("severity").map_or("", String::as_str);
+    let since =
+        alert.active_at.as_deref().map(|t| format!(" since {}", when(t))).unwrap_or_default();
+    let note = |key: &str| alert.annotations.get(key).map(String::as_str).unwrap_or("");
+    let state = if !alert.silenced_by.is_empty() {
+        "silenced"
+    } else if alert.inhibited {
+        "inhibited"
+    } else {
+        alert.state.as_str()
+    };
+    let _ = write!(
+        out,
+        r#"<li class="alert {}" data-alert="{}" data-state="{}"><span class="badge alert-state">{}{}</span> <strong>{}</strong><span class="muted">{}</span>"#,
+        html(state),
+        html(name),
+        html(state),
+        html(state),
+        if severity.is_empty() { String::new() } else { format!(" · {}", html(severity)) },
+        html(name),
+        html(&since)
+    );
+    if !note("summary").is_empty() {
+        let _ = write!(out, "<p>{}</p>", html(note("summary")));
+    }
+    if !note("description").is_empty() {
+        let _ = write!(out, r#"<p class="muted small">{}</p>"#, html(note("description")));
+    }
+    for id in &alert.silenced_by {
+        let said = match mine.silences.iter().find(|s| &s.id == id) {
+            Some(s) => format!(
+                "Silenced until {} by {}{}",
+                when(&s.ends_at),
+                s.created_by,
+                if s.comment.is_empty() { String::new() } else { format!(": {}", s.comment) }
+            ),
+            None => format!("Silenced (silence {id})"),
+        };
+        let _ = write!(out, r#"<p class="small">{}</p>"#, html(&said));
+    }
+    if alert.inhibited {
+        out.push_str(r#"<p class="small">Inhibited: Alertmanager holds it back while a more important alert fires.</p>"#);
+    }
+    out.push_str("</li>");
+}
+
+/// The silences that may hold back this environment's alerts.
+fn silences(out: &mut String, mine: &EnvironmentAlerts) {
+    out.push_str(r#"<div id="silences"><h3>Silences</h3>"#);
+    if mine.silences.is_empty() {
+        out.push_str(r#"<p class="muted">No silence is active or scheduled here.</p></div>"#);
+        return;
+    }
+    out.push_str(r#"<ul class="silences">"#);
+    for s in &mine.silences {
+        let matchers: Vec<String> = s.matchers.iter().map(ToString::to_string).collect();
+        let period = if s.state == "pending" {
+            format!("from {} until {}", when(&s.starts_at), when(&s.ends_at))
+        } else {
+            format!("until {}", when(&s.ends_at))
+        };
+        let _ = write!(
+            out,
+            r#"<li data-silence="{}"><span class="badge">{}</span> <code>{}</code> {} · by {}"#,
+            html(&s.id),
+            html(&s.state),
+            html(&matchers.join(", ")),
+            html(&period),
+            html(&s.created_by)
+        );
+        if !s.comment.is_empty() {
+            let _ = write!(out, r#"<p class="muted small">{}</p>"#, html(&s.comment));
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ul></div>");
 }

@@ -70,6 +70,10 @@ pub struct Alert {
     pub state: String,
     /// When it became active (RFC 3339), if said.
     pub active_at: Option<String>,
+    /// The silences (ids) holding it back, from Alertmanager; empty without one.
+    pub silenced_by: Vec<String>,
+    /// Alertmanager holds it back because a more important alert fires.
+    pub inhibited: bool,
 }
 
 /// An alerting rule: what it is called, whether Prometheus can evaluate it, and its
@@ -108,6 +112,8 @@ impl From<RawAlert> for Alert {
             annotations: raw.annotations,
             state: raw.state,
             active_at: raw.active_at,
+            silenced_by: Vec::new(),
+            inhibited: false,
         }
     }
 }

@@ -163,12 +163,21 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
         raw.prometheus.scrape_interval_seconds = Some(number(name, key, v)?);
         set(key, name);
     }
+    if let Some(v) = vars.get("GANTRY_ALERTMANAGER_URL") {
+        raw.alertmanager.url = Some(v.to_owned());
+        set("alertmanager.url", "GANTRY_ALERTMANAGER_URL");
+    }
     // Never read from the file: secrets belong in the environment (a Kubernetes Secret).
-    raw.prometheus_auth = super::prometheus::auth_from(
-        vars.get("GANTRY_PROMETHEUS_TOKEN"),
-        vars.get("GANTRY_PROMETHEUS_USER"),
-        vars.get("GANTRY_PROMETHEUS_PASSWORD"),
-    )
-    .map_err(|(name, problem)| ConfigError::new(name, "the environment", problem))?;
+    let credentials = |names: super::prometheus::CredentialNames| {
+        super::prometheus::auth_from(
+            names,
+            vars.get(names[0]),
+            vars.get(names[1]),
+            vars.get(names[2]),
+        )
+        .map_err(|(name, problem)| ConfigError::new(name, "the environment", problem))
+    };
+    raw.prometheus_auth = credentials(super::prometheus::PROMETHEUS_CREDENTIALS)?;
+    raw.alertmanager_auth = credentials(super::prometheus::ALERTMANAGER_CREDENTIALS)?;
     Ok(())
 }

@@ -39,6 +39,11 @@ pub struct RawSettings {
     /// From the environment only (never the file): how to sign in to Prometheus.
     #[serde(skip)]
     pub prometheus_auth: super::prometheus::PrometheusAuth,
+    #[serde(default)]
+    pub alertmanager: super::prometheus::RawAlertmanager,
+    /// From the environment only: how to sign in to Alertmanager.
+    #[serde(skip)]
+    pub alertmanager_auth: super::prometheus::PrometheusAuth,
     /// Where each key's value came from, for error messages.
     #[serde(skip)]
     pub origins: HashMap<&'static str, String>,
@@ -150,6 +155,7 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("prometheus.handler_label", raw.prometheus.handler_label.is_some()),
         ("prometheus.status_label", raw.prometheus.status_label.is_some()),
         ("prometheus.error_status", raw.prometheus.error_status.is_some()),
+        ("alertmanager.url", raw.alertmanager.url.is_some()),
     ];
     // Every auth key comes from the file unless a variable set it later.
     raw.origins.insert("auth", path.to_owned());
@@ -353,15 +359,22 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         },
     };
 
+    let origin = |full: &str| {
+        raw.origins.get(full).cloned().unwrap_or_else(|| "the built-in default".to_owned())
+    };
     let prometheus = super::prometheus::validate(raw.prometheus).map_err(|(key, problem)| {
         let full = format!("prometheus.{key}");
-        let from = raw
-            .origins
-            .get(full.as_str())
-            .cloned()
-            .unwrap_or_else(|| "the built-in default".to_owned());
+        let from = origin(&full);
         ConfigError::new(full, from, problem)
     })?;
+    let alertmanager =
+        super::prometheus::validate_alertmanager(raw.alertmanager, prometheus.is_some()).map_err(
+            |(key, problem)| {
+                let full = format!("alertmanager.{key}");
+                let from = origin(&full);
+                ConfigError::new(full, from, problem)
+            },
+        )?;
 
     Ok(Settings {
         server: ServerSettings {
@@ -386,6 +399,8 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         notifications: super::NotificationSettings { webhook_url },
         prometheus,
         prometheus_auth: raw.prometheus_auth,
+        alertmanager,
+        alertmanager_auth: raw.alertmanager_auth,
     })
 }
 

@@ -44,6 +44,10 @@ pub struct Settings {
     pub prometheus: Option<PrometheusConfig>,
     /// How to sign in to it (from the environment only).
     pub prometheus_auth: PrometheusAuth,
+    /// Alertmanager's base URL (`[alertmanager]`): silences; none: alerts only.
+    pub alertmanager: Option<String>,
+    /// How to sign in to it (from the environment only).
+    pub alertmanager_auth: PrometheusAuth,
 }
 
 /// Where the panel announces action requests and their outcomes.

@@ -1,5 +1,6 @@
-//! The `[prometheus]` section: where the metrics are, how the backend labels its series,
-//! and (from the environment only, as every secret) how to sign in to it.
+//! The `[prometheus]` and `[alertmanager]` sections: where the metrics and the silences
+//! are, how the backend labels its series, and (from the environment only, as every
+//! secret) how to sign in to them.
 
 use serde::Deserialize;
 
@@ -13,6 +14,12 @@ pub struct RawPrometheus {
     pub handler_label: Option<String>,
     pub status_label: Option<String>,
     pub error_status: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertmanager {
+    pub url: Option<String>,
 }
 
 /// The secrets Prometheus may need, read from the environment: `GANTRY_PROMETHEUS_TOKEN`
@@ -61,27 +68,8 @@ pub fn validate(raw: RawPrometheus) -> Result<Option<PrometheusConfig>, Problem>
         }
         return Ok(None);
     };
-    let parsed = url::Url::parse(url.trim()).map_err(|_| {
-        ("url", format!("{url:?} is not a URL such as http://prometheus.monitoring:9090"))
-    })?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(("url", format!("{url:?} must be an http:// or https:// address")));
-    }
-    // Credentials belong in the environment, where a secret is kept out of files and logs.
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err((
-            "url",
-            "carries a user or password: set GANTRY_PROMETHEUS_USER and GANTRY_PROMETHEUS_PASSWORD instead".into(),
-        ));
-    }
-    if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(("url", "must not have a query or fragment; give the base URL only".into()));
-    }
-    // The API's paths are joined to it: a base with a path must end in a slash.
-    let mut base = parsed.to_string();
-    if !base.ends_with('/') {
-        base.push('/');
-    }
+    let base = base_url(&url, "GANTRY_PROMETHEUS", "http://prometheus.monitoring:9090")
+        .map_err(|problem| ("url", problem))?;
     let scrape = raw.scrape_interval_seconds.unwrap_or(30);
     if !(1..=600).contains(&scrape) {
         return Err((
@@ -120,6 +108,51 @@ pub fn validate(raw: RawPrometheus) -> Result<Option<PrometheusConfig>, Problem>
     }))
 }
 
+/// `[alertmanager]`: its base URL, when set; only beside a Prometheus (the alerts come
+/// from Prometheus, Alertmanager says which are silenced).
+pub fn validate_alertmanager(
+    raw: RawAlertmanager,
+    prometheus: bool,
+) -> Result<Option<String>, Problem> {
+    let Some(url) = raw.url.filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    if !prometheus {
+        return Err((
+            "url",
+            "is set but prometheus.url is not: the alerts come from Prometheus; set it too".into(),
+        ));
+    }
+    base_url(&url, "GANTRY_ALERTMANAGER", "http://alertmanager.monitoring:9093")
+        .map(Some)
+        .map_err(|problem| ("url", problem))
+}
+
+/// A service's base URL, checked: http(s), a host, no credentials (`{env}_USER` and
+/// `{env}_PASSWORD` are the place), no query; with a trailing slash, as API paths are
+/// joined to it.
+fn base_url(url: &str, env: &str, example: &str) -> Result<String, String> {
+    let parsed = url::Url::parse(url.trim())
+        .map_err(|_| format!("{url:?} is not a URL such as {example}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!("{url:?} must be an http:// or https:// address"));
+    }
+    // Credentials belong in the environment, where a secret is kept out of files and logs.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "carries a user or password: set {env}_USER and {env}_PASSWORD instead"
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err("must not have a query or fragment; give the base URL only".into());
+    }
+    let mut base = parsed.to_string();
+    if !base.ends_with('/') {
+        base.push('/');
+    }
+    Ok(base)
+}
+
 /// Status patterns are short: digits, letters, `.`, `|`, `[]`, `()`, `*`, `+`, `?` and
 /// balanced brackets. Anything else is refused rather than guessed at.
 fn regex_lite_check(pattern: &str) -> Result<(), ()> {
@@ -144,12 +177,22 @@ fn regex_lite_check(pattern: &str) -> Result<(), ()> {
     }
 }
 
+/// The environment variables holding one service's credentials: token, user, password.
+pub type CredentialNames = [&'static str; 3];
+
+pub const PROMETHEUS_CREDENTIALS: CredentialNames =
+    ["GANTRY_PROMETHEUS_TOKEN", "GANTRY_PROMETHEUS_USER", "GANTRY_PROMETHEUS_PASSWORD"];
+pub const ALERTMANAGER_CREDENTIALS: CredentialNames =
+    ["GANTRY_ALERTMANAGER_TOKEN", "GANTRY_ALERTMANAGER_USER", "GANTRY_ALERTMANAGER_PASSWORD"];
+
 /// The credentials from the environment; both halves of basic auth or neither.
 pub fn auth_from(
+    names: CredentialNames,
     token: Option<&str>,
     user: Option<&str>,
     password: Option<&str>,
 ) -> Result<PrometheusAuth, (&'static str, String)> {
+    let [token_name, user_name, password_name] = names;
     let token = token.filter(|t| !t.is_empty());
     let user = user.filter(|u| !u.is_empty());
     let password = password.filter(|p| !p.is_empty());
@@ -161,16 +204,11 @@ pub fn auth_from(
             password: password.to_owned().into(),
         }),
         (Some(_), _, _) => Err((
-            "GANTRY_PROMETHEUS_TOKEN",
-            "is set together with GANTRY_PROMETHEUS_USER/PASSWORD: use one way of signing in"
-                .into(),
+            token_name,
+            format!("is set together with {user_name}/PASSWORD: use one way of signing in"),
         )),
-        (None, Some(_), None) => {
-            Err(("GANTRY_PROMETHEUS_PASSWORD", "missing: GANTRY_PROMETHEUS_USER needs it".into()))
-        }
-        (None, None, Some(_)) => {
-            Err(("GANTRY_PROMETHEUS_USER", "missing: GANTRY_PROMETHEUS_PASSWORD needs it".into()))
-        }
+        (None, Some(_), None) => Err((password_name, format!("missing: {user_name} needs it"))),
+        (None, None, Some(_)) => Err((user_name, format!("missing: {password_name} needs it"))),
     }
 }
 
@@ -241,17 +279,50 @@ mod tests {
     }
 
     #[test]
-    fn prometheus_credentials_come_as_a_token_or_a_user_and_password() {
-        assert!(matches!(auth_from(None, None, None), Ok(PrometheusAuth::None)));
-        assert!(matches!(auth_from(Some("t"), None, None), Ok(PrometheusAuth::Bearer(_))));
-        assert!(matches!(auth_from(None, Some("u"), Some("p")), Ok(PrometheusAuth::Basic { .. })));
+    fn an_alertmanager_needs_a_prometheus_and_a_plain_url() {
+        let raw = |url: &str| RawAlertmanager { url: Some(url.into()) };
         assert_eq!(
-            auth_from(Some("t"), Some("u"), Some("p")).unwrap_err().0,
+            validate_alertmanager(raw("http://am:9093"), true),
+            Ok(Some("http://am:9093/".to_owned()))
+        );
+        assert_eq!(validate_alertmanager(RawAlertmanager::default(), false), Ok(None));
+        let (key, problem) = validate_alertmanager(raw("http://am:9093"), false).unwrap_err();
+        assert!(key == "url" && problem.contains("prometheus.url"), "{problem}");
+        let (_, problem) = validate_alertmanager(raw("http://u:pw@am:9093"), true).unwrap_err();
+        assert!(problem.contains("GANTRY_ALERTMANAGER_USER") && !problem.contains("pw"));
+        assert!(validate_alertmanager(raw("am:9093"), true).is_err());
+        let names = ALERTMANAGER_CREDENTIALS;
+        assert_eq!(auth_from(names, None, Some("u"), None).unwrap_err().0, names[2]);
+    }
+
+    #[test]
+    fn prometheus_credentials_come_as_a_token_or_a_user_and_password() {
+        assert!(matches!(
+            auth_from(PROMETHEUS_CREDENTIALS, None, None, None),
+            Ok(PrometheusAuth::None)
+        ));
+        assert!(matches!(
+            auth_from(PROMETHEUS_CREDENTIALS, Some("t"), None, None),
+            Ok(PrometheusAuth::Bearer(_))
+        ));
+        assert!(matches!(
+            auth_from(PROMETHEUS_CREDENTIALS, None, Some("u"), Some("p")),
+            Ok(PrometheusAuth::Basic { .. })
+        ));
+        assert_eq!(
+            auth_from(PROMETHEUS_CREDENTIALS, Some("t"), Some("u"), Some("p")).unwrap_err().0,
             "GANTRY_PROMETHEUS_TOKEN"
         );
-        assert_eq!(auth_from(None, Some("u"), None).unwrap_err().0, "GANTRY_PROMETHEUS_PASSWORD");
-        assert_eq!(auth_from(None, None, Some("p")).unwrap_err().0, "GANTRY_PROMETHEUS_USER");
-        let shown = format!("{:?}", auth_from(Some("s3cr3t"), None, None).unwrap());
+        assert_eq!(
+            auth_from(PROMETHEUS_CREDENTIALS, None, Some("u"), None).unwrap_err().0,
+            "GANTRY_PROMETHEUS_PASSWORD"
+        );
+        assert_eq!(
+            auth_from(PROMETHEUS_CREDENTIALS, None, None, Some("p")).unwrap_err().0,
+            "GANTRY_PROMETHEUS_USER"
+        );
+        let shown =
+            format!("{:?}", auth_from(PROMETHEUS_CREDENTIALS, Some("s3cr3t"), None, None).unwrap());
         assert!(!shown.contains("s3cr3t"));
     }
 }

@@ -8,6 +8,9 @@
 //!                           "workload": "backend", "on": true}
 //!                          {"fault": "unavailable", "on": true, "seconds": 30}
 //!                          {"fault": "slow", "delay_ms": 1500}
+//! GET  /simulator/history?days=7            the exporters' last days, as OpenMetrics for
+//!                                            `promtool tsdb create-blocks-from openmetrics`
+//! GET  /metrics                              the exporters' series now (Prometheus scrapes)
 //! POST /simulator/git      {"application": "co2-calculator-dev", "reference": "main",
 //!                           "images": {"backend": "registry/.../backend:1.9.1"}}
 //! ```
@@ -32,6 +35,9 @@ pub fn router() -> Router<Cluster> {
         .route("/simulator/faults", get(list).put(switch))
         .route("/simulator/git", post(push))
         .route("/simulator/requests", get(requests))
+        .route("/simulator/history", get(crate::exporter::history))
+        // The application's exporters: answer during a simulated API outage too.
+        .route("/metrics", get(crate::exporter::metrics))
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use gantry_app::history::observe::ObservedRevision;
-use gantry_tests::prometheus::{start_with_history, start_with_rules};
+use gantry_tests::prometheus::{
+    start_alertmanager, start_scraping, start_with_history, start_with_rules,
+};
 use gantry_tests::{
     eventually_some, spawn_app_with, spawn_on_simulator_with, test_settings, Background,
 };
@@ -263,9 +265,11 @@ async fn prods_alerts_show_firing_before_pending_and_none_of_devs(db: PgPool) {
     let prometheus = start_with_rules(&history(end), RULES).await;
     let url = prometheus.url.to_string();
     // The listing is kept for a scrape interval: a short one, so the test waits little.
+    // An Alertmanager that is down: the alerts are shown all the same.
     let settings = test_settings(&[
         ("GANTRY_PROMETHEUS_URL", url.as_str()),
         ("GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS", "2"),
+        ("GANTRY_ALERTMANAGER_URL", "http://127.0.0.1:9"),
     ]);
     let app = spawn_app_with(db, settings).await;
     let stakeholder = app.client_as("stakeholder").await;
@@ -289,7 +293,11 @@ async fn prods_alerts_show_firing_before_pending_and_none_of_devs(db: PgPool) {
     let firing = alerts.find("data-alert=\"HighErrorRate\"").unwrap();
     let pending = alerts.find("data-alert=\"SlowResponses\"").unwrap();
     assert!(firing < pending, "firing comes before pending: {alerts}");
-    assert!(alerts.contains("<li class=\"alert firing\" data-alert=\"HighErrorRate\"><span class=\"badge alert-state\">firing · critical</span>"), "{alerts}");
+    assert!(alerts.contains("<li class=\"alert firing\" data-alert=\"HighErrorRate\" data-state=\"firing\"><span class=\"badge alert-state\">firing · critical</span>"), "{alerts}");
+    assert!(
+        alerts.contains("Whether an alert is silenced is not known: Alertmanager at 127.0.0.1:9 cannot be reached"),
+        "{alerts}"
+    );
     assert!(
         alerts.contains("<li class=\"alert pending\" data-alert=\"SlowResponses\""),
         "{alerts}"
@@ -324,6 +332,85 @@ async fn prods_alerts_show_firing_before_pending_and_none_of_devs(db: PgPool) {
         ),
         "{staging}"
     );
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_silence_in_alertmanager_holds_prods_alert_back_on_every_page(db: PgPool) {
+    use gantry_app::monitoring::alertmanager::{Matcher, NewSilence};
+    let end = chrono::Utc::now().timestamp() / 30 * 30 - 60;
+    let prometheus = start_with_rules(&history(end), RULES).await;
+    let alertmanager = start_alertmanager().await;
+    let (url, am) = (prometheus.url.to_string(), alertmanager.url.to_string());
+    let extra = [
+        ("GANTRY_PROMETHEUS_URL", url.as_str()),
+        ("GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS", "2"),
+        ("GANTRY_ALERTMANAGER_URL", am.as_str()),
+    ];
+    let app = spawn_on_simulator_with(db, &extra, Background::OnDemand).await;
+    let stakeholder = app.client_as("stakeholder").await;
+    let card = |env: &'static str| {
+        let (app, stakeholder) = (&app, &stakeholder);
+        async move {
+            gantry_app::monitoring::summary::refresh_once(&app.context).await;
+            let page = stakeholder.get(app.url("/")).send().await.ok()?.text().await.ok()?;
+            let card = page.split(&format!("data-env=\"{env}\"")).nth(1)?;
+            Some(card.split("</article>").next()?.to_owned())
+        }
+    };
+    let firing = || async { card("prod").await.filter(|c| c.contains("1 alert firing")) };
+    eventually_some(Duration::from_secs(60), "prod's alert firing on its card", firing).await;
+
+    let monitoring = app.context.monitoring.clone().expect("monitoring is configured");
+    let client = monitoring.cache.alertmanager().expect("an Alertmanager client");
+    let now = chrono::Utc::now();
+    let silence = NewSilence {
+        matchers: vec![
+            Matcher::equal("namespace", PROD),
+            Matcher::equal("alertname", "HighErrorRate"),
+        ],
+        starts_at: now.to_rfc3339(),
+        ends_at: (now + chrono::Duration::hours(2)).to_rfc3339(),
+        created_by: "Olivia Operator (operator) via Gantry".into(),
+        comment: "<x-probe> known: the release is being rolled back".into(),
+    };
+    let id = client.create(&silence).await.expect("Alertmanager takes the silence");
+
+    // The card no longer counts it; the Metrics page says who silenced it until when.
+    let quiet = || async { card("prod").await.filter(|c| !c.contains("alert firing")) };
+    eventually_some(Duration::from_secs(30), "prod's card without the silenced alert", quiet).await;
+    let page = stakeholder.get(app.url("/monitoring?env=prod")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    let alerts = page.split("id=\"alerts\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(
+        alerts.contains(
+            "<li class=\"alert silenced\" data-alert=\"HighErrorRate\" data-state=\"silenced\">"
+        ),
+        "{alerts}"
+    );
+    assert!(alerts.contains("0 firing, 1 silenced or inhibited, 1 pending on prod."), "{alerts}");
+    assert!(
+        alerts.contains("by Olivia Operator (operator) via Gantry: &lt;x-probe&gt; known"),
+        "{alerts}"
+    );
+    assert!(!alerts.contains("<x-probe"), "{alerts}");
+    let listed = alerts.split("id=\"silences\"").nth(1).expect("the silences");
+    assert!(listed.contains(&format!("data-silence=\"{id}\"")), "{listed}");
+    assert!(
+        listed.contains(
+            "namespace=&quot;co2-calculator-prod&quot;, alertname=&quot;HighErrorRate&quot;"
+        ),
+        "{listed}"
+    );
+    // Dev's alerts and silences are its own.
+    let dev = stakeholder.get(app.url("/monitoring?env=dev")).send().await.unwrap();
+    let dev = dev.text().await.unwrap();
+    assert!(dev.contains("No silence is active or scheduled here.") && !dev.contains(&id), "{dev}");
+    assert!(card("dev").await.unwrap().contains("1 alert firing"));
+
+    // Expired: it fires on the card again.
+    client.expire(&id).await.expect("Alertmanager expires the silence");
+    eventually_some(Duration::from_secs(30), "prod's alert firing again", firing).await;
     app.stop().await;
 }
 
@@ -375,4 +462,62 @@ async fn the_overview_card_says_prods_last_five_minutes_in_figures_and_words(db:
         "no link to the workload's charts"
     );
     app.stop().await;
+}
+
+#[tokio::test]
+async fn the_simulators_exporter_gives_prometheus_its_history_and_goes_on_live() {
+    use gantry_app::monitoring::prometheus::{Credentials, Prometheus};
+    use gantry_app::monitoring::window::Window;
+
+    let simulator = gantry_sim::Running::start(gantry_sim::Options::default(), 0).await.unwrap();
+    let http = reqwest::Client::new();
+    let base = simulator.url();
+    let refused = http.get(format!("{base}/simulator/history?days=0")).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("from 1 to 30"));
+    // 503 until the controllers made every pod: the demo asks again until it is 200.
+    let history = || async {
+        let answer = http.get(format!("{base}/simulator/history?days=2")).send().await.ok()?;
+        if answer.status() == 503 {
+            return None;
+        }
+        assert_eq!(answer.status(), 200);
+        answer.text().await.ok()
+    };
+    let history = eventually_some(Duration::from_secs(30), "the history", history).await;
+    let now = chrono::Utc::now().timestamp();
+    assert!(history.ends_with("# EOF\n"));
+    let prometheus = start_scraping(&history, &simulator.addr.to_string()).await;
+    let client = Prometheus::new(prometheus.url.clone(), Credentials::None).unwrap();
+
+    // The whole day is there, at the 24h chart's own step and window.
+    let day = Window::ending(now, Duration::from_secs(86_400), Duration::from_secs(30));
+    let rate = format!(
+        "sum(rate(http_requests_total{{namespace=\"{PROD}\"}}[{}]))",
+        day.rate_window_promql()
+    );
+    let series = client.range(&rate, &day).await.unwrap();
+    let points: Vec<f64> = series[0].points.iter().filter_map(|(_, v)| *v).collect();
+    assert!(points.len() as u64 > day.points() * 9 / 10, "{} of {}", points.len(), day.points());
+    // Prod's traffic follows the day: between 2.4 and 12 requests a second.
+    let (low, high) = points.iter().fold((f64::MAX, 0.0f64), |(l, h), v| (l.min(*v), h.max(*v)));
+    assert!(low > 2.0 && low < 3.5 && high > 11.0 && high < 12.5, "{low} … {high}");
+
+    // Live: the scrapes go on from the history without a reset (a reset would make
+    // `resets()` count one).
+    let scraped = || async {
+        let up =
+            client.instant("up{job=\"simulator\"}", chrono::Utc::now().timestamp()).await.ok()?;
+        (up.first()?.value == Some(1.0)).then_some(())
+    };
+    eventually_some(Duration::from_secs(30), "Prometheus to scrape the simulator", scraped).await;
+    let resets = || async {
+        let at = chrono::Utc::now().timestamp();
+        let query = format!("sum(resets(http_requests_total{{namespace=\"{PROD}\"}}[10m]))");
+        let answer = client.instant(&query, at).await.ok()?;
+        answer.first().map(|s| s.value)
+    };
+    let resets = eventually_some(Duration::from_secs(30), "the resets over the seam", resets).await;
+    assert_eq!(resets, Some(0.0), "the live counters restarted from zero");
+    simulator.stop().await;
 }
