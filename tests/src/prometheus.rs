@@ -109,20 +109,43 @@ fn tool(var: &str) -> String {
 /// Starts Prometheus on a free loopback port over the series in `openmetrics` (OpenMetrics
 /// text ending in `# EOF`), and waits until it is ready.
 pub async fn start_with_history(openmetrics: &str) -> TestPrometheus {
-    start(openmetrics, None, None).await
+    start(openmetrics, None, false).await
 }
 
 /// The same, also scraping `target` (`host:port`, path `/metrics`) every second.
 pub async fn start_scraping(openmetrics: &str, target: &str) -> TestPrometheus {
-    start(openmetrics, None, Some(target)).await
+    let prometheus = start(openmetrics, None, true).await;
+    prometheus.scrape(target);
+    prometheus
 }
 
 /// The same, evaluating the alerting `rules` (a rule file's YAML) every second.
 pub async fn start_with_rules(openmetrics: &str, rules: &str) -> TestPrometheus {
-    start(openmetrics, Some(rules), None).await
+    start(openmetrics, Some(rules), false).await
 }
 
-async fn start(openmetrics: &str, rules: Option<&str>, target: Option<&str>) -> TestPrometheus {
+/// The same with rules, ready to scrape a target named later ([`TestPrometheus::scrape`]):
+/// for a server whose address is known only once it runs.
+pub async fn start_with_rules_scraping_later(openmetrics: &str, rules: &str) -> TestPrometheus {
+    start(openmetrics, Some(rules), true).await
+}
+
+/// The file of scrape targets Prometheus watches (file service discovery).
+const TARGETS: &str = "targets.json";
+
+impl TestPrometheus {
+    /// Scrapes `target` (`host:port`, path `/metrics`) every second from now on, as
+    /// job `simulator`. Prometheus notices the rewritten targets file by itself.
+    pub fn scrape(&self, target: &str) {
+        let text = serde_json::json!([{"targets": [target]}]).to_string();
+        let file = self.folder.join(TARGETS);
+        let part = self.folder.join("targets.json.part");
+        std::fs::write(&part, text).expect("the targets are written");
+        std::fs::rename(part, file).expect("the targets are put in place");
+    }
+}
+
+async fn start(openmetrics: &str, rules: Option<&str>, scraping: bool) -> TestPrometheus {
     let folder = scratch("prometheus");
     let data = folder.join("data");
     std::fs::create_dir_all(&data).expect("a folder for Prometheus");
@@ -142,9 +165,12 @@ async fn start(openmetrics: &str, rules: Option<&str>, target: Option<&str>) -> 
         std::fs::write(&file, rules).expect("the rules are written");
         text.push_str(&format!("  evaluation_interval: 1s\nrule_files:\n  - {}\n", file.display()));
     }
-    if let Some(target) = target {
+    if scraping {
+        let targets = folder.join(TARGETS);
+        std::fs::write(&targets, "[]").expect("the targets file is written");
         text.push_str(&format!(
-            "scrape_configs:\n  - job_name: simulator\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['{target}']\n"
+            "scrape_configs:\n  - job_name: simulator\n    scrape_interval: 1s\n    file_sd_configs:\n      - files: ['{}']\n",
+            targets.display()
         ));
     }
     std::fs::write(&config, text).expect("the config is written");

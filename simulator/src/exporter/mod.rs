@@ -138,8 +138,13 @@ fn advance(counters: &mut Counters, states: &[EnvState], t: f64) {
     }
     for state in states {
         let ns = state.namespace.as_str();
-        let backend_pods: Vec<&Pod> =
-            state.pods.iter().filter(|p| p.workload == "backend" && p.ready).collect();
+        // A crash-looping backend still answers between its crashes (failing a quarter),
+        // though the kubelet marks it unready most of the time.
+        let backend_pods: Vec<&Pod> = state
+            .pods
+            .iter()
+            .filter(|p| p.workload == "backend" && (p.ready || state.backend_crashing))
+            .collect();
         let traffic = if backend_pods.is_empty() { 0.0 } else { model::traffic(ns, t) };
         let errors = model::error_share(state);
         // Requests are spread over the ready backend pods.
@@ -421,4 +426,53 @@ pub async fn metrics(State(cluster): State<Cluster>) -> impl IntoResponse {
     let now = now as f64 / 1000.0;
     let text = cluster.exporter.render(&cluster, now);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(name: &str, ready: bool) -> Pod {
+        Pod {
+            name: name.into(),
+            workload: "backend".into(),
+            container: "backend".into(),
+            ready,
+            restarts: 0,
+            memory_limit: None,
+            oom_killed: false,
+        }
+    }
+
+    fn errors_and_requests(counters: &Counters) -> (f64, f64) {
+        let of = |status: &str| -> f64 {
+            counters
+                .values
+                .iter()
+                .filter(|((n, l), _)| n == "http_requests_total" && l.contains(status))
+                .map(|(_, v)| v)
+                .sum()
+        };
+        (of("\"5xx\""), of("\"2xx\"") + of("\"5xx\""))
+    }
+
+    #[test]
+    fn a_crash_looping_backend_still_answers_and_fails_a_quarter() {
+        let mut state = EnvState {
+            namespace: "co2-calculator-prod".into(),
+            pods: vec![backend("backend-a-1", false), backend("backend-a-2", false)],
+            backend_crashing: true,
+        };
+        let mut counters = Counters::default();
+        advance(&mut counters, std::slice::from_ref(&state), 1_764_676_800.0);
+        advance(&mut counters, std::slice::from_ref(&state), 1_764_676_860.0);
+        let (errors, requests) = errors_and_requests(&counters);
+        assert!(requests > 0.0 && (errors / requests - 0.25).abs() < 1e-9, "{errors}/{requests}");
+        // Unready without a crash loop (a rollout, a failing probe): no traffic reaches it.
+        state.backend_crashing = false;
+        let mut quiet = Counters::default();
+        advance(&mut quiet, std::slice::from_ref(&state), 1_764_676_800.0);
+        advance(&mut quiet, std::slice::from_ref(&state), 1_764_676_860.0);
+        assert_eq!(errors_and_requests(&quiet).1, 0.0);
+    }
 }

@@ -182,3 +182,40 @@ async fn a_stakeholder_reads_the_history_and_a_diff_in_chromium(db: PgPool) {
     assert!(output_dir.join("history-diff.png").exists(), "no screenshot saved");
     app.stop().await;
 }
+
+/// Alerting rules that see a change within seconds (the deploy/ rules wait minutes):
+/// only the live scrapes of the simulator count (`job="simulator"`), not the history.
+const FAST_RULES: &str = r#"groups:
+  - name: browser
+    rules:
+      - alert: HighErrorRate
+        expr: sum by (namespace) (rate(http_requests_total{job="simulator",status=~"5.."}[10s])) / sum by (namespace) (rate(http_requests_total{job="simulator"}[10s])) > 0.05
+        labels: {severity: critical}
+        annotations:
+          summary: "More than 5% of requests fail in {{ $labels.namespace }}"
+"#;
+
+/// The Metrics pages in Chromium (tests/browser/metrics.mjs): prod's charts and a range
+/// switch; with the overview open, a crash loop in prod's backend fires the error-rate
+/// alert on the card without a reload, and a silence in Alertmanager takes it away.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn metrics_charts_and_a_firing_alert_reach_the_open_overview_in_chromium(db: PgPool) {
+    use gantry_tests::prometheus::{start_alertmanager, start_with_rules_scraping_later};
+    let end = chrono::Utc::now().timestamp() / 30 * 30 - 60;
+    let prometheus =
+        start_with_rules_scraping_later(&crate::monitoring::history(end), FAST_RULES).await;
+    let alertmanager = start_alertmanager().await;
+    let (url, am) = (prometheus.url.to_string(), alertmanager.url.to_string());
+    let extra = [
+        ("GANTRY_PROMETHEUS_URL", url.as_str()),
+        ("GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS", "1"),
+        ("GANTRY_ALERTMANAGER_URL", am.as_str()),
+    ];
+    let app = spawn_on_simulator(db, &extra).await;
+    let (_, simulator) = app.simulator.clone().expect("the simulated cluster");
+    prometheus.scrape(simulator.trim_start_matches("http://"));
+    let output_dir = project_root().join("tests/output");
+    let (simulator, am) = (std::ffi::OsString::from(simulator), std::ffi::OsString::from(am));
+    run_script("metrics.mjs", &app, &output_dir, &[&simulator, &am]).await;
+    app.stop().await;
+}

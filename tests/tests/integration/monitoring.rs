@@ -24,7 +24,7 @@ const MIB: i64 = 1024 * 1024;
 ///   1 + 2 × (9.5 − 9) / (10 − 9) = 2 s;
 /// - the backend pod's working set 256 MiB against a 512 MiB limit, and an exporter pod
 ///   whose name only starts like the backend's (strict selectors leave it out).
-fn history(end: i64) -> String {
+pub(crate) fn history(end: i64) -> String {
     let mut om = String::from(
         "# TYPE http_requests counter\n# TYPE http_request_duration_highr_seconds histogram\n# TYPE container_memory_working_set_bytes gauge\n# TYPE kube_pod_container_resource_limits gauge\n",
     );
