@@ -36,7 +36,10 @@ try {
   check(charts >= 4, `prod's charts drawn: ${charts}`);
   check(await page.locator('#prometheus-failed').count() === 0, 'Prometheus reported as failed');
   const before = await page.locator('#window').textContent();
+  // The router moves to the new address at once and the page's content follows when the
+  // server has answered: wait for the window line to change.
   await Promise.all([page.waitForURL(/range=24h/), page.click('a[href*="range=24h"]')]);
+  await page.waitForFunction((was) => document.querySelector('#window')?.textContent !== was, before);
   await page.waitForSelector('svg.chart');
   const after = await page.locator('#window').textContent();
   check(after !== before && after.includes('a point every 6m,'), `the 24h window: ${after} (was ${before})`);

@@ -124,12 +124,6 @@ pub async fn start_with_rules(openmetrics: &str, rules: &str) -> TestPrometheus 
     start(openmetrics, Some(rules), false).await
 }
 
-/// The same with rules, ready to scrape a target named later ([`TestPrometheus::scrape`]):
-/// for a server whose address is known only once it runs.
-pub async fn start_with_rules_scraping_later(openmetrics: &str, rules: &str) -> TestPrometheus {
-    start(openmetrics, Some(rules), true).await
-}
-
 /// The file of scrape targets Prometheus watches (file service discovery).
 const TARGETS: &str = "targets.json";
 
@@ -186,4 +180,32 @@ async fn start(openmetrics: &str, rules: Option<&str>, scraping: bool) -> TestPr
         .expect("prometheus starts");
     let url = ready(&mut child, "Prometheus").await;
     TestPrometheus { url, child, folder }
+}
+
+/// A real Prometheus evaluating `rules` every second beside a real Alertmanager, and the
+/// settings that point a test server at both (a scrape interval of 1 s, so the panel's
+/// listings are fresh within a second).
+pub struct Monitoring {
+    pub prometheus: TestPrometheus,
+    pub alertmanager: TestAlertmanager,
+    urls: [String; 2],
+}
+
+impl Monitoring {
+    /// Over the series in `openmetrics`; `scrape_later`: ready to scrape a target named
+    /// with [`TestPrometheus::scrape`].
+    pub async fn start(openmetrics: &str, rules: &str, scrape_later: bool) -> Self {
+        let prometheus = start(openmetrics, Some(rules), scrape_later).await;
+        let alertmanager = start_alertmanager().await;
+        let urls = [prometheus.url.to_string(), alertmanager.url.to_string()];
+        Self { prometheus, alertmanager, urls }
+    }
+
+    pub fn settings(&self) -> [(&str, &str); 3] {
+        [
+            ("GANTRY_PROMETHEUS_URL", self.urls[0].as_str()),
+            ("GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS", "1"),
+            ("GANTRY_ALERTMANAGER_URL", self.urls[1].as_str()),
+        ]
+    }
 }

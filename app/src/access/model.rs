@@ -59,13 +59,17 @@ pub enum Action {
     ResumeAutoSync,
     Backup,
     Restore,
+    /// Silence alerts of the environment in Alertmanager.
+    Silence,
+    /// Expire one of its silences.
+    ExpireSilence,
     Approve,
     BreakGlass,
     ViewAudit,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 13] = [
         Action::View,
         Action::Sync,
         Action::Scale,
@@ -74,13 +78,16 @@ impl Action {
         Action::ResumeAutoSync,
         Action::Backup,
         Action::Restore,
+        Action::Silence,
+        Action::ExpireSilence,
         Action::Approve,
         Action::BreakGlass,
         Action::ViewAudit,
     ];
 
-    /// The actions that change the cluster: each follows the environment's policy.
-    pub const CHANGES: [Action; 7] = [
+    /// The changes (to the cluster, or to what alerts reach people): each follows the
+    /// environment's policy.
+    pub const CHANGES: [Action; 9] = [
         Action::Sync,
         Action::Scale,
         Action::Restart,
@@ -88,6 +95,8 @@ impl Action {
         Action::ResumeAutoSync,
         Action::Backup,
         Action::Restore,
+        Action::Silence,
+        Action::ExpireSilence,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -100,6 +109,8 @@ impl Action {
             Action::ResumeAutoSync => "resume_auto_sync",
             Action::Backup => "backup",
             Action::Restore => "restore",
+            Action::Silence => "silence",
+            Action::ExpireSilence => "expire_silence",
             Action::Approve => "approve",
             Action::BreakGlass => "break_glass",
             Action::ViewAudit => "view_audit",
@@ -121,6 +132,8 @@ impl Action {
             Action::ResumeAutoSync => "resume auto-sync on",
             Action::Backup => "back up",
             Action::Restore => "restore a backup on",
+            Action::Silence => "silence alerts on",
+            Action::ExpireSilence => "expire a silence on",
             Action::Approve => "approve requests on",
             Action::BreakGlass => "break glass on",
             Action::ViewAudit => "read the audit log of",
@@ -137,7 +150,9 @@ impl Action {
             | Action::Rollback
             | Action::ResumeAutoSync
             | Action::Backup
-            | Action::Restore => Role::Operator,
+            | Action::Restore
+            | Action::Silence
+            | Action::ExpireSilence => Role::Operator,
             Action::Approve | Action::ViewAudit => Role::Approver,
             Action::BreakGlass => Role::Admin,
         }
@@ -167,6 +182,8 @@ pub struct EnvironmentPolicy {
     pub resume_auto_sync: Policy,
     pub backup: Policy,
     pub restore: Policy,
+    /// Making and expiring silences of the environment's alerts.
+    pub silence: Policy,
     /// Whether an admin may run a change without its approvals, with a written reason.
     pub break_glass: bool,
 }
@@ -182,6 +199,7 @@ impl EnvironmentPolicy {
             Action::ResumeAutoSync => Some(self.resume_auto_sync),
             Action::Backup => Some(self.backup),
             Action::Restore => Some(self.restore),
+            Action::Silence | Action::ExpireSilence => Some(self.silence),
             Action::View | Action::Approve | Action::BreakGlass | Action::ViewAudit => None,
         }
     }
@@ -196,6 +214,7 @@ impl EnvironmentPolicy {
             resume_auto_sync: Policy::Direct,
             backup: Policy::Direct,
             restore: Policy::Direct,
+            silence: Policy::Direct,
             break_glass: true,
         }
     }

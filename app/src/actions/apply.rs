@@ -80,6 +80,8 @@ pub async fn fetch(client: &Client, namespace: &str, plan: &Plan) -> Result<Seen
         Plan::Sync { application, .. } | Plan::ResumeAutoSync { application, .. } => {
             seen.application = read_application(client, application).await?;
         }
+        // Alertmanager's, read by `actions::silences`.
+        Plan::Silence { .. } | Plan::ExpireSilence { .. } => {}
     }
     Ok(seen)
 }
@@ -322,6 +324,9 @@ async fn write(
             }));
             application_api(client, application).patch(&application.name, &params, &patch).await?;
             Ok(format!("Argo CD auto-sync of {} is on again", application.name))
+        }
+        Plan::Silence { .. } | Plan::ExpireSilence { .. } => {
+            Err(Step::Refused("a silence is made in Alertmanager, not in the cluster".into()))
         }
     }
 }

@@ -139,7 +139,14 @@ pub async fn preview(
     let (index, env) = environment(context, &ask.environment)?;
     let action = parse_action(&ask.action)?;
     let decision = allowed(context, caller, env, action).await?;
-    let seen = cached(context, index, env, ask.asked.workload.as_deref())?;
+    let mut seen = cached(context, index, env, ask.asked.workload.as_deref())?;
+    match action {
+        Action::Silence => {
+            super::silences::alertmanager(context)?;
+        }
+        Action::ExpireSilence => seen.silences = Some(super::silences::fresh(context).await?),
+        _ => {}
+    }
     let plan = plan::make(env, action, &ask.asked, &seen)?;
     let version = plan.seen_version(&seen);
     Ok(Preview { plan, decision, seen_version: version })
@@ -209,6 +216,12 @@ pub async fn request(
             "Say why: on {} this needs approval, and the approvers read your reason.",
             env.name
         )));
+    }
+    if plan.action() == Action::Silence && reason.is_empty() {
+        return Err(AppError::Invalid(
+            "Say why: the reason is the silence's comment, which tells whoever finds the alert quiet why it is."
+                .into(),
+        ));
     }
     if reason.chars().count() > 2000 {
         return Err(AppError::Invalid("The reason is too long (at most 2,000 characters).".into()));
@@ -352,20 +365,23 @@ pub async fn run(context: ServerContext, id: i64) -> Option<Stored> {
     };
     let request = &claimed.request;
     let outcome = match environment(&context, &request.environment) {
-        Ok((index, env)) => match context.live.watches().get(index) {
-            Some(watch) => {
-                let cx = apply::Context {
-                    namespace: &env.namespace,
-                    user_id: &request.requested_by,
-                    name: &request.requested_by_name,
-                    reason: &request.reason,
-                    request_id: id,
-                    started_at: &claimed.started_at,
-                };
-                apply::execute(watch.client(), &request.plan, &cx).await
+        Ok((index, env)) => {
+            let cx = apply::Context {
+                namespace: &env.namespace,
+                user_id: &request.requested_by,
+                name: &request.requested_by_name,
+                reason: &request.reason,
+                request_id: id,
+                started_at: &claimed.started_at,
+            };
+            match context.live.watches().get(index) {
+                _ if request.plan.is_silence() => {
+                    super::silences::execute(&context, &request.plan, &cx).await
+                }
+                Some(watch) => apply::execute(watch.client(), &request.plan, &cx).await,
+                None => Outcome::Failed("this server watches no cluster".into()),
             }
-            None => Outcome::Failed("this server watches no cluster".into()),
-        },
+        }
         Err(e) => Outcome::Failed(e.to_string()),
     };
     let (state, result) = match outcome {

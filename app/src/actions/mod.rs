@@ -19,14 +19,18 @@ pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod settings;
 #[cfg(feature = "ssr")]
+pub mod silences;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 /// The changes a request can ask for (backup and restore come with their own feature).
 #[cfg(feature = "ssr")]
-pub const REQUESTABLE: [crate::access::Action; 5] = [
+pub const REQUESTABLE: [crate::access::Action; 7] = [
     crate::access::Action::Sync,
     crate::access::Action::Scale,
     crate::access::Action::Restart,
     crate::access::Action::Rollback,
     crate::access::Action::ResumeAutoSync,
+    crate::access::Action::Silence,
+    crate::access::Action::ExpireSilence,
 ];

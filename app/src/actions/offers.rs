@@ -76,6 +76,8 @@ fn label(action: Action) -> &'static str {
         Action::ResumeAutoSync => "Resume auto-sync",
         Action::Backup => "Back up now",
         Action::Restore => "Restore",
+        Action::Silence => "Silence",
+        Action::ExpireSilence => "Expire silence",
         Action::View | Action::Approve | Action::BreakGlass | Action::ViewAudit => "",
     }
 }
@@ -154,6 +156,11 @@ pub fn explain(
         Action::ResumeAutoSync => "Turns Argo CD's auto-sync back on, as it was before Gantry paused it.".to_owned(),
         Action::Backup => "Starts a database backup now.".to_owned(),
         Action::Restore => "Restores a database backup.".to_owned(),
+        Action::Silence => format!(
+            "Silences alerts of {} in Alertmanager for a while, as amtool silence add does: Alertmanager stops notifying about them and the panel shows them as silenced. The silence always carries the namespace {}, so no other environment's alerts are touched, and it always ends.",
+            env.name, env.namespace
+        ),
+        Action::ExpireSilence => "Ends a silence now: Alertmanager notifies about its alerts again.".to_owned(),
         Action::View | Action::Approve | Action::BreakGlass | Action::ViewAudit => String::new(),
     };
     let approvers: Vec<String> = mapping

@@ -25,6 +25,8 @@ pub fn label(action: &str) -> &'static str {
         "restart" => "Restart",
         "rollback" => "Roll back",
         "resume_auto_sync" => "Resume auto-sync",
+        "silence" => "Silence",
+        "expire_silence" => "Expire silence",
         _ => "Action",
     }
 }
@@ -73,8 +75,49 @@ pub struct ActionPage<'a> {
     pub may_break_glass: bool,
 }
 
+/// How long a silence may be asked for, in the form's choice.
+const SILENCE_CHOICES: [(&str, &str); 8] = [
+    ("30m", "30 minutes"),
+    ("1h", "1 hour"),
+    ("2h", "2 hours"),
+    ("4h", "4 hours"),
+    ("8h", "8 hours"),
+    ("1d", "1 day"),
+    ("3d", "3 days"),
+    ("7d", "7 days"),
+];
+
+/// A silence's inputs: which alert (empty: all of the environment's) and for how long.
+fn silence_parameters(page: &ActionPage<'_>) -> AnyView {
+    let action_url = format!("/environments/{}/actions/silence", page.env.name);
+    let options = SILENCE_CHOICES
+        .iter()
+        .map(|(value, words)| {
+            // Two hours unless the address asked for another.
+            let selected = page
+                .asked
+                .minutes
+                .map_or(*value == "2h", |m| super::plan::minutes(value) == Some(m));
+            view! { <option value=*value selected=selected>{*words}</option> }
+        })
+        .collect_view();
+    view! {
+        <form class="panel parameters" method="get" action=action_url id="parameters">
+            <label>"Alert (empty: every alert of " {page.env.name.clone()} ") "
+                <input type="text" name="alertname" maxlength="200" value=page.asked.alertname.clone().unwrap_or_default()/>
+            </label>
+            <label>"For " <select name="duration" id="duration">{options}</select></label>
+            <button type="submit">"Preview"</button>
+        </form>
+    }
+    .into_any()
+}
+
 /// The inputs an action takes before it can be previewed (GET: the preview is a view).
 fn parameters(page: &ActionPage<'_>) -> Option<AnyView> {
+    if page.action == Action::Silence {
+        return Some(silence_parameters(page));
+    }
     let workload = page.asked.workload.clone()?;
     let status = page.status?;
     let current = status.workloads.iter().find(|w| w.name == workload)?;
@@ -146,13 +189,20 @@ fn request_form(page: &ActionPage<'_>, plan: &Plan) -> AnyView {
             {hidden("min", asked.min.map(|n| n.to_string()))}
             {hidden("max", asked.max.map(|n| n.to_string()))}
             {hidden("revision", asked.revision.map(|n| n.to_string()))}
+            {hidden("alertname", asked.alertname.clone())}
+            {hidden("duration", asked.minutes.map(|n| format!("{n}m")))}
+            {hidden("silence", asked.silence.clone())}
         }
     };
     let (button, kind, reason_label) = match needs {
         Some(1) => ("Request approval".to_owned(), "approval", "Reason (the approver reads it)"),
         Some(n) => (format!("Request {n} approvals"), "approval", "Reason (the approvers read it)"),
+        None if page.action == Action::Silence => {
+            ("Run now".to_owned(), "direct", "Reason (the silence's comment)")
+        }
         None => ("Run now".to_owned(), "direct", "Reason (optional, kept in the audit log)"),
     };
+    let reason_required = needs.is_some() || page.action == Action::Silence;
     let glass = (needs.is_some() && page.may_break_glass).then(|| {
         view! {
             <form class="panel break-glass" method="post" action="/api/actions" id="break-glass">
@@ -167,7 +217,7 @@ fn request_form(page: &ActionPage<'_>, plan: &Plan) -> AnyView {
     view! {
         <form class="panel request" method="post" action="/api/actions" id="request" data-decision=kind>
             {fields()}
-            <label>{reason_label} " " <textarea name="reason" id="reason" required=needs.is_some() maxlength="2000"></textarea></label>
+            <label>{reason_label} " " <textarea name="reason" id="reason" required=reason_required maxlength="2000"></textarea></label>
             <button type="submit" id="submit-request">{button}</button>
         </form>
         {glass}

@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::access::Action;
+use crate::monitoring::alertmanager::{Matcher, Silence};
 
 use crate::status::model::WorkloadKind;
 
@@ -87,6 +88,18 @@ pub enum Plan {
         application: AppRef,
         paused_by: String,
     },
+    /// Silence the environment's alerts matching `matchers` (always the namespace's) in
+    /// Alertmanager, for `minutes` from when it runs.
+    Silence {
+        matchers: Vec<Matcher>,
+        minutes: u32,
+    },
+    /// Expire one of the environment's silences.
+    ExpireSilence {
+        id: String,
+        matchers: Vec<Matcher>,
+        ends_at: String,
+    },
 }
 
 /// What the person asked for, beyond the action itself.
@@ -97,6 +110,26 @@ pub struct Asked {
     pub min: Option<i32>,
     pub max: Option<i32>,
     pub revision: Option<i64>,
+    /// Silences: the alert to silence (all of the environment's when absent), for how
+    /// long, or the silence to expire.
+    pub alertname: Option<String>,
+    pub minutes: Option<u32>,
+    pub silence: Option<String>,
+}
+
+/// A silence lasts at least this long and at most a week (Alertmanager takes any; a
+/// forgotten week-long silence is already a risk).
+pub const SILENCE_MINUTES: std::ops::RangeInclusive<u32> = 5..=7 * 24 * 60;
+
+/// `30m`, `2h`, `1d` or a number of minutes.
+pub fn minutes(text: &str) -> Option<u32> {
+    let (number, unit) = match text.char_indices().last()? {
+        (i, 'm') => (&text[..i], 1),
+        (i, 'h') => (&text[..i], 60),
+        (i, 'd') => (&text[..i], 1440),
+        _ => (text, 1),
+    };
+    number.trim().parse::<u32>().ok()?.checked_mul(unit)
 }
 
 impl Asked {
@@ -124,6 +157,27 @@ impl Asked {
                 "min" => asked.min = Some(small("The minimum")?),
                 "max" => asked.max = Some(small("The maximum")?),
                 "revision" => asked.revision = Some(number("The revision")?),
+                "alertname" => {
+                    if value.chars().count() > 200 || value.chars().any(char::is_control) {
+                        return Err("The alert name must be a short line of text.".into());
+                    }
+                    asked.alertname = Some(value.to_owned());
+                }
+                "duration" => {
+                    let minutes = minutes(value).filter(|m| SILENCE_MINUTES.contains(m));
+                    asked.minutes = Some(minutes.ok_or_else(|| {
+                        format!("The duration must be between 5 minutes and 7 days, such as 30m, 2h or 1d, not “{value}”.")
+                    })?);
+                }
+                "silence" => {
+                    // Alertmanager's ids are UUIDs.
+                    if value.len() > 64
+                        || !value.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+                    {
+                        return Err(format!("“{value}” is not a silence id."));
+                    }
+                    asked.silence = Some(value.to_owned());
+                }
                 _ => {}
             }
         }
@@ -139,6 +193,8 @@ pub struct Seen {
     pub replicasets: Vec<ReplicaSet>,
     pub autoscaler: Option<HorizontalPodAutoscaler>,
     pub application: Option<Value>,
+    /// Alertmanager's silences, for the plans about silences.
+    pub silences: Option<Vec<Silence>>,
 }
 
 /// One line of a preview: what changes, from what, to what.
@@ -173,7 +229,14 @@ impl Plan {
             Plan::Sync { application, .. } | Plan::ResumeAutoSync { application, .. } => {
                 format!("Application/{}", application.name)
             }
+            Plan::Silence { matchers, .. } => format!("Silence/{}", silenced(matchers)),
+            Plan::ExpireSilence { id, .. } => format!("Silence/{id}"),
         }
+    }
+
+    /// Whether it acts on Alertmanager rather than the cluster.
+    pub fn is_silence(&self) -> bool {
+        matches!(self, Plan::Silence { .. } | Plan::ExpireSilence { .. })
     }
 
     pub fn action(&self) -> Action {
@@ -183,6 +246,8 @@ impl Plan {
             Plan::Rollback { .. } => Action::Rollback,
             Plan::Sync { .. } => Action::Sync,
             Plan::ResumeAutoSync { .. } => Action::ResumeAutoSync,
+            Plan::Silence { .. } => Action::Silence,
+            Plan::ExpireSilence { .. } => Action::ExpireSilence,
         }
     }
 
@@ -192,7 +257,10 @@ impl Plan {
             | Plan::ScaleAutoscaler { workload, .. }
             | Plan::Restart { workload, .. }
             | Plan::Rollback { workload, .. } => Some(workload),
-            Plan::Sync { .. } | Plan::ResumeAutoSync { .. } => None,
+            Plan::Sync { .. }
+            | Plan::ResumeAutoSync { .. }
+            | Plan::Silence { .. }
+            | Plan::ExpireSilence { .. } => None,
         }
     }
 
@@ -232,6 +300,16 @@ impl Plan {
             Plan::ResumeAutoSync { .. } => {
                 vec![line("Argo CD auto-sync", "paused (pinned)".into(), "on".into())]
             }
+            Plan::Silence { matchers, minutes } => vec![line(
+                "alerts",
+                format!("{} notified", silenced(matchers)),
+                format!("silenced for {} from when it runs", duration_words(*minutes)),
+            )],
+            Plan::ExpireSilence { matchers, ends_at, .. } => vec![line(
+                "silence",
+                format!("{} silenced until {ends_at}", silenced(matchers)),
+                "expired: notified again".into(),
+            )],
         }
     }
 
@@ -268,6 +346,7 @@ impl Plan {
                 .and_then(|a| a.pointer("/metadata/resourceVersion"))
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            Plan::Silence { .. } | Plan::ExpireSilence { .. } => None,
         }
     }
 
@@ -327,6 +406,16 @@ impl Plan {
                     return Err("auto-sync is already on".into());
                 }
             }
+            // A new silence means the same whenever it runs.
+            Plan::Silence { .. } => {}
+            Plan::ExpireSilence { id, .. } => {
+                let live = now.silences.as_deref().unwrap_or_default().iter().find(|s| s.id == *id);
+                match live {
+                    Some(s) if s.state != "expired" => {}
+                    Some(_) => return Err(format!("the silence {id} has expired already")),
+                    None => return Err(format!("Alertmanager no longer holds the silence {id}")),
+                }
+            }
         }
         Ok(())
     }
@@ -356,8 +445,51 @@ impl Plan {
                 })
             }),
             Plan::ResumeAutoSync { .. } => now.application.as_ref().is_some_and(auto_sync),
+            Plan::Silence { .. } => {
+                let marker = silence_marker(request_id);
+                now.silences
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|s| s.comment.ends_with(&marker))
+            }
+            Plan::ExpireSilence { id, .. } => !now
+                .silences
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|s| s.id == *id && s.state != "expired"),
         }
     }
+}
+
+/// The end of the comment of a silence Gantry made: which request made it (how a restarted
+/// server tells whether it did).
+pub fn silence_marker(request_id: i64) -> String {
+    format!("(Gantry request {request_id})")
+}
+
+/// What a silence covers, in words: `HighErrorRate`, or "every alert" of the namespace.
+fn silenced(matchers: &[Matcher]) -> String {
+    match matchers.iter().find(|m| m.name == "alertname") {
+        Some(m) => m.value.clone(),
+        None => "every alert".to_owned(),
+    }
+}
+
+/// `30 minutes`, `2 hours`, `1 day 6 hours`.
+pub fn duration_words(minutes: u32) -> String {
+    let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    let part = |n: u32, unit: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {unit}")),
+        n => Some(format!("{n} {unit}s")),
+    };
+    [part(days, "day"), part(hours, "hour"), part(mins, "minute")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The `.operation.info` entry naming the Gantry request behind a sync.

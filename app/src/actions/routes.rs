@@ -32,10 +32,11 @@ pub async fn action_page(env: &str, action: &str, query: &str) -> Result<ServerH
     )?;
     let caller = caller();
     // Scaling needs a number before there is anything to preview; the rest always has one.
-    let ready = parsed != Action::Scale
-        || asked.replicas.is_some()
-        || asked.min.is_some()
-        || asked.max.is_some();
+    let ready = match parsed {
+        Action::Scale => asked.replicas.is_some() || asked.min.is_some() || asked.max.is_some(),
+        Action::Silence => asked.minutes.is_some(),
+        _ => true,
+    };
     let ask = Ask {
         environment: env.to_owned(),
         action: action.to_owned(),

@@ -11,6 +11,7 @@ use super::model::{Answered, Asked};
 use super::prometheus::{Alert, Failure};
 use super::queries::Group;
 use super::window::{promql_duration, Window, RANGES};
+use crate::access::Decision;
 use crate::config::EnvironmentConfig;
 use crate::escape::html;
 use crate::server_page::model::ServerHtml;
@@ -20,6 +21,18 @@ pub struct Page<'a> {
     pub environments: &'a [String],
     pub environment: &'a EnvironmentConfig,
     pub asked: &'a Asked,
+    /// Whether (and how) the caller may make and expire silences here.
+    pub silence: Decision,
+    pub expire: Decision,
+}
+
+/// " · needs 1 approval" after an action's link, when it does.
+fn approval_note(decision: &Decision) -> String {
+    match decision {
+        Decision::NeedsApproval { approvals: 1 } => " · needs 1 approval".to_owned(),
+        Decision::NeedsApproval { approvals } => format!(" · needs {approvals} approvals"),
+        _ => String::new(),
+    }
 }
 
 fn clock(at: i64, format: &str) -> String {
@@ -187,6 +200,19 @@ impl Page<'_> {
             );
             for alert in &mine.alerts {
                 alert_item(out, alert, &mine);
+                if alert.silenced_by.is_empty() && self.silence.is_allowed() && self.mine(&mine) {
+                    let name = alert.labels.get("alertname").map_or("", String::as_str);
+                    let mut query = url::form_urlencoded::Serializer::new(String::new());
+                    query.append_pair("alertname", name);
+                    let _ = write!(
+                        out,
+                        r#"<a class="button action small" data-action="silence" href="/environments/{}/actions/silence?{}">Silence</a><span class="small muted">{}</span>"#,
+                        html(&url_segment(env)),
+                        html(&query.finish()),
+                        approval_note(&self.silence)
+                    );
+                }
+                out.push_str("</li>");
             }
             out.push_str("</ul>");
         }
@@ -199,7 +225,7 @@ impl Page<'_> {
             );
         }
         if mine.alertmanager {
-            silences(out, &mine);
+            self.silences(out, &mine);
         }
         out.push_str("</section>");
     }
@@ -334,6 +360,11 @@ fn when(t: &str) -> String {
         .unwrap_or_else(|_| t.to_owned())
 }
 
+/// A path segment: percent-encoded, so a name can never leave its segment.
+fn url_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes()).collect()
+}
+
 /// One alert: state, severity, since when, summary and description, and what holds it
 /// back.
 fn alert_item(out: &mut String, alert: &Alert, mine: &EnvironmentAlerts) {
@@ -381,37 +412,57 @@ fn alert_item(out: &mut String, alert: &Alert, mine: &EnvironmentAlerts) {
     if alert.inhibited {
         out.push_str(r#"<p class="small">Inhibited: Alertmanager holds it back while a more important alert fires.</p>"#);
     }
-    out.push_str("</li>");
 }
 
-/// The silences that may hold back this environment's alerts.
-fn silences(out: &mut String, mine: &EnvironmentAlerts) {
-    out.push_str(r#"<div id="silences"><h3>Silences</h3>"#);
-    if mine.silences.is_empty() {
-        out.push_str(r#"<p class="muted">No silence is active or scheduled here.</p></div>"#);
-        return;
+impl Page<'_> {
+    /// Whether the listing is of an Alertmanager the panel can make silences in.
+    fn mine(&self, mine: &EnvironmentAlerts) -> bool {
+        mine.alertmanager && mine.alertmanager_failure.is_none()
     }
-    out.push_str(r#"<ul class="silences">"#);
-    for s in &mine.silences {
-        let matchers: Vec<String> = s.matchers.iter().map(ToString::to_string).collect();
-        let period = if s.state == "pending" {
-            format!("from {} until {}", when(&s.starts_at), when(&s.ends_at))
-        } else {
-            format!("until {}", when(&s.ends_at))
-        };
-        let _ = write!(
-            out,
-            r#"<li data-silence="{}"><span class="badge">{}</span> <code>{}</code> {} · by {}"#,
-            html(&s.id),
-            html(&s.state),
-            html(&matchers.join(", ")),
-            html(&period),
-            html(&s.created_by)
+
+    /// The silences that may hold back this environment's alerts.
+    fn silences(&self, out: &mut String, mine: &EnvironmentAlerts) {
+        let namespace = crate::monitoring::alertmanager::Matcher::equal(
+            "namespace",
+            &self.environment.namespace,
         );
-        if !s.comment.is_empty() {
-            let _ = write!(out, r#"<p class="muted small">{}</p>"#, html(&s.comment));
+        out.push_str(r#"<div id="silences"><h3>Silences</h3>"#);
+        if mine.silences.is_empty() {
+            out.push_str(r#"<p class="muted">No silence is active or scheduled here.</p></div>"#);
+            return;
         }
-        out.push_str("</li>");
+        out.push_str(r#"<ul class="silences">"#);
+        for s in &mine.silences {
+            let matchers: Vec<String> = s.matchers.iter().map(ToString::to_string).collect();
+            let period = if s.state == "pending" {
+                format!("from {} until {}", when(&s.starts_at), when(&s.ends_at))
+            } else {
+                format!("until {}", when(&s.ends_at))
+            };
+            let _ = write!(
+                out,
+                r#"<li data-silence="{}"><span class="badge">{}</span> <code>{}</code> {} · by {}"#,
+                html(&s.id),
+                html(&s.state),
+                html(&matchers.join(", ")),
+                html(&period),
+                html(&s.created_by)
+            );
+            if !s.comment.is_empty() {
+                let _ = write!(out, r#"<p class="muted small">{}</p>"#, html(&s.comment));
+            }
+            // Only a silence scoped to this namespace is this environment's to end.
+            if self.expire.is_allowed() && s.matchers.contains(&namespace) {
+                let _ = write!(
+                    out,
+                    r#"<a class="button action small" data-action="expire_silence" href="/environments/{}/actions/expire_silence?silence={}">Expire</a><span class="small muted">{}</span>"#,
+                    html(&url_segment(&self.environment.name)),
+                    html(&url_segment(&s.id)),
+                    approval_note(&self.expire)
+                );
+            }
+            out.push_str("</li>");
+        }
+        out.push_str("</ul></div>");
     }
-    out.push_str("</ul></div>");
 }

@@ -221,7 +221,15 @@ pub async fn monitoring_page(query: &str) -> Result<ServerHtml, AppError> {
             asked.environment
         )));
     };
-    let page = super::page::Page { environments: &names, environment, asked: &asked };
+    // The Silence and Expire links, only where the server would take the request.
+    let may = |action| crate::access::check(caller.principal(), environment, action);
+    let page = super::page::Page {
+        environments: &names,
+        environment,
+        asked: &asked,
+        silence: may(Action::Silence),
+        expire: may(Action::ExpireSilence),
+    };
     let Some(monitoring) = context.monitoring.as_deref() else {
         return Ok(page.render_unconfigured());
     };

@@ -31,6 +31,7 @@ pub struct RawPolicy {
     pub resume_auto_sync: Option<toml::Value>,
     pub backup: Option<toml::Value>,
     pub restore: Option<toml::Value>,
+    pub silence: Option<toml::Value>,
     pub break_glass: Option<bool>,
 }
 
@@ -125,6 +126,7 @@ pub fn guarded() -> EnvironmentPolicy {
         resume_auto_sync: one,
         backup: one,
         restore: Policy::Approval { approvals: 2, expires_minutes: DEFAULT_EXPIRY_MINUTES },
+        silence: one,
         break_glass: true,
     }
 }
@@ -143,6 +145,7 @@ pub fn default_policy(environment: &str) -> EnvironmentPolicy {
             resume_auto_sync: one,
             backup: Policy::Direct,
             restore: one,
+            silence: Policy::Direct,
             break_glass: true,
         },
         _ => guarded(),
@@ -166,6 +169,7 @@ pub fn validate_policy(raw: Option<RawPolicy>) -> Result<EnvironmentPolicy, Prob
         resume_auto_sync: rule("resume_auto_sync", raw.resume_auto_sync, base.resume_auto_sync)?,
         backup: rule("backup", raw.backup, base.backup)?,
         restore: rule("restore", raw.restore, base.restore)?,
+        silence: rule("silence", raw.silence, base.silence)?,
         break_glass: raw.break_glass.unwrap_or(true),
     })
 }

@@ -167,6 +167,30 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
             let path = format!("/environments/{env}/actions/{action}{query}");
             calls.push(post("/api/page", vec![("path", path)], act));
         }
+        // Silences (no Alertmanager configured here: the page says so, a request is 422).
+        for query in [
+            "silence?alertname=HighErrorRate",
+            "silence?alertname=HighErrorRate&duration=2h",
+            "expire_silence?silence=0f0e",
+        ] {
+            let path = format!("/environments/{env}/actions/{query}");
+            calls.push(get(&path, true, Need::Rank(i, Rank::Operator)));
+        }
+        let env_owned = (*env).to_owned();
+        for (action, key, value) in
+            [("silence", "duration", "2h"), ("expire_silence", "silence", "0f0e")]
+        {
+            let form = vec![
+                ("environment", env_owned.clone()),
+                ("action", action.to_owned()),
+                (key, value.to_owned()),
+                ("reason", "matrix".to_owned()),
+            ];
+            calls.push(Call {
+                answers: (422, 403),
+                ..post("/api/actions", form, Need::Rank(i, Rank::Operator))
+            });
+        }
         let resume =
             vec![("environment", (*env).to_owned()), ("action", "resume_auto_sync".to_owned())];
         calls.push(Call {

@@ -200,21 +200,14 @@ const FAST_RULES: &str = r#"groups:
 /// alert on the card without a reload, and a silence in Alertmanager takes it away.
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn metrics_charts_and_a_firing_alert_reach_the_open_overview_in_chromium(db: PgPool) {
-    use gantry_tests::prometheus::{start_alertmanager, start_with_rules_scraping_later};
     let end = chrono::Utc::now().timestamp() / 30 * 30 - 60;
-    let prometheus =
-        start_with_rules_scraping_later(&crate::monitoring::history(end), FAST_RULES).await;
-    let alertmanager = start_alertmanager().await;
-    let (url, am) = (prometheus.url.to_string(), alertmanager.url.to_string());
-    let extra = [
-        ("GANTRY_PROMETHEUS_URL", url.as_str()),
-        ("GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS", "1"),
-        ("GANTRY_ALERTMANAGER_URL", am.as_str()),
-    ];
-    let app = spawn_on_simulator(db, &extra).await;
+    let history = crate::monitoring::history(end);
+    let monitoring = gantry_tests::prometheus::Monitoring::start(&history, FAST_RULES, true).await;
+    let app = spawn_on_simulator(db, &monitoring.settings()).await;
     let (_, simulator) = app.simulator.clone().expect("the simulated cluster");
-    prometheus.scrape(simulator.trim_start_matches("http://"));
+    monitoring.prometheus.scrape(simulator.trim_start_matches("http://"));
     let output_dir = project_root().join("tests/output");
+    let am = monitoring.alertmanager.url.to_string();
     let (simulator, am) = (std::ffi::OsString::from(simulator), std::ffi::OsString::from(am));
     run_script("metrics.mjs", &app, &output_dir, &[&simulator, &am]).await;
     app.stop().await;

@@ -30,6 +30,10 @@ fn addresses() -> Vec<String> {
         "/environments/prod/actions/scale?workload=backend&replicas={}",
         "/environments/prod/actions/rollback?workload=backend&revision={}",
         "/environments/prod/actions/sync?reason={}",
+        "/environments/dev/actions/silence?alertname={}",
+        "/environments/dev/actions/silence?alertname={}&duration=2h",
+        "/environments/dev/actions/silence?alertname=x&duration={}",
+        "/environments/dev/actions/expire_silence?silence={}",
         "/requests/{}",
         "/api/requests/{}",
         "/{}",
@@ -167,6 +171,17 @@ async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
             let response =
                 client.post(app.url("/api/actions")).json(&body).send().await.expect("sent");
             check(&app, &format!("POST /api/actions {field}"), response).await;
+            checked += 1;
+        }
+        for field in ["alertname", "duration", "silence", "reason"] {
+            let mut body = serde_json::json!({
+                "environment": "dev", "action": "silence", "alertname": "x",
+                "duration": "2h", "silence": "0f", "reason": "walk"
+            });
+            body[field] = serde_json::json!(HOSTILE);
+            let response =
+                client.post(app.url("/api/actions")).json(&body).send().await.expect("sent");
+            check(&app, &format!("POST /api/actions silence {field}"), response).await;
             checked += 1;
         }
     }

@@ -22,3 +22,4 @@ mod monitoring;
 mod prometheus;
 mod protection;
 mod sessions;
+mod silences;

@@ -5,9 +5,7 @@
 use std::time::{Duration, Instant};
 
 use gantry_app::history::observe::ObservedRevision;
-use gantry_tests::prometheus::{
-    start_alertmanager, start_scraping, start_with_history, start_with_rules,
-};
+use gantry_tests::prometheus::{start_scraping, start_with_history, start_with_rules};
 use gantry_tests::{
     eventually_some, spawn_app_with, spawn_on_simulator_with, test_settings, Background,
 };
@@ -240,7 +238,7 @@ async fn what_prometheus_answers_comes_out_inert(db: PgPool) {
 
 /// Rules evaluated every second over prod's history: one fires at once, one waits an hour
 /// before firing (pending), one fires in dev only.
-const RULES: &str = r#"groups:
+pub(crate) const RULES: &str = r#"groups:
   - name: test
     rules:
       - alert: HighErrorRate
@@ -339,15 +337,8 @@ async fn prods_alerts_show_firing_before_pending_and_none_of_devs(db: PgPool) {
 async fn a_silence_in_alertmanager_holds_prods_alert_back_on_every_page(db: PgPool) {
     use gantry_app::monitoring::alertmanager::{Matcher, NewSilence};
     let end = chrono::Utc::now().timestamp() / 30 * 30 - 60;
-    let prometheus = start_with_rules(&history(end), RULES).await;
-    let alertmanager = start_alertmanager().await;
-    let (url, am) = (prometheus.url.to_string(), alertmanager.url.to_string());
-    let extra = [
-        ("GANTRY_PROMETHEUS_URL", url.as_str()),
-        ("GANTRY_PROMETHEUS_SCRAPE_INTERVAL_SECONDS", "2"),
-        ("GANTRY_ALERTMANAGER_URL", am.as_str()),
-    ];
-    let app = spawn_on_simulator_with(db, &extra, Background::OnDemand).await;
+    let monitoring = gantry_tests::prometheus::Monitoring::start(&history(end), RULES, false).await;
+    let app = spawn_on_simulator_with(db, &monitoring.settings(), Background::OnDemand).await;
     let stakeholder = app.client_as("stakeholder").await;
     let card = |env: &'static str| {
         let (app, stakeholder) = (&app, &stakeholder);

@@ -44,13 +44,14 @@ fn guarded() -> EnvironmentPolicy {
         resume_auto_sync: approval(1),
         backup: approval(1),
         restore: approval(2),
+        silence: approval(1),
         break_glass: true,
     }
 }
 
 /// What each role may do on a guarded environment, written out action by action:
 /// A = allowed, 1/2 = needs that many approvals, - = denied.
-const GUARDED_SPEC: [(Action, [&str; 4]); 11] = [
+const GUARDED_SPEC: [(Action, [&str; 4]); 13] = [
     //                       viewer operator approver admin
     (Action::View, ["A", "A", "A", "A"]),
     (Action::Sync, ["-", "1", "1", "1"]),
@@ -60,6 +61,8 @@ const GUARDED_SPEC: [(Action, [&str; 4]); 11] = [
     (Action::ResumeAutoSync, ["-", "1", "1", "1"]),
     (Action::Backup, ["-", "1", "1", "1"]),
     (Action::Restore, ["-", "2", "2", "2"]),
+    (Action::Silence, ["-", "1", "1", "1"]),
+    (Action::ExpireSilence, ["-", "1", "1", "1"]),
     (Action::Approve, ["-", "-", "A", "A"]),
     (Action::BreakGlass, ["-", "-", "-", "A"]),
     (Action::ViewAudit, ["-", "-", "A", "A"]),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{environment, notify, refresh_attention, refresh_attention_soon, run};
 use crate::actions::apply;
 use crate::actions::lifecycle::State;
+use crate::actions::plan::Seen;
 use crate::actions::store;
 use crate::context::ServerContext;
 
@@ -15,12 +16,22 @@ pub async fn reconcile(context: &ServerContext, id: i64) {
     let host = context.actions.host.clone();
     let Ok(Some(stored)) = store::load(&context.db, id).await else { return };
     let Ok((index, env)) = environment(context, &stored.environment) else { return };
-    let Some(watch) = context.live.watches().get(index) else { return };
-    let seen = match apply::fetch(watch.client(), &env.namespace, &stored.plan).await {
-        Ok(seen) => seen,
-        Err(error) => {
-            tracing::warn!(%error, id, "cannot reconcile yet: the cluster is not reachable");
-            return;
+    let seen = if stored.plan.is_silence() {
+        match crate::actions::silences::fresh(context).await {
+            Ok(silences) => Seen { silences: Some(silences), ..Seen::default() },
+            Err(error) => {
+                tracing::warn!(%error, id, "cannot reconcile yet: Alertmanager is not reachable");
+                return;
+            }
+        }
+    } else {
+        let Some(watch) = context.live.watches().get(index) else { return };
+        match apply::fetch(watch.client(), &env.namespace, &stored.plan).await {
+            Ok(seen) => seen,
+            Err(error) => {
+                tracing::warn!(%error, id, "cannot reconcile yet: the cluster is not reachable");
+                return;
+            }
         }
     };
     let started = stored

@@ -11,6 +11,7 @@ use super::{
 use crate::access::Action;
 use crate::config::{EnvironmentConfig, WorkloadConfig};
 use crate::error::AppError;
+use crate::monitoring::alertmanager::Matcher;
 use crate::status::model::WorkloadKind;
 
 /// The plan for `action` on `env` as asked, from what is seen now.
@@ -23,6 +24,8 @@ pub fn make(
     match action {
         Action::Sync => sync(env, seen),
         Action::ResumeAutoSync => resume(env, seen),
+        Action::Silence => silence(env, asked),
+        Action::ExpireSilence => expire_silence(env, asked, seen),
         Action::Scale | Action::Restart | Action::Rollback => {
             let Some(name) = asked.workload.as_deref() else {
                 return Err(AppError::Invalid(format!("Say which workload to {}.", action.verb())));
@@ -219,4 +222,43 @@ fn resume(env: &EnvironmentConfig, seen: &Seen) -> Result<Plan, AppError> {
         )));
     }
     Ok(Plan::ResumeAutoSync { application, paused_by })
+}
+
+/// A silence of the environment's alerts: its namespace always among the matchers, so it
+/// never reaches another environment's; the alert's name when one is given.
+fn silence(env: &EnvironmentConfig, asked: &Asked) -> Result<Plan, AppError> {
+    let Some(minutes) = asked.minutes else {
+        return Err(AppError::Invalid(
+            "Say for how long (duration: 30m, 2h, 1d): a silence always ends.".into(),
+        ));
+    };
+    let mut matchers = vec![Matcher::equal("namespace", &env.namespace)];
+    if let Some(alertname) = &asked.alertname {
+        matchers.push(Matcher::equal("alertname", alertname));
+    }
+    Ok(Plan::Silence { matchers, minutes })
+}
+
+/// Expiring one of the environment's silences, as Alertmanager holds it now.
+fn expire_silence(env: &EnvironmentConfig, asked: &Asked, seen: &Seen) -> Result<Plan, AppError> {
+    let Some(id) = &asked.silence else {
+        return Err(AppError::Invalid("Say which silence to expire (silence=<id>).".into()));
+    };
+    let found = seen.silences.as_deref().unwrap_or_default().iter().find(|s| s.id == *id);
+    // Only a silence scoped to this environment's namespace is this environment's to end
+    // (one of another's, or one covering every environment, is as if it were not there).
+    let scoped = |s: &&crate::monitoring::alertmanager::Silence| {
+        s.matchers.iter().any(|m| *m == Matcher::equal("namespace", &env.namespace))
+    };
+    let Some(silence) = found.filter(scoped) else {
+        return Err(AppError::NotFound(format!("There is no silence {id} on {}.", env.name)));
+    };
+    if silence.state == "expired" {
+        return Err(AppError::Unprocessable(format!("The silence {id} has expired already.")));
+    }
+    Ok(Plan::ExpireSilence {
+        id: id.clone(),
+        matchers: silence.matchers.clone(),
+        ends_at: silence.ends_at.clone(),
+    })
 }

@@ -3,6 +3,7 @@ use serde_json::json;
 use super::*;
 use crate::access::EnvironmentPolicy;
 use crate::config::{EnvironmentConfig, WorkloadConfig};
+use crate::monitoring::alertmanager::{Matcher, Silence};
 
 fn env(auto_sync_app: bool) -> EnvironmentConfig {
     let workload = |name: &str, kind, min, max| WorkloadConfig {
@@ -270,4 +271,92 @@ fn asked_numbers_must_be_whole_numbers() {
         Err("The number of replicas must be a whole number, not “four”.".to_owned())
     );
     assert!(Asked::from_pairs(&pairs(&[("min", "99999999999")])).is_err());
+}
+
+fn silence(id: &str, namespace: &str, state: &str, comment: &str) -> Silence {
+    Silence {
+        id: id.to_owned(),
+        matchers: vec![Matcher::equal("namespace", namespace)],
+        starts_at: "2026-12-01T10:00:00Z".to_owned(),
+        ends_at: "2026-12-01T12:00:00Z".to_owned(),
+        created_by: "Ann".to_owned(),
+        comment: comment.to_owned(),
+        state: state.to_owned(),
+    }
+}
+
+fn pairs(pairs: &[(&str, &str)]) -> Result<Asked, String> {
+    let pairs: Vec<(String, String)> =
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    Asked::from_pairs(&pairs)
+}
+
+#[test]
+fn a_silence_is_scoped_to_the_namespace_and_always_ends() {
+    let prod = env(false);
+    let two_hours = pairs(&[("alertname", "HighErrorRate"), ("duration", "2h")]).unwrap();
+    let plan = make(&prod, Action::Silence, &two_hours, &Seen::default()).unwrap();
+    assert_eq!(
+        plan,
+        Plan::Silence {
+            matchers: vec![
+                Matcher::equal("namespace", "app-prod"),
+                Matcher::equal("alertname", "HighErrorRate")
+            ],
+            minutes: 120,
+        }
+    );
+    assert_eq!(
+        plan.summary(),
+        "alerts HighErrorRate notified → silenced for 2 hours from when it runs"
+    );
+    let everything =
+        make(&prod, Action::Silence, &pairs(&[("duration", "1d")]).unwrap(), &Seen::default());
+    assert_eq!(everything.unwrap().object(), "Silence/every alert");
+    let endless =
+        make(&prod, Action::Silence, &pairs(&[("alertname", "X")]).unwrap(), &Seen::default());
+    assert!(endless.unwrap_err().to_string().starts_with("Say for how long"));
+    for bad in ["0", "4m", "8d", "2w", "-1h", "h"] {
+        assert!(pairs(&[("duration", bad)]).is_err(), "{bad}");
+    }
+    assert_eq!(pairs(&[("duration", "90")]).unwrap().minutes, Some(90));
+    assert!(pairs(&[("alertname", "a\nb")]).is_err());
+    assert!(pairs(&[("silence", "../x")]).is_err());
+}
+
+#[test]
+fn a_silence_made_by_a_request_is_known_by_its_marker_after_a_crash() {
+    let plan =
+        Plan::Silence { matchers: vec![Matcher::equal("namespace", "app-prod")], minutes: 60 };
+    let seen = |silences| Seen { silences: Some(silences), ..Seen::default() };
+    let made = silence("s-1", "app-prod", "active", "known (Gantry request 7)");
+    assert!(plan.done(&seen(vec![made.clone()]), "", 7));
+    assert!(!plan.done(&seen(vec![made]), "", 17), "request 17 made no silence");
+    assert!(!plan.done(&seen(vec![]), "", 7));
+    assert_eq!(plan.holds(&Seen::default()), Ok(()));
+}
+
+#[test]
+fn only_a_live_silence_of_this_environment_can_be_expired() {
+    let prod = env(false);
+    let silences = vec![
+        silence("aa-1", "app-prod", "active", ""),
+        silence("bb-2", "app-dev", "active", ""),
+        silence("cc-3", "app-prod", "expired", ""),
+    ];
+    let seen = Seen { silences: Some(silences), ..Seen::default() };
+    let expire =
+        |id: &str| make(&prod, Action::ExpireSilence, &pairs(&[("silence", id)]).unwrap(), &seen);
+    let plan = expire("aa-1").unwrap();
+    assert_eq!(plan.object(), "Silence/aa-1");
+    assert_eq!(expire("bb-2").unwrap_err().to_string(), "There is no silence bb-2 on prod.");
+    assert!(expire("cc-3").unwrap_err().to_string().contains("expired already"));
+    assert_eq!(plan.holds(&seen), Ok(()));
+    assert!(!plan.done(&seen, "", 1));
+    let gone = Seen {
+        silences: Some(vec![silence("aa-1", "app-prod", "expired", "")]),
+        ..Seen::default()
+    };
+    assert!(plan.holds(&gone).unwrap_err().contains("expired already"));
+    assert!(plan.done(&gone, "", 1));
 }
