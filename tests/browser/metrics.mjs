@@ -1,18 +1,18 @@
 // Browser test of the Metrics pages, in headless Chromium, against a panel on the
 // simulated cluster whose exporters a real Prometheus scrapes (rules evaluated every
 // second) beside a real Alertmanager.
-// Usage: node metrics.mjs <base url> <output dir> <simulator url> <alertmanager url>
+// Usage: node metrics.mjs <base url> <output dir> <simulator url>
 // Proves: prod's charts are drawn and switching the range redraws them for that range;
 // with the overview open, a crash loop switched on in prod's backend makes the error-rate
-// alert fire and its badge appear on prod's card without a reload; a silence made in
-// Alertmanager takes the badge away again (still without a reload) and the Metrics page
-// says the alert is silenced.
+// alert fire and its badge appear on prod's card without a reload; an operator silences
+// it from the Metrics page, an approver approves (prod's policy), and the badge goes from
+// the open overview (still without a reload); the Metrics page says who silenced it.
 import { join } from 'node:path';
 import { argumentsOf, launch, report } from './harness.mjs';
 import { signInAsDemo } from './signin.mjs';
 
-const [base, outDir, simulator, alertmanager] =
-  argumentsOf('metrics.mjs', ['base url', 'output dir', 'simulator url', 'alertmanager url']);
+const [base, outDir, simulator] =
+  argumentsOf('metrics.mjs', ['base url', 'output dir', 'simulator url']);
 const problems = [];
 const check = (ok, what) => { if (!ok) problems.push(what); };
 const prodCard = 'article[data-env="prod"]';
@@ -60,22 +60,39 @@ try {
   check(badge === '1 alert firing', `prod's badge: ${badge}`);
   check(await page.evaluate(() => window.__noReload === true), 'the overview reloaded to show the alert');
 
-  // A silence in Alertmanager: the badge goes, still without a reload.
-  const now = new Date();
-  const silence = await fetch(`${alertmanager}api/v2/silences`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      matchers: [
-        { name: 'namespace', value: 'co2-calculator-prod', isRegex: false, isEqual: true },
-        { name: 'alertname', value: 'HighErrorRate', isRegex: false, isEqual: true },
-      ],
-      startsAt: now.toISOString(),
-      endsAt: new Date(now.getTime() + 3600 * 1000).toISOString(),
-      createdBy: 'browser test',
-      comment: 'known: the crash loop is switched on by the test',
-    }),
-  });
-  check(silence.ok, `Alertmanager took the silence: HTTP ${silence.status}`);
+  // Silenced through the panel, four eyes on prod: the operator asks from the alert, the
+  // approver approves; the badge goes from the open overview, still without a reload.
+  const as = async (person) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const other = await context.newPage();
+    other.on('pageerror', (e) => problems.push(`${person}: page error: ${e.message}`));
+    await signInAsDemo(other, base, person);
+    return { context, page: other };
+  };
+  const operator = await as('operator');
+  const op = operator.page;
+  await op.goto(base + '/monitoring?env=prod', { waitUntil: 'load' });
+  await op.click('li[data-alert="HighErrorRate"] a[data-action="silence"]');
+  await op.waitForSelector('#parameters select[name="duration"]');
+  await op.selectOption('#parameters select[name="duration"]', '1h');
+  await op.click('#parameters button[type="submit"]');
+  await op.waitForSelector('#request');
+  const preview = await op.locator('#preview').textContent();
+  check(preview.includes('HighErrorRate') && preview.includes('silenced for 1 hour'), `the silence's preview: ${preview}`);
+  check(await op.locator('#request').getAttribute('data-decision') === 'approval', 'a prod silence is not marked as needing approval');
+  await op.fill('#reason', 'the crash loop is being looked at');
+  await Promise.all([op.waitForURL(/\/requests\/\d+$/), op.click('#submit-request')]);
+  await op.waitForSelector('[data-state="pending"]');
+  const requestUrl = op.url();
+  check(await page.locator(`${prodCard} .alerts-firing`).count() === 1, 'the alert went quiet before approval');
+  const approver = await as('approver');
+  const ap = approver.page;
+  await ap.goto(requestUrl, { waitUntil: 'load' });
+  await Promise.all([ap.waitForURL(requestUrl), ap.click('#approve')]);
+  await ap.waitForSelector('[data-state="succeeded"]', { timeout: 15000 });
+  const result = await ap.locator('#result').textContent();
+  check(/^silence [0-9a-f-]+ made, until /.test(result), `the request's result: ${result}`);
+  for (const c of [operator, approver]) await c.context.close();
   await page.waitForSelector(`${prodCard} .alerts-firing`, { state: 'detached', timeout: 30000 });
   check(await page.evaluate(() => window.__noReload === true), 'the overview reloaded to drop the alert');
   await page.screenshot({ path: join(outDir, 'metrics-overview.png'), fullPage: true });
@@ -84,7 +101,7 @@ try {
   const state = await page.locator('li[data-alert="HighErrorRate"]').getAttribute('data-state');
   check(state === 'silenced', `HighErrorRate on the Metrics page: ${state}`);
   const silences = await page.locator('#silences').textContent();
-  check(silences.includes('by browser test'), `the silences listed: ${silences}`);
+  check(silences.includes('by Oscar Operator (operator) via Gantry'), `the silences listed: ${silences}`);
   await context.close();
 } catch (error) {
   problems.push(`test aborted: ${error.stack || error}`);
@@ -92,4 +109,4 @@ try {
   await browser.close();
 }
 
-report('metrics', problems, 'charts and a range switch; a crash loop fires the alert on the open overview, a silence takes it away');
+report('metrics', problems, 'charts and a range switch; a crash loop fires the alert on the open overview, a silence asked and approved takes it away');

@@ -197,7 +197,8 @@ const FAST_RULES: &str = r#"groups:
 
 /// The Metrics pages in Chromium (tests/browser/metrics.mjs): prod's charts and a range
 /// switch; with the overview open, a crash loop in prod's backend fires the error-rate
-/// alert on the card without a reload, and a silence in Alertmanager takes it away.
+/// alert on the card without a reload, and a silence asked by an operator and approved
+/// (prod's policy) takes it away.
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn metrics_charts_and_a_firing_alert_reach_the_open_overview_in_chromium(db: PgPool) {
     let end = chrono::Utc::now().timestamp() / 30 * 30 - 60;
@@ -207,8 +208,7 @@ async fn metrics_charts_and_a_firing_alert_reach_the_open_overview_in_chromium(d
     let (_, simulator) = app.simulator.clone().expect("the simulated cluster");
     monitoring.prometheus.scrape(simulator.trim_start_matches("http://"));
     let output_dir = project_root().join("tests/output");
-    let am = monitoring.alertmanager.url.to_string();
-    let (simulator, am) = (std::ffi::OsString::from(simulator), std::ffi::OsString::from(am));
-    run_script("metrics.mjs", &app, &output_dir, &[&simulator, &am]).await;
+    let simulator = std::ffi::OsString::from(simulator);
+    run_script("metrics.mjs", &app, &output_dir, &[&simulator]).await;
     app.stop().await;
 }
