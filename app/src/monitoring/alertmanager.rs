@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::prometheus::Credentials;
 
-/// How long one call may take.
-pub const TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one call may take: shorter than Prometheus' limit, since the alerts listing
+/// waits for both and the alerts come from Prometheus.
+pub const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// One matcher of a silence, as Alertmanager writes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

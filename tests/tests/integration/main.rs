@@ -9,6 +9,7 @@ mod actions;
 mod alert_rules;
 mod audit;
 mod auth;
+mod backup_scripts;
 mod browser;
 mod claims;
 mod cluster;
