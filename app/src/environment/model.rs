@@ -60,6 +60,9 @@ mod server {
         pub pods: Table,
         pub revisions: Table,
         pub events: Table,
+        /// Its pods' memory and CPU over the last five minutes, in one line; `None`
+        /// when Prometheus reports none of them.
+        pub metrics: Option<String>,
     }
 }
 

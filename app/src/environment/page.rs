@@ -97,6 +97,7 @@ fn workload(
         pods,
         revisions,
         events,
+        metrics,
     } = page;
     let problems = problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view();
     // Kubernetes keeps a few revisions; the panel's record keeps them all.
@@ -109,7 +110,7 @@ fn workload(
                 {health.label()}
             </span>
             <a class="button" href=history id="workload-history">"Full history"</a>
-            <a class="button" href=charts id="workload-metrics-link">"Metrics"</a>
+            <a class="button" href=charts.clone() id="workload-metrics-link">"Metrics"</a>
             {parts::grafana(grafana_url)}
         </header>
         <StaleBanner since=stale_since reason=stale_reason/>
@@ -117,6 +118,14 @@ fn workload(
         <ul class="problems">{problems}</ul>
         <section class="panel">
             <Facts facts id="workload-facts"/>
+        </section>
+        <section class="panel" id="workload-metrics">
+            <h2>"Metrics"</h2>
+            {match metrics {
+                Some(line) => view! { <p>"Last 5 minutes: " {line}</p> }.into_any(),
+                None => view! { <p class="muted">"No figures for its pods yet: they come from Prometheus, when one is configured and scrapes them."</p> }.into_any(),
+            }}
+            <p><a href=charts>"Charts: CPU, memory, restarts of its pods"</a></p>
         </section>
         <TablePanel title="Pods" table=pods now/>
         <TablePanel title="Revisions" table=revisions now/>

@@ -153,6 +153,19 @@ pub struct Figures {
     pub pending: u32,
     /// Why the figures could not be read, in words.
     pub unreadable: Option<String>,
+    /// Each pod's memory and CPU over the same minutes (the workload pages' figures).
+    pub pods: Vec<PodFigures>,
+}
+
+/// One pod's peak memory working set against its limit, and its CPU use, over the last
+/// five minutes; rounded (MiB, tens of millicores) so pages change only when a shown
+/// figure does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodFigures {
+    pub pod: String,
+    pub memory_mib: Option<i64>,
+    pub limit_mib: Option<i64>,
+    pub cpu_milli: Option<i64>,
 }
 
 /// One environment's roll-up: health with the reason in words.

@@ -512,3 +512,36 @@ async fn the_simulators_exporter_gives_prometheus_its_history_and_goes_on_live()
     assert_eq!(resets, Some(0.0), "the live counters restarted from zero");
     simulator.stop().await;
 }
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_workload_page_shows_its_pods_memory_and_cpu_from_prometheus(db: PgPool) {
+    use gantry_tests::prometheus::Monitoring;
+    let monitoring = Monitoring::start("# EOF\n", "groups: []\n", true).await;
+    let app = spawn_on_simulator_with(db, &monitoring.settings(), Background::OnDemand).await;
+    let (_, simulator) = app.simulator.clone().expect("the simulated cluster");
+    monitoring.prometheus.scrape(simulator.trim_start_matches("http://"));
+    let stakeholder = app.client_as("stakeholder").await;
+    let panel = |page: String| {
+        let panel = page.split("id=\"workload-metrics\"").nth(1)?;
+        Some(panel.split("</section>").next()?.to_owned())
+    };
+    // Figures for the backend's three pods once Prometheus holds two scrapes of them.
+    let backend = eventually_some(Duration::from_secs(60), "the backend's pod figures", || async {
+        gantry_app::monitoring::summary::refresh_once(&app.context).await;
+        let path = "/environments/prod/workloads/backend";
+        let page = stakeholder.get(app.url(path)).send().await.ok()?.text().await.ok()?;
+        panel(page).filter(|p| p.contains("CPU: ") && p.contains("3 of 3 pods reporting"))
+    })
+    .await;
+    // The simulator's backends hold about 290 MiB each against their 512 MiB limit.
+    let memory = backend.split("Memory: up to ").nth(1).expect("memory figures");
+    let used: i64 = memory.split(' ').next().unwrap().parse().unwrap();
+    assert!((270..=310).contains(&used), "{backend}");
+    assert!(memory.contains(" MiB per pod, of 512 MiB (5"), "{backend}");
+    assert!(backend.contains("href=\"/monitoring?env=prod&amp;workload=backend\""), "{backend}");
+    // Another workload's page counts only its own pods.
+    let page = stakeholder.get(app.url("/environments/prod/workloads/frontend")).send().await;
+    let frontend = panel(page.unwrap().text().await.unwrap()).expect("a Metrics panel");
+    assert!(frontend.contains("of 64 MiB") && !frontend.contains("of 512 MiB"), "{frontend}");
+    app.stop().await;
+}
