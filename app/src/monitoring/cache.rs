@@ -247,6 +247,12 @@ impl Cache {
         Some(both.map(|(silences, held)| Suppressions { silences, held }))
     }
 
+    /// Takes Prometheus to be down for a while: a page waited out its time limit for it
+    /// (the queries it dropped never got to fail by themselves).
+    pub fn trip(&self, failure: Failure) {
+        *lock(&self.down) = Some((Instant::now() + RETRY, failure));
+    }
+
     fn still_down(&self) -> Option<Failure> {
         let mut down = lock(&self.down);
         match &*down {

@@ -179,11 +179,16 @@ pub async fn answer(
             let asked = monitoring.cache.range(&expr, window);
             match tokio::time::timeout_at(deadline, asked).await {
                 Ok(fetched) => fetched,
-                Err(_) => Fetched {
-                    series: std::sync::Arc::new(Vec::new()),
-                    failure: Some(Failure::TimedOut { host, after: super::prometheus::TIMEOUT }),
-                    stale_since: None,
-                },
+                Err(_) => {
+                    let failure = Failure::TimedOut { host, after: super::prometheus::TIMEOUT };
+                    // The next pages are told at once instead of each waiting again.
+                    monitoring.cache.trip(failure.clone());
+                    Fetched {
+                        series: std::sync::Arc::new(Vec::new()),
+                        failure: Some(failure),
+                        stale_since: None,
+                    }
+                }
             }
         }
     };

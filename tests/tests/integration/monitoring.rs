@@ -89,7 +89,9 @@ async fn the_metrics_page_draws_prods_charts_from_prometheus_with_its_releases(d
     };
     gantry_app::history::store::record(&db, &[release], &[], &[], &[]).await.unwrap();
     let url = prometheus.url.to_string();
-    let app = spawn_app_with(db, test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())])).await;
+    let settings = test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())]);
+    let listener = tokio::net::TcpListener::bind(settings.server.listen).await.unwrap();
+    let app = gantry_tests::serve_with(db, &settings, listener, Background::OnDemand).await;
     let stakeholder = app.client_as("stakeholder").await;
     let address = format!("/monitoring?env=prod&{}", from_to(end - 3600, end));
     let response = stakeholder.get(app.url(&address)).send().await.unwrap();
@@ -156,7 +158,9 @@ async fn a_prometheus_that_is_down_is_named_and_the_page_still_comes_at_once(db:
     // A port nothing listens on: bound, then let go.
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let url = format!("http://{free}");
-    let app = spawn_app_with(db, test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())])).await;
+    let settings = test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())]);
+    let listener = tokio::net::TcpListener::bind(settings.server.listen).await.unwrap();
+    let app = gantry_tests::serve_with(db, &settings, listener, Background::OnDemand).await;
     let developer = app.client_as("developer").await;
     let started = Instant::now();
     let response = developer.get(app.url("/monitoring?env=dev&range=6h")).send().await.unwrap();
@@ -223,7 +227,9 @@ async fn what_prometheus_answers_comes_out_inert(db: PgPool) {
     om.push_str("# EOF\n");
     let prometheus = start_with_history(&om).await;
     let url = prometheus.url.to_string();
-    let app = spawn_app_with(db, test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())])).await;
+    let settings = test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())]);
+    let listener = tokio::net::TcpListener::bind(settings.server.listen).await.unwrap();
+    let app = gantry_tests::serve_with(db, &settings, listener, Background::OnDemand).await;
     let admin = app.client_as("admin").await;
     let address = format!("/monitoring?env=prod&{}", from_to(end - 3600, end));
     let page = admin.get(app.url(&address)).send().await.unwrap().text().await.unwrap();
@@ -543,5 +549,50 @@ async fn a_workload_page_shows_its_pods_memory_and_cpu_from_prometheus(db: PgPoo
     let page = stakeholder.get(app.url("/environments/prod/workloads/frontend")).send().await;
     let frontend = panel(page.unwrap().text().await.unwrap()).expect("a Metrics panel");
     assert!(frontend.contains("of 64 MiB") && !frontend.contains("of 512 MiB"), "{frontend}");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_prometheus_that_hangs_costs_one_page_its_time_limit_and_the_next_ones_nothing(
+    db: PgPool,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    // Takes every query and never answers (as a stopped process whose port stays open).
+    // The server's background pass for the cards is left off: only pages ask.
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let hang = move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<()>().await;
+        }
+    };
+    let router = axum::Router::new()
+        .route("/api/v1/query", axum::routing::post(hang.clone()))
+        .route("/api/v1/query_range", axum::routing::post(hang))
+        .route("/api/v1/alerts", axum::routing::get(|| std::future::pending::<()>()))
+        .route("/api/v1/rules", axum::routing::get(|| std::future::pending::<()>()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let settings = test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())]);
+    let listener = tokio::net::TcpListener::bind(settings.server.listen).await.unwrap();
+    let app = gantry_tests::serve_with(db, &settings, listener, Background::OnDemand).await;
+    let stakeholder = app.client_as("stakeholder").await;
+
+    let first = stakeholder.get(app.url("/monitoring?env=prod&range=6h")).send().await.unwrap();
+    let first = first.text().await.unwrap();
+    assert!(first.contains("did not answer within 5 s"), "the first page names the hang");
+    let queries = asked.load(Ordering::SeqCst);
+    assert!(queries > 0);
+    // Another range (no cached answer): told at once, Prometheus not asked again.
+    let next = stakeholder.get(app.url("/monitoring?env=prod&range=24h")).send().await.unwrap();
+    let next = next.text().await.unwrap();
+    assert!(
+        next.contains("id=\"prometheus-failed\"") && next.contains("did not answer within 5 s")
+    );
+    assert_eq!(asked.load(Ordering::SeqCst), queries, "Prometheus was asked again within 5 s");
     app.stop().await;
 }
