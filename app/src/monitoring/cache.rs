@@ -96,6 +96,9 @@ pub struct Cache {
     /// Set while Prometheus is taken to be down: until when, and why.
     down: Mutex<Option<(Instant, Failure)>>,
     asked: AtomicU64,
+    /// Counts the alert listings read (and forgotten): kept pages showing alerts are
+    /// made again when it moves.
+    generation: AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -113,6 +116,7 @@ impl Cache {
             last_good: Mutex::new(HashMap::new()),
             down: Mutex::new(None),
             asked: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -131,6 +135,12 @@ impl Cache {
     /// the person who made it sees it at once).
     pub async fn forget_alerting(&self) {
         *self.alerting.lock().await = None;
+        self.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Moves whenever the alert listing is read again or forgotten.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
     }
 
     /// How many queries this cache has sent to Prometheus since it was made.
@@ -226,6 +236,7 @@ impl Cache {
                 Err(_) => listing.as_ref().and_then(|l| l.good.clone()),
             };
             *listing = Some(Listing { at: Instant::now(), answer, good });
+            self.generation.fetch_add(1, Ordering::Relaxed);
         }
         match listing.as_ref() {
             Some(Listing { answer: Ok(alerting), .. }) => {

@@ -1,10 +1,15 @@
-//! The overview (`GET /`) as last rendered for each person, reused while nothing it shows
-//! has changed. The page is a function of who asks (their name and roles), the live
+//! The overview (`GET /`) and the Metrics page (`GET /monitoring?…`) as last rendered for
+//! each person (and, for Metrics, each address), reused while nothing they show has
+//! changed. The overview is a function of who asks (their name and roles), the live
 //! snapshots of the environments and the time ("Loaded …", ages); rendering it with Leptos
 //! is most of a request's cost, and the overview is the screen operators keep open and
 //! reload. So a rendering is kept per person and reused while every environment's snapshot
 //! version is the one it was made from, for at most a second (times on it stay right to
-//! the second; the browser keeps ages current itself once hydrated).
+//! the second; the browser keeps ages current itself once hydrated). The Metrics page's
+//! charts change once per step (a scrape interval at the least): drawing sixteen of them
+//! costs far more than answering them from the cache, so it is kept the same second.
+//! The kept renderings are bounded in bytes as well as in number: a person asking for many
+//! addresses cannot make the server hold many pages.
 //!
 //! Measured with ./run bench (README "Performance"): see the overview figures there.
 
@@ -27,6 +32,8 @@ use super::AppState;
 const FRESH_FOR: Duration = Duration::from_secs(1);
 /// Past this many people, stale renderings are swept out on the next insert.
 const SWEEP_ABOVE: usize = 1_000;
+/// The most bytes kept in all: past it (after sweeping), a page is served but not kept.
+const MOST_BYTES: usize = 64 * 1024 * 1024;
 /// The most a rendering is read into memory (an overview is tens of KiB; past this the
 /// request fails rather than the server holding an unbounded page).
 const LARGEST: usize = 64 * 1024 * 1024;
@@ -41,6 +48,18 @@ struct Rendering {
 #[derive(Default)]
 pub struct PageCache {
     entries: Mutex<HashMap<String, Rendering>>,
+}
+
+/// The pages kept: the overview, and Metrics with whatever its address asks.
+fn kept_address(method: &Method, uri: &http::Uri) -> Option<String> {
+    if method != Method::GET {
+        return None;
+    }
+    match (uri.path(), uri.query()) {
+        ("/", None) => Some("/".to_owned()),
+        ("/monitoring", query) => Some(format!("/monitoring?{}", query.unwrap_or_default())),
+        _ => None,
+    }
 }
 
 /// Everything about the person the page shows or depends on.
@@ -70,30 +89,40 @@ impl PageCache {
 
     fn put(&self, key: String, rendering: Rendering) {
         let Ok(mut entries) = self.entries.lock() else { return };
-        if entries.len() >= SWEEP_ABOVE {
+        let held = |entries: &HashMap<String, Rendering>| -> usize {
+            entries.values().map(|r| r.body.len()).sum()
+        };
+        if entries.len() >= SWEEP_ABOVE || held(&entries) + rendering.body.len() > MOST_BYTES {
             entries.retain(|_, r| r.made.elapsed() < FRESH_FOR);
+        }
+        if entries.len() >= SWEEP_ABOVE || held(&entries) + rendering.body.len() > MOST_BYTES {
+            return;
         }
         entries.insert(key, rendering);
     }
 }
 
-/// Serves `GET /` from the person's last rendering when it still holds, else renders and
-/// keeps it. Runs after [`crate::auth::layer::identify`], so only signed-in people reach it.
+/// Serves a kept page from the person's last rendering of it when that still holds, else
+/// renders and keeps it. Runs after [`crate::auth::layer::identify`], so only signed-in
+/// people reach it.
 pub async fn overview(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let cacheable = request.method() == Method::GET
-        && request.uri().path() == "/"
-        && request.uri().query().is_none();
+    let address = kept_address(request.method(), request.uri());
     let key = request
         .extensions()
         .get::<Caller>()
         .and_then(|c| c.principal.as_deref())
-        .filter(|_| cacheable)
-        .map(person_key);
+        .zip(address)
+        .map(|(person, address)| format!("{}\u{0}{address}", person_key(person)));
     let Some(key) = key else {
         return next.run(request).await;
     };
     // Read before rendering: a change during the rendering makes the next request miss.
-    let versions = state.context.live.versions();
+    // The alert listing counts too (the Metrics page shows it; a silence just made or
+    // expired must show on the next view).
+    let mut versions = state.context.live.versions();
+    if let Some(monitoring) = &state.context.monitoring {
+        versions.push(monitoring.cache.generation());
+    }
     let made = Instant::now();
     if let Some(hit) = state.pages.get(&key, &versions) {
         return hit;
@@ -113,7 +142,7 @@ pub async fn overview(State(state): State<AppState>, request: Request, next: Nex
     let body = match axum::body::to_bytes(body, LARGEST).await {
         Ok(body) => body,
         Err(error) => {
-            tracing::error!(%error, "the overview could not be rendered");
+            tracing::error!(%error, "a kept page could not be rendered");
             return (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be rendered.")
                 .into_response();
         }
@@ -122,4 +151,44 @@ pub async fn overview(State(state): State<AppState>, request: Request, next: Nex
         .pages
         .put(key, Rendering { versions, made, headers: parts.headers.clone(), body: body.clone() });
     Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendering(bytes: usize) -> Rendering {
+        Rendering {
+            versions: vec![1],
+            made: Instant::now(),
+            headers: HeaderMap::new(),
+            body: Bytes::from(vec![b'x'; bytes]),
+        }
+    }
+
+    #[test]
+    fn the_overview_and_every_metrics_address_are_kept_nothing_else() {
+        let uri = |s: &str| s.parse::<http::Uri>().unwrap();
+        assert_eq!(kept_address(&Method::GET, &uri("/")), Some("/".into()));
+        assert_eq!(kept_address(&Method::GET, &uri("/?n=1")), None);
+        assert_eq!(
+            kept_address(&Method::GET, &uri("/monitoring?env=prod&range=1h")),
+            Some("/monitoring?env=prod&range=1h".into())
+        );
+        assert_eq!(kept_address(&Method::POST, &uri("/monitoring")), None);
+        assert_eq!(kept_address(&Method::GET, &uri("/environments/prod")), None);
+    }
+
+    #[test]
+    fn many_large_pages_are_not_all_kept() {
+        let cache = PageCache::default();
+        let page = MOST_BYTES / 4 + 1;
+        for n in 0..8 {
+            cache.put(format!("someone\u{0}/monitoring?n={n}"), rendering(page));
+        }
+        let entries = cache.entries.lock().unwrap();
+        let held: usize = entries.values().map(|r| r.body.len()).sum();
+        assert_eq!(entries.len(), 3, "only what fits is kept");
+        assert!(held <= MOST_BYTES);
+    }
 }
