@@ -572,8 +572,8 @@ async fn a_prometheus_that_hangs_costs_one_page_its_time_limit_and_the_next_ones
     let router = axum::Router::new()
         .route("/api/v1/query", axum::routing::post(hang.clone()))
         .route("/api/v1/query_range", axum::routing::post(hang))
-        .route("/api/v1/alerts", axum::routing::get(|| std::future::pending::<()>()))
-        .route("/api/v1/rules", axum::routing::get(|| std::future::pending::<()>()));
+        .route("/api/v1/alerts", axum::routing::get(std::future::pending::<()>))
+        .route("/api/v1/rules", axum::routing::get(std::future::pending::<()>));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
