@@ -28,7 +28,10 @@ pub fn ServerPage() -> impl IntoView {
             format!("{path}?{}", search.trim_start_matches('?'))
         }
     });
-    let page = Resource::new(move || path.get(), get_page);
+    let page = Resource::new(
+        move || path.get(),
+        |path| async move { get_page(path).await.map(Shown::from) },
+    );
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
@@ -50,6 +53,36 @@ pub fn ServerPage() -> impl IntoView {
                     })
             }}
         </Transition>
+    }
+}
+
+/// What the page's resource holds. It travels to the browser for hydration without its
+/// HTML: the server has already written that HTML into the page, and hydration leaves
+/// `inner_html` as the server wrote it (as for the account box below), so carrying it again
+/// would send every server-rendered page twice. Fetched in the browser (a link followed),
+/// it holds the HTML, which is then placed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Shown {
+    title: String,
+    html: String,
+}
+
+impl From<ServerHtml> for Shown {
+    fn from(page: ServerHtml) -> Self {
+        Shown { title: page.title, html: page.html }
+    }
+}
+
+impl serde::Serialize for Shown {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.title)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Shown {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let title = String::deserialize(deserializer)?;
+        Ok(Shown { title, html: String::new() })
     }
 }
 
