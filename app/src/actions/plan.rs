@@ -102,89 +102,6 @@ pub enum Plan {
     },
 }
 
-/// What the person asked for, beyond the action itself.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Asked {
-    pub workload: Option<String>,
-    pub replicas: Option<i32>,
-    pub min: Option<i32>,
-    pub max: Option<i32>,
-    pub revision: Option<i64>,
-    /// Silences: the alert to silence (all of the environment's when absent), for how
-    /// long, or the silence to expire.
-    pub alertname: Option<String>,
-    pub minutes: Option<u32>,
-    pub silence: Option<String>,
-}
-
-/// A silence lasts at least this long and at most a week (Alertmanager takes any; a
-/// forgotten week-long silence is already a risk).
-pub const SILENCE_MINUTES: std::ops::RangeInclusive<u32> = 5..=7 * 24 * 60;
-
-/// `30m`, `2h`, `1d` or a number of minutes.
-pub fn minutes(text: &str) -> Option<u32> {
-    let (number, unit) = match text.char_indices().last()? {
-        (i, 'm') => (&text[..i], 1),
-        (i, 'h') => (&text[..i], 60),
-        (i, 'd') => (&text[..i], 1440),
-        _ => (text, 1),
-    };
-    number.trim().parse::<u32>().ok()?.checked_mul(unit)
-}
-
-impl Asked {
-    /// From an address's query or a form (`workload`, `replicas`, `min`, `max`,
-    /// `revision`); numbers must be whole numbers in range, empty values are left out.
-    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, String> {
-        let mut asked = Asked::default();
-        for (key, value) in pairs {
-            let value = value.trim();
-            if value.is_empty() {
-                continue;
-            }
-            let number = |what: &str| {
-                value
-                    .parse::<i64>()
-                    .map_err(|_| format!("{what} must be a whole number, not “{value}”."))
-            };
-            let small = |what: &str| {
-                number(what)
-                    .and_then(|n| i32::try_from(n).map_err(|_| format!("{what} is out of range.")))
-            };
-            match key.as_str() {
-                "workload" => asked.workload = Some(value.to_owned()),
-                "replicas" => asked.replicas = Some(small("The number of replicas")?),
-                "min" => asked.min = Some(small("The minimum")?),
-                "max" => asked.max = Some(small("The maximum")?),
-                "revision" => asked.revision = Some(number("The revision")?),
-                "alertname" => {
-                    if value.chars().count() > 200 || value.chars().any(char::is_control) {
-                        return Err("The alert name must be a short line of text.".into());
-                    }
-                    asked.alertname = Some(value.to_owned());
-                }
-                "duration" => {
-                    let minutes = minutes(value).filter(|m| SILENCE_MINUTES.contains(m));
-                    asked.minutes = Some(minutes.ok_or_else(|| {
-                        format!("The duration must be between 5 minutes and 7 days, such as 30m, 2h or 1d, not “{value}”.")
-                    })?);
-                }
-                "silence" => {
-                    // Alertmanager's ids are UUIDs.
-                    if value.len() > 64
-                        || !value.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
-                    {
-                        return Err(format!("“{value}” is not a silence id."));
-                    }
-                    asked.silence = Some(value.to_owned());
-                }
-                _ => {}
-            }
-        }
-        Ok(asked)
-    }
-}
-
 /// The objects a plan is made from or checked against (from the caches or a fresh read).
 #[derive(Clone, Debug, Default)]
 pub struct Seen {
@@ -463,35 +380,6 @@ impl Plan {
     }
 }
 
-/// The end of the comment of a silence Gantry made: which request made it (how a restarted
-/// server tells whether it did).
-pub fn silence_marker(request_id: i64) -> String {
-    format!("(Gantry request {request_id})")
-}
-
-/// What a silence covers, in words: `HighErrorRate`, or "every alert" of the namespace.
-fn silenced(matchers: &[Matcher]) -> String {
-    match matchers.iter().find(|m| m.name == "alertname") {
-        Some(m) => m.value.clone(),
-        None => "every alert".to_owned(),
-    }
-}
-
-/// `30 minutes`, `2 hours`, `1 day 6 hours`.
-pub fn duration_words(minutes: u32) -> String {
-    let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
-    let part = |n: u32, unit: &str| match n {
-        0 => None,
-        1 => Some(format!("1 {unit}")),
-        n => Some(format!("{n} {unit}s")),
-    };
-    [part(days, "day"), part(hours, "hour"), part(mins, "minute")]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The `.operation.info` entry naming the Gantry request behind a sync.
 pub const INFO_REQUEST: &str = "Gantry request";
 
@@ -504,33 +392,6 @@ pub fn kind_name(kind: WorkloadKind) -> &'static str {
         WorkloadKind::Deployment => "Deployment",
         WorkloadKind::StatefulSet => "StatefulSet",
     }
-}
-
-/// A commit id shortened as Git shows it; anything else (a tag, a branch) as it is.
-fn short(revision: &str) -> String {
-    if revision.len() == 40 && revision.chars().all(|c| c.is_ascii_hexdigit()) {
-        revision[..7].to_owned()
-    } else {
-        revision.to_owned()
-    }
-}
-
-fn text(value: &Value, pointer: &str) -> String {
-    value.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned()
-}
-
-pub fn auto_sync(app: &Value) -> bool {
-    app["spec"]["syncPolicy"]["automated"].is_object()
-}
-
-/// Whether Argo CD is running (or about to run) an operation on the application.
-pub fn operation_running(app: &Value) -> Option<String> {
-    if app.get("operation").is_some_and(|o| !o.is_null()) {
-        return Some("an operation has been requested and not started yet".into());
-    }
-    let state = &app["status"]["operationState"];
-    (state["phase"] == "Running")
-        .then(|| format!("an operation started at {} is still running", text(state, "/startedAt")))
 }
 
 pub fn revision_of(
@@ -607,6 +468,14 @@ fn images_of(template: Option<&PodTemplateSpec>) -> Vec<String> {
 
 mod make;
 pub use make::make;
+mod application;
+pub use application::{auto_sync, operation_running};
+use application::{short, text};
+mod asked;
+pub use asked::Asked;
+mod silence;
+use silence::silenced;
+pub use silence::{duration_words, minutes, silence_marker, SILENCE_MINUTES};
 
 #[cfg(test)]
 mod tests;

@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn the_overview_and_every_metrics_address_are_kept_nothing_else() {
-        let uri = |s: &str| s.parse::<http::Uri>().unwrap();
+        let uri = |s: &str| s.parse::<http::Uri>().expect("a valid address");
         assert_eq!(kept_address(&Method::GET, &uri("/")), Some("/".into()));
         assert_eq!(kept_address(&Method::GET, &uri("/?n=1")), None);
         assert_eq!(
@@ -186,7 +186,7 @@ mod tests {
         for n in 0..8 {
             cache.put(format!("someone\u{0}/monitoring?n={n}"), rendering(page));
         }
-        let entries = cache.entries.lock().unwrap();
+        let entries = cache.entries.lock().expect("no test panicked holding it");
         let held: usize = entries.values().map(|r| r.body.len()).sum();
         assert_eq!(entries.len(), 3, "only what fits is kept");
         assert!(held <= MOST_BYTES);

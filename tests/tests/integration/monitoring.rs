@@ -340,78 +340,6 @@ async fn prods_alerts_show_firing_before_pending_and_none_of_devs(db: PgPool) {
 }
 
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
-async fn a_silence_in_alertmanager_holds_prods_alert_back_on_every_page(db: PgPool) {
-    use gantry_app::monitoring::alertmanager::{Matcher, NewSilence};
-    let end = chrono::Utc::now().timestamp() / 30 * 30 - 60;
-    let monitoring = gantry_tests::prometheus::Monitoring::start(&history(end), RULES, false).await;
-    let app = spawn_on_simulator_with(db, &monitoring.settings(), Background::OnDemand).await;
-    let stakeholder = app.client_as("stakeholder").await;
-    let card = |env: &'static str| {
-        let (app, stakeholder) = (&app, &stakeholder);
-        async move {
-            gantry_app::monitoring::summary::refresh_once(&app.context).await;
-            let page = stakeholder.get(app.url("/")).send().await.ok()?.text().await.ok()?;
-            let card = page.split(&format!("data-env=\"{env}\"")).nth(1)?;
-            Some(card.split("</article>").next()?.to_owned())
-        }
-    };
-    let firing = || async { card("prod").await.filter(|c| c.contains("1 alert firing")) };
-    eventually_some(Duration::from_secs(60), "prod's alert firing on its card", firing).await;
-
-    let monitoring = app.context.monitoring.clone().expect("monitoring is configured");
-    let client = monitoring.cache.alertmanager().expect("an Alertmanager client");
-    let now = chrono::Utc::now();
-    let silence = NewSilence {
-        matchers: vec![
-            Matcher::equal("namespace", PROD),
-            Matcher::equal("alertname", "HighErrorRate"),
-        ],
-        starts_at: now.to_rfc3339(),
-        ends_at: (now + chrono::Duration::hours(2)).to_rfc3339(),
-        created_by: "Olivia Operator (operator) via Gantry".into(),
-        comment: "<x-probe> known: the release is being rolled back".into(),
-    };
-    let id = client.create(&silence).await.expect("Alertmanager takes the silence");
-
-    // The card no longer counts it; the Metrics page says who silenced it until when.
-    let quiet = || async { card("prod").await.filter(|c| !c.contains("alert firing")) };
-    eventually_some(Duration::from_secs(30), "prod's card without the silenced alert", quiet).await;
-    let page = stakeholder.get(app.url("/monitoring?env=prod")).send().await.unwrap();
-    let page = page.text().await.unwrap();
-    let alerts = page.split("id=\"alerts\"").nth(1).unwrap().split("</section>").next().unwrap();
-    assert!(
-        alerts.contains(
-            "<li class=\"alert silenced\" data-alert=\"HighErrorRate\" data-state=\"silenced\">"
-        ),
-        "{alerts}"
-    );
-    assert!(alerts.contains("0 firing, 1 silenced or inhibited, 1 pending on prod."), "{alerts}");
-    assert!(
-        alerts.contains("by Olivia Operator (operator) via Gantry: &lt;x-probe&gt; known"),
-        "{alerts}"
-    );
-    assert!(!alerts.contains("<x-probe"), "{alerts}");
-    let listed = alerts.split("id=\"silences\"").nth(1).expect("the silences");
-    assert!(listed.contains(&format!("data-silence=\"{id}\"")), "{listed}");
-    assert!(
-        listed.contains(
-            "namespace=&quot;co2-calculator-prod&quot;, alertname=&quot;HighErrorRate&quot;"
-        ),
-        "{listed}"
-    );
-    // Dev's alerts and silences are its own.
-    let dev = stakeholder.get(app.url("/monitoring?env=dev")).send().await.unwrap();
-    let dev = dev.text().await.unwrap();
-    assert!(dev.contains("No silence is active or scheduled here.") && !dev.contains(&id), "{dev}");
-    assert!(card("dev").await.unwrap().contains("1 alert firing"));
-
-    // Expired: it fires on the card again.
-    client.expire(&id).await.expect("Alertmanager expires the silence");
-    eventually_some(Duration::from_secs(30), "prod's alert firing again", firing).await;
-    app.stop().await;
-}
-
-#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn the_overview_card_says_prods_last_five_minutes_in_figures_and_words(db: PgPool) {
     let end = chrono::Utc::now().timestamp() / 30 * 30 - 60;
     let prometheus = start_with_rules(&history(end), RULES).await;
@@ -472,6 +400,12 @@ async fn the_simulators_exporter_gives_prometheus_its_history_and_goes_on_live()
     let refused = http.get(format!("{base}/simulator/history?days=0")).send().await.unwrap();
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("from 1 to 30"));
+    // A hostile value is refused without being repeated (the answer is plain text).
+    let hostile = "%22%27%3E%3C%2Ftitle%3E%3Cx-probe%3E";
+    let refused = http.get(format!("{base}/simulator/history?days={hostile}")).send().await;
+    let refused = refused.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(!refused.text().await.unwrap().contains("x-probe"));
     // 503 until the controllers made every pod: the demo asks again until it is 200.
     let history = || async {
         let answer = http.get(format!("{base}/simulator/history?days=2")).send().await.ok()?;
@@ -549,50 +483,5 @@ async fn a_workload_page_shows_its_pods_memory_and_cpu_from_prometheus(db: PgPoo
     let page = stakeholder.get(app.url("/environments/prod/workloads/frontend")).send().await;
     let frontend = panel(page.unwrap().text().await.unwrap()).expect("a Metrics panel");
     assert!(frontend.contains("of 64 MiB") && !frontend.contains("of 512 MiB"), "{frontend}");
-    app.stop().await;
-}
-
-#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
-async fn a_prometheus_that_hangs_costs_one_page_its_time_limit_and_the_next_ones_nothing(
-    db: PgPool,
-) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    // Takes every query and never answers (as a stopped process whose port stays open).
-    // The server's background pass for the cards is left off: only pages ask.
-    let asked = Arc::new(AtomicUsize::new(0));
-    let counter = asked.clone();
-    let hang = move || {
-        let counter = counter.clone();
-        async move {
-            counter.fetch_add(1, Ordering::SeqCst);
-            std::future::pending::<()>().await;
-        }
-    };
-    let router = axum::Router::new()
-        .route("/api/v1/query", axum::routing::post(hang.clone()))
-        .route("/api/v1/query_range", axum::routing::post(hang))
-        .route("/api/v1/alerts", axum::routing::get(std::future::pending::<()>))
-        .route("/api/v1/rules", axum::routing::get(std::future::pending::<()>));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let settings = test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())]);
-    let listener = tokio::net::TcpListener::bind(settings.server.listen).await.unwrap();
-    let app = gantry_tests::serve_with(db, &settings, listener, Background::OnDemand).await;
-    let stakeholder = app.client_as("stakeholder").await;
-
-    let first = stakeholder.get(app.url("/monitoring?env=prod&range=6h")).send().await.unwrap();
-    let first = first.text().await.unwrap();
-    assert!(first.contains("did not answer within 5 s"), "the first page names the hang");
-    let queries = asked.load(Ordering::SeqCst);
-    assert!(queries > 0);
-    // Another range (no cached answer): told at once, Prometheus not asked again.
-    let next = stakeholder.get(app.url("/monitoring?env=prod&range=24h")).send().await.unwrap();
-    let next = next.text().await.unwrap();
-    assert!(
-        next.contains("id=\"prometheus-failed\"") && next.contains("did not answer within 5 s")
-    );
-    assert_eq!(asked.load(Ordering::SeqCst), queries, "Prometheus was asked again within 5 s");
     app.stop().await;
 }

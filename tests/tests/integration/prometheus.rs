@@ -196,3 +196,49 @@ async fn queries_are_signed_and_at_most_eight_are_in_flight() {
     assert_eq!(sent.len(), 20);
     assert!(sent.iter().all(|a| a == "Bearer s3cr3t-token"), "{sent:?}");
 }
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_prometheus_that_hangs_costs_one_page_its_time_limit_and_the_next_ones_nothing(
+    db: sqlx::PgPool,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    // Takes every query and never answers (as a stopped process whose port stays open).
+    // The server's background pass for the cards is left off: only pages ask.
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let hang = move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<()>().await;
+        }
+    };
+    let router = axum::Router::new()
+        .route("/api/v1/query", axum::routing::post(hang.clone()))
+        .route("/api/v1/query_range", axum::routing::post(hang))
+        .route("/api/v1/alerts", axum::routing::get(std::future::pending::<()>))
+        .route("/api/v1/rules", axum::routing::get(std::future::pending::<()>));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let settings = gantry_tests::test_settings(&[("GANTRY_PROMETHEUS_URL", url.as_str())]);
+    let listener = tokio::net::TcpListener::bind(settings.server.listen).await.unwrap();
+    let app =
+        gantry_tests::serve_with(db, &settings, listener, gantry_tests::Background::OnDemand).await;
+    let stakeholder = app.client_as("stakeholder").await;
+
+    let first = stakeholder.get(app.url("/monitoring?env=prod&range=6h")).send().await.unwrap();
+    let first = first.text().await.unwrap();
+    assert!(first.contains("did not answer within 5 s"), "the first page names the hang");
+    let queries = asked.load(Ordering::SeqCst);
+    assert!(queries > 0);
+    // Another range (no cached answer): told at once, Prometheus not asked again.
+    let next = stakeholder.get(app.url("/monitoring?env=prod&range=24h")).send().await.unwrap();
+    let next = next.text().await.unwrap();
+    assert!(
+        next.contains("id=\"prometheus-failed\"") && next.contains("did not answer within 5 s")
+    );
+    assert_eq!(asked.load(Ordering::SeqCst), queries, "Prometheus was asked again within 5 s");
+    app.stop().await;
+}

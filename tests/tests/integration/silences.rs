@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use crate::monitoring::{history, RULES};
 
 const DEV: &str = "co2-calculator-dev";
+const PROD: &str = "co2-calculator-prod";
 
 /// The tests' Prometheus (two hours of prod, dev's alert firing) and an Alertmanager.
 async fn started() -> Monitoring {
@@ -160,5 +161,77 @@ async fn a_prod_silence_waits_for_an_approver(db: PgPool) {
         kinds,
         ["action_requested", "action_approved", "action_started", "action_succeeded"]
     );
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_silence_in_alertmanager_holds_prods_alert_back_on_every_page(db: PgPool) {
+    use gantry_app::monitoring::alertmanager::{Matcher, NewSilence};
+    let end = chrono::Utc::now().timestamp() / 30 * 30 - 60;
+    let monitoring = gantry_tests::prometheus::Monitoring::start(&history(end), RULES, false).await;
+    let app = spawn_on_simulator_with(db, &monitoring.settings(), Background::OnDemand).await;
+    let stakeholder = app.client_as("stakeholder").await;
+    let card = |env: &'static str| {
+        let (app, stakeholder) = (&app, &stakeholder);
+        async move {
+            gantry_app::monitoring::summary::refresh_once(&app.context).await;
+            let page = stakeholder.get(app.url("/")).send().await.ok()?.text().await.ok()?;
+            let card = page.split(&format!("data-env=\"{env}\"")).nth(1)?;
+            Some(card.split("</article>").next()?.to_owned())
+        }
+    };
+    let firing = || async { card("prod").await.filter(|c| c.contains("1 alert firing")) };
+    eventually_some(Duration::from_secs(60), "prod's alert firing on its card", firing).await;
+
+    let monitoring = app.context.monitoring.clone().expect("monitoring is configured");
+    let client = monitoring.cache.alertmanager().expect("an Alertmanager client");
+    let now = chrono::Utc::now();
+    let silence = NewSilence {
+        matchers: vec![
+            Matcher::equal("namespace", PROD),
+            Matcher::equal("alertname", "HighErrorRate"),
+        ],
+        starts_at: now.to_rfc3339(),
+        ends_at: (now + chrono::Duration::hours(2)).to_rfc3339(),
+        created_by: "Olivia Operator (operator) via Gantry".into(),
+        comment: "<x-probe> known: the release is being rolled back".into(),
+    };
+    let id = client.create(&silence).await.expect("Alertmanager takes the silence");
+
+    // The card no longer counts it; the Metrics page says who silenced it until when.
+    let quiet = || async { card("prod").await.filter(|c| !c.contains("alert firing")) };
+    eventually_some(Duration::from_secs(30), "prod's card without the silenced alert", quiet).await;
+    let page = stakeholder.get(app.url("/monitoring?env=prod")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    let alerts = page.split("id=\"alerts\"").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(
+        alerts.contains(
+            "<li class=\"alert silenced\" data-alert=\"HighErrorRate\" data-state=\"silenced\">"
+        ),
+        "{alerts}"
+    );
+    assert!(alerts.contains("0 firing, 1 silenced or inhibited, 1 pending on prod."), "{alerts}");
+    assert!(
+        alerts.contains("by Olivia Operator (operator) via Gantry: &lt;x-probe&gt; known"),
+        "{alerts}"
+    );
+    assert!(!alerts.contains("<x-probe"), "{alerts}");
+    let listed = alerts.split("id=\"silences\"").nth(1).expect("the silences");
+    assert!(listed.contains(&format!("data-silence=\"{id}\"")), "{listed}");
+    assert!(
+        listed.contains(
+            "namespace=&quot;co2-calculator-prod&quot;, alertname=&quot;HighErrorRate&quot;"
+        ),
+        "{listed}"
+    );
+    // Dev's alerts and silences are its own.
+    let dev = stakeholder.get(app.url("/monitoring?env=dev")).send().await.unwrap();
+    let dev = dev.text().await.unwrap();
+    assert!(dev.contains("No silence is active or scheduled here.") && !dev.contains(&id), "{dev}");
+    assert!(card("dev").await.unwrap().contains("1 alert firing"));
+
+    // Expired: it fires on the card again.
+    client.expire(&id).await.expect("Alertmanager expires the silence");
+    eventually_some(Duration::from_secs(30), "prod's alert firing again", firing).await;
     app.stop().await;
 }

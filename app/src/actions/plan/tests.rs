@@ -294,8 +294,9 @@ fn pairs(pairs: &[(&str, &str)]) -> Result<Asked, String> {
 #[test]
 fn a_silence_is_scoped_to_the_namespace_and_always_ends() {
     let prod = env(false);
-    let two_hours = pairs(&[("alertname", "HighErrorRate"), ("duration", "2h")]).unwrap();
-    let plan = make(&prod, Action::Silence, &two_hours, &Seen::default()).unwrap();
+    let two_hours =
+        pairs(&[("alertname", "HighErrorRate"), ("duration", "2h")]).expect("a valid ask");
+    let plan = make(&prod, Action::Silence, &two_hours, &Seen::default()).expect("a plan");
     assert_eq!(
         plan,
         Plan::Silence {
@@ -310,16 +311,24 @@ fn a_silence_is_scoped_to_the_namespace_and_always_ends() {
         plan.summary(),
         "alerts HighErrorRate notified → silenced for 2 hours from when it runs"
     );
-    let everything =
-        make(&prod, Action::Silence, &pairs(&[("duration", "1d")]).unwrap(), &Seen::default());
-    assert_eq!(everything.unwrap().object(), "Silence/every alert");
-    let endless =
-        make(&prod, Action::Silence, &pairs(&[("alertname", "X")]).unwrap(), &Seen::default());
+    let everything = make(
+        &prod,
+        Action::Silence,
+        &pairs(&[("duration", "1d")]).expect("a valid ask"),
+        &Seen::default(),
+    );
+    assert_eq!(everything.expect("a plan for every alert").object(), "Silence/every alert");
+    let endless = make(
+        &prod,
+        Action::Silence,
+        &pairs(&[("alertname", "X")]).expect("a valid ask"),
+        &Seen::default(),
+    );
     assert!(endless.unwrap_err().to_string().starts_with("Say for how long"));
     for bad in ["0", "4m", "8d", "2w", "-1h", "h"] {
         assert!(pairs(&[("duration", bad)]).is_err(), "{bad}");
     }
-    assert_eq!(pairs(&[("duration", "90")]).unwrap().minutes, Some(90));
+    assert_eq!(pairs(&[("duration", "90")]).expect("minutes").minutes, Some(90));
     assert!(pairs(&[("alertname", "a\nb")]).is_err());
     assert!(pairs(&[("silence", "../x")]).is_err());
 }
@@ -345,9 +354,10 @@ fn only_a_live_silence_of_this_environment_can_be_expired() {
         silence("cc-3", "app-prod", "expired", ""),
     ];
     let seen = Seen { silences: Some(silences), ..Seen::default() };
-    let expire =
-        |id: &str| make(&prod, Action::ExpireSilence, &pairs(&[("silence", id)]).unwrap(), &seen);
-    let plan = expire("aa-1").unwrap();
+    let expire = |id: &str| {
+        make(&prod, Action::ExpireSilence, &pairs(&[("silence", id)]).expect("a valid id"), &seen)
+    };
+    let plan = expire("aa-1").expect("dev's own live silence");
     assert_eq!(plan.object(), "Silence/aa-1");
     assert_eq!(expire("bb-2").unwrap_err().to_string(), "There is no silence bb-2 on prod.");
     assert!(expire("cc-3").unwrap_err().to_string().contains("expired already"));
