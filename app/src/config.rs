@@ -25,6 +25,25 @@ pub struct EnvironmentConfig {
     pub workloads: Vec<WorkloadConfig>,
     /// How each change is allowed here (direct, after approvals, or not at all).
     pub policy: crate::access::model::EnvironmentPolicy,
+    /// Its database backups (`[environments.backups]`).
+    pub backups: BackupConfig,
+}
+
+/// Where an environment's backups are made and how old the last good one may be.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupConfig {
+    /// The backup CronJob in the environment's namespace ("Back up now" runs its template).
+    pub cronjob: String,
+    /// Older than this, the last good backup is stale.
+    pub max_age_hours: u32,
+    /// While it is stale: Sync and Roll back are held (break-glass can still run them).
+    pub hold_changes: bool,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self { cronjob: "db-backup".into(), max_age_hours: 26, hold_changes: false }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,6 +21,8 @@ pub struct ServerContext {
     pub values_visible_to: crate::access::Role,
     /// Prometheus and the cache in front of it, when `[prometheus]` is configured.
     pub monitoring: Option<Arc<crate::monitoring::Monitoring>>,
+    /// When each environment's last good backup finished (kept by `backups::recorder`).
+    pub backups: Arc<crate::backups::known::Known>,
 }
 
 /// The server context of the current request (provided by the server to every render

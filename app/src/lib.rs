@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod actions;
+pub mod backups;
 pub mod codec;
 pub mod config;
 pub mod environment;

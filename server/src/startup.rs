@@ -180,6 +180,7 @@ impl Application {
         if self.background {
             background.0.push(gantry_app::actions::engine::start(self.context.clone()));
             background.0.push(gantry_app::history::recorder::start(self.context.clone()));
+            background.0.push(gantry_app::backups::recorder::start(self.context.clone()));
             if self.context.monitoring.is_some() {
                 background.0.push(gantry_app::monitoring::summary::start(self.context.clone()));
             }
@@ -393,6 +394,7 @@ fn app_state(
                 webhook: settings.notifications.webhook_url.clone(),
             }),
             monitoring,
+            backups: Arc::default(),
         },
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
         auth,

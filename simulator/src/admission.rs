@@ -61,8 +61,29 @@ pub fn prepare_create(
             meta.remove(field);
         }
     }
+    if resource == ids::JOB {
+        job_labels(&mut object);
+    }
     default_and_validate(resource, &mut object)?;
     Ok(object)
+}
+
+/// What the API server adds to a new Job: its uid, and labels naming the Job on its pod
+/// template and in its selector (so its pods can be found by `job-name`).
+fn job_labels(job: &mut Value) {
+    let uid = uuid::Uuid::new_v4().to_string();
+    let name = str_at(job, "/metadata/name").to_owned();
+    job["metadata"]["uid"] = json!(uid);
+    let labels = [
+        ("batch.kubernetes.io/controller-uid", uid.as_str()),
+        ("batch.kubernetes.io/job-name", name.as_str()),
+        ("controller-uid", uid.as_str()),
+        ("job-name", name.as_str()),
+    ];
+    for (key, value) in labels {
+        job["spec"]["template"]["metadata"]["labels"][key] = json!(value);
+    }
+    job["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"] = json!(uid);
 }
 
 /// Kubernetes' five-character random suffixes (no vowels, no confusable digits).

@@ -25,8 +25,14 @@ pub enum WorkloadFault {
     ImageNeverPulls,
     /// New pods run but never become ready: the rollout stalls until its deadline.
     NeverReady,
-    /// Backup Jobs in the namespace fail.
+    /// Backup Jobs in the namespace fail: pg_dump cannot connect.
     FailingBackups,
+    /// Backups in the namespace dump almost nothing: the script refuses them as empty.
+    EmptyBackups,
+    /// The backup volume is full: pg_dump cannot write (and the script cannot report).
+    FullStorage,
+    /// Backups in the namespace take ten times as long.
+    SlowBackups,
     /// Argo CD sync operations in the namespace fail.
     FailingSync,
 }

@@ -72,6 +72,8 @@ pub struct Cluster {
     pub requests: requests::Requests,
     /// The application's metrics, served at `/metrics`.
     pub exporter: exporter::Exporter,
+    /// The backup volumes: the dumps backup Jobs wrote and retention kept.
+    pub nas: controllers::backups::Nas,
 }
 
 impl Cluster {
@@ -84,6 +86,7 @@ impl Cluster {
             git: controllers::GitRepo::default(),
             requests: requests::Requests::default(),
             exporter: exporter::Exporter::default(),
+            nas: controllers::backups::Nas::default(),
         }
     }
 

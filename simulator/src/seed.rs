@@ -149,27 +149,41 @@ pub fn co2_calculator(cluster: &Cluster) {
                 },
             }),
         );
-        create(
-            cluster,
-            ids::CRONJOB,
-            &ns,
-            json!({
-                "metadata": {"name": "db-backup", "namespace": ns, "labels": {"app": "db-backup"}},
-                "spec": {
-                    "schedule": "0 2 * * *",
-                    "concurrencyPolicy": "Forbid",
-                    "successfulJobsHistoryLimit": 7,
-                    "failedJobsHistoryLimit": 3,
-                    "jobTemplate": {"spec": {"backoffLimit": 1, "template": {"metadata": {"labels": {"app": "db-backup"}}, "spec": {
-                        "restartPolicy": "Never",
-                        "containers": [{"name": "pg-dump", "image": "postgres:16.4",
-                            "command": ["sh", "-c", "pg_dump -Fc \"$DATABASE_URL\" > /backups/co2-$(date +%Y%m%d-%H%M).dump"],
-                            "volumeMounts": [{"name": "nas", "mountPath": "/backups"}]}],
-                        "volumes": [{"name": "nas", "nfs": {"server": "nas.example.org", "path": format!("/backups/co2-calculator/{env}")}}],
-                    }}}},
-                },
-            }),
-        );
+        let backup = json!({
+            "metadata": {"name": "db-backup", "namespace": ns, "labels": {"app": "db-backup"}},
+            "spec": {
+                "schedule": "0 2 * * *",
+                "concurrencyPolicy": "Forbid",
+                "successfulJobsHistoryLimit": 7,
+                "failedJobsHistoryLimit": 3,
+                // The project's backup Job (deploy/backup/cronjob.yaml), on the NAS.
+                "jobTemplate": {"spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {"app": "db-backup"}}, "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "backup", "image": "postgres:16.4",
+                        "command": ["/bin/sh", "/scripts/backup.sh"],
+                        "terminationMessagePolicy": "FallbackToLogsOnError",
+                        "env": [
+                            {"name": "BACKUP_DIR", "value": "/backups"},
+                            {"name": "BACKUP_PREFIX", "value": "co2"},
+                            {"name": "BACKUP_RETAIN", "value": "14"},
+                            {"name": "BACKUP_MIN_BYTES", "value": "4096"},
+                        ],
+                        "volumeMounts": [{"name": "nas", "mountPath": "/backups"}]}],
+                    "volumes": [{"name": "nas", "nfs": {"server": "nas.example.org", "path": format!("/backups/co2-calculator/{env}")}}],
+                }}}},
+            },
+        });
+        create(cluster, ids::CRONJOB, &ns, backup);
+        // The nights before the demo: prod's backups all good, staging's last one failed
+        // (its last good one is a day older), dev never backed up.
+        let history: &[bool] = match env {
+            "prod" => &[true, true, true],
+            "staging" => &[true, true, false],
+            _ => &[],
+        };
+        if let Ok(cronjob) = cluster.store.get(ids::CRONJOB, &ns, "db-backup") {
+            crate::controllers::backups::seed_history(cluster, &cronjob, history);
+        }
         create(
             cluster,
             ids::APPLICATION,

@@ -30,6 +30,7 @@ pub struct TestApp {
     /// Whether the sweeper and the recorder wait for this test to run them.
     on_demand: bool,
     recorder: tokio::sync::Mutex<gantry_app::history::recorder::Recorder>,
+    backups: tokio::sync::Mutex<gantry_app::backups::recorder::Recorder>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), gantry::startup::StartupError>>>,
 }
@@ -108,6 +109,7 @@ pub async fn serve_with(
         context,
         on_demand: background == Background::OnDemand,
         recorder: tokio::sync::Mutex::default(),
+        backups: tokio::sync::Mutex::default(),
         stop: Some(stop),
         server: Some(server),
     };
@@ -228,6 +230,13 @@ impl TestApp {
     pub async fn record_history(&self) -> bool {
         assert!(self.on_demand, "the recorder runs by itself on this server");
         self.recorder.lock().await.record_once(&self.context).await
+    }
+
+    /// One pass of the backup recorder over every environment; true when all could be
+    /// recorded (for servers started with [`Background::OnDemand`]).
+    pub async fn record_backups(&self) -> bool {
+        assert!(self.on_demand, "the backup recorder runs by itself on this server");
+        self.backups.lock().await.record_once(&self.context).await
     }
 
     /// Asks the server to stop, as SIGTERM would, without waiting.

@@ -221,6 +221,7 @@ mod tests {
                 workload("postgres", WorkloadKind::StatefulSet, 1, 1),
             ],
             policy,
+            backups: Default::default(),
         }
     }
 

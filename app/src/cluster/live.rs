@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use super::EnvironmentWatch;
+use crate::backups::model::BackupGlance;
 use crate::config::EnvironmentConfig;
 use crate::environment::model::EnvironmentDetail;
 use crate::overview::model::EnvironmentCard;
@@ -102,6 +103,7 @@ pub struct Live {
     /// Per environment, the backend's last minutes and the alerts (from Prometheus, set
     /// by `monitoring::summary`).
     figures: Vec<RwLock<Option<Figures>>>,
+    backups: Vec<RwLock<Option<BackupGlance>>>,
     updates: broadcast::Sender<Update>,
     tasks: RwLock<Vec<JoinHandle<()>>>,
     /// Turns true when the server stops: open streams end so shutdown is not held up.
@@ -159,6 +161,7 @@ impl Live {
         let (updates, _) = broadcast::channel(BACKLOG);
         let attention = watches.iter().map(|_| RwLock::new(Attention::default())).collect();
         let figures = watches.iter().map(|_| RwLock::new(None)).collect();
+        let backups = watches.iter().map(|_| RwLock::new(None)).collect();
         let live = Arc::new(Self {
             present,
             watches,
@@ -166,6 +169,7 @@ impl Live {
             snapshots,
             attention,
             figures,
+            backups,
             updates,
             tasks: RwLock::new(Vec::new()),
             closing: tokio::sync::watch::Sender::new(false),
@@ -239,6 +243,7 @@ impl Live {
         status.attention =
             self.attention.get(i).and_then(|a| a.read().ok().map(|a| *a)).unwrap_or_default();
         status.figures = self.figures.get(i).and_then(|f| f.read().ok().and_then(|f| f.clone()));
+        status.backups = self.backups.get(i).and_then(|b| b.read().ok().and_then(|b| b.clone()));
         let Ok(mut current) = slot.write() else { return };
         if *current.status == status {
             current.synced |= synced;
@@ -285,6 +290,23 @@ impl Live {
         let changed = match self.figures.get(i).and_then(|f| f.write().ok()) {
             Some(mut slot) if slot.as_ref() != Some(&figures) => {
                 *slot = Some(figures);
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            self.refresh(i);
+        }
+    }
+}
+
+impl Live {
+    /// Sets an environment's backups at a glance, and updates its pages when it changed.
+    pub fn set_backups(&self, environment: &str, glance: BackupGlance) {
+        let Some(i) = self.configs.iter().position(|c| c.name == environment) else { return };
+        let changed = match self.backups.get(i).and_then(|b| b.write().ok()) {
+            Some(mut slot) if slot.as_ref() != Some(&glance) => {
+                *slot = Some(glance);
                 true
             }
             _ => false,

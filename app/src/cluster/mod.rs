@@ -252,6 +252,30 @@ impl EnvironmentWatch {
         })
     }
 
+    /// The cached CronJob called `name`.
+    pub fn cronjob(&self, name: &str) -> Option<Arc<CronJob>> {
+        self.cronjobs.state().into_iter().find(|c| c.metadata.name.as_deref() == Some(name))
+    }
+
+    /// The cached Jobs `cronjob` owns (scheduled runs, and manual ones made from it as
+    /// `kubectl create job --from` makes them), each with the pods it made.
+    pub fn runs_of(&self, cronjob: &CronJob) -> Vec<(Arc<Job>, Vec<Arc<Pod>>)> {
+        let pods = self.pods.state();
+        self.jobs
+            .state()
+            .into_iter()
+            .filter(|j| owned_by(&j.metadata, "CronJob", &cronjob.metadata))
+            .map(|j| {
+                let mine = pods
+                    .iter()
+                    .filter(|p| owned_by(&p.metadata, "Job", &j.metadata))
+                    .cloned()
+                    .collect();
+                (j, mine)
+            })
+            .collect()
+    }
+
     /// The cached Argo CD Application, when the environment has one.
     pub fn application(&self) -> Option<Arc<DynamicObject>> {
         self.applications.state().into_iter().next()

@@ -138,6 +138,7 @@ impl EnvironmentWatch {
             events,
             attention: crate::status::model::Attention::default(),
             figures: None,
+            backups: None,
         }
     }
 }

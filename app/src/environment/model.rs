@@ -46,6 +46,9 @@ mod server {
         pub workload_pages: Vec<WorkloadDetail>,
         /// The backend's last five minutes and the alerts firing, from Prometheus.
         pub metrics: Option<crate::overview::model::CardFigures>,
+        /// The backups' state, a line saying it, and the backup running now, if one is.
+        #[serde(default)]
+        pub backup: Option<(String, String, Option<String>)>,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

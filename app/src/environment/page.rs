@@ -42,6 +42,7 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
         events,
         workload_pages: _,
         metrics,
+        backup,
     } = detail;
     let argo = match argo {
         Some(facts) => view! { <Facts facts id="argo"/> }.into_any(),
@@ -53,6 +54,7 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
     let history = format!("/history?env={name}");
     let charts = format!("/monitoring?env={name}");
     let metrics = parts::metrics(metrics, &charts);
+    let backups = parts::backups(backup, &name);
     view! {
         <header class="page-header">
             <h1 class="env-title">{name}</h1>
@@ -67,6 +69,7 @@ fn environment(detail: EnvironmentDetail, now: i64) -> String {
         <p class="plain lead">{plain}</p>
         <p class="muted mono">"namespace " {namespace}</p>
         {metrics}
+        {backups}
         <TablePanel title="Workloads" table=workloads now/>
         <section class="panel">
             <h2>"Argo CD"</h2>

@@ -41,6 +41,42 @@ pub fn Facts(facts: Vec<Fact>, id: &'static str) -> impl IntoView {
 
 /// The environment's Metrics panel: the backend's last five minutes in words and figures,
 /// the alerts firing, and the way to its charts.
+/// The Backups panel: the state in words, the backup running now, and the way to all runs.
+pub fn backups(
+    backup: Option<(String, String, Option<String>)>,
+    environment: &str,
+) -> impl IntoView {
+    let href = format!(
+        "/backups?env={}",
+        url::form_urlencoded::byte_serialize(environment.as_bytes()).collect::<String>()
+    );
+    let body = match backup {
+        Some((state, words, running)) => {
+            // The view macro builds children before attributes: each needs its own copy.
+            let label = state.clone();
+            let running = running.map(|job| {
+                view! { <p role="status" id="env-backup-running">"A backup is running: " <code>{job}</code></p> }
+            });
+            view! {
+                <p class="plain"><span class=format!("badge backup-{state}") data-backup=state>{label}</span> " " {words}</p>
+                {running}
+            }
+            .into_any()
+        }
+        None => {
+            view! { <p class="muted">"Not known yet: the recorded runs have not been read."</p> }
+                .into_any()
+        }
+    };
+    view! {
+        <section class="panel" id="env-backups">
+            <h2>"Backups"</h2>
+            {body}
+            <p><a href=href>"Every run, the schedule and Back up now"</a></p>
+        </section>
+    }
+}
+
 pub fn metrics(
     figures: Option<crate::overview::model::CardFigures>,
     charts: &str,

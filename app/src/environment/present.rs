@@ -380,6 +380,16 @@ pub fn detail(status: &EnvironmentStatus, config: &EnvironmentConfig) -> Environ
             .map(|w| workload_detail(status, w, config.workload(&w.name)))
             .collect(),
         metrics: status.figures.as_ref().map(words::figures),
+        backup: status.backups.as_ref().map(|b| {
+            let running = status
+                .jobs
+                .iter()
+                .find(|j| j.name == config.backups.cronjob)
+                .and_then(|j| j.last_run.as_ref())
+                .filter(|r| r.outcome == crate::status::model::JobOutcome::Running)
+                .map(|r| r.name.clone());
+            (b.state.word().to_owned(), crate::backups::model::glance_words(b), running)
+        }),
     }
 }
 

@@ -13,6 +13,8 @@ pub mod cache;
 #[cfg(feature = "ssr")]
 pub mod chart;
 #[cfg(feature = "ssr")]
+pub mod drawn;
+#[cfg(feature = "ssr")]
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod page;
@@ -32,6 +34,8 @@ pub mod window;
 pub struct Monitoring {
     pub config: crate::config::PrometheusConfig,
     pub cache: cache::Cache,
+    /// The charts as drawn, for every viewer of the same window.
+    pub drawings: drawn::Drawings,
 }
 
 #[cfg(feature = "ssr")]
@@ -54,7 +58,11 @@ impl Monitoring {
             }
             None => None,
         };
-        Ok(Self { config, cache: cache::Cache::new(client, alertmanager) })
+        Ok(Self {
+            config,
+            cache: cache::Cache::new(client, alertmanager),
+            drawings: drawn::Drawings::default(),
+        })
     }
 
     /// The scrape interval: the shortest step.

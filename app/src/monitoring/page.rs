@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::alerts::{for_namespace, EnvironmentAlerts};
 use super::cache::AlertsNow;
 use super::chart::{render, Drawing, Marker};
+use super::drawn::{fingerprint, Drawings, Inputs};
 use super::model::{Answered, Asked};
 use super::prometheus::{Alert, Failure};
 use super::queries::Group;
@@ -237,6 +238,7 @@ impl Page<'_> {
         answered: &[Answered],
         markers: &[Marker],
         alerts: &AlertsNow,
+        drawings: &Drawings,
     ) -> ServerHtml {
         let mut out = String::from("<h1>Metrics</h1>");
         self.choices(&mut out);
@@ -263,6 +265,7 @@ impl Page<'_> {
             }
         }
         let mut group: Option<Group> = None;
+        let changes = fingerprint(markers);
         for a in answered {
             if group != Some(a.chart.group) {
                 if group.is_some() {
@@ -275,7 +278,16 @@ impl Page<'_> {
                     html(a.chart.group.title())
                 );
             }
-            self.figure(&mut out, a, window, selector, markers);
+            let inputs = Inputs {
+                chart: a.chart.id,
+                expr: &a.chart.expr,
+                limit: a.chart.limit.as_deref(),
+                window,
+                series: &a.series,
+                limit_series: a.limit.as_ref(),
+                markers: changes,
+            };
+            out.push_str(&drawings.figure(&inputs, || figure(a, window, selector, markers)));
         }
         if group.is_some() {
             out.push_str("</div></section>");
@@ -303,54 +315,50 @@ impl Page<'_> {
         out.push_str("</section>");
         ServerHtml { title: self.title(), html: out }
     }
+}
 
-    fn figure(
-        &self,
-        out: &mut String,
-        a: &Answered,
-        window: &Window,
-        selector: &str,
-        markers: &[Marker],
-    ) {
-        let chart = &a.chart;
+/// One chart with its caption and what it says instead of data: the same for everyone
+/// who looks at this window (it is kept for them, see `drawn`).
+fn figure(a: &Answered, window: &Window, selector: &str, markers: &[Marker]) -> String {
+    let mut out = String::new();
+    let chart = &a.chart;
+    let _ = write!(
+        out,
+        r#"<figure class="panel chart-panel" id="chart-{}"><figcaption>{}</figcaption>"#,
+        html(chart.id),
+        html(chart.title)
+    );
+    if let Some(failure) = &a.series.failure {
+        let said = match a.series.stale_since {
+            Some(end) => format!("Stale since {}: {failure}.", clock(end, "%a %d %H:%M UTC")),
+            None => format!("Nothing to show: {failure}."),
+        };
+        let _ = write!(out, r#"<p class="chart-failure" role="status">{}</p>"#, html(&said));
+    }
+    let empty = a.series.series.iter().all(|s| s.points.iter().all(|(_, v)| v.is_none()));
+    if empty && a.series.failure.is_none() {
         let _ = write!(
             out,
-            r#"<figure class="panel chart-panel" id="chart-{}"><figcaption>{}</figcaption>"#,
-            html(chart.id),
-            html(chart.title)
+            r#"<p class="chart-empty muted">No data for <code>{}</code> in this range. It needs {}. Does the scrape configuration add the <code>namespace</code> and <code>pod</code> labels?</p>"#,
+            html(selector),
+            html(chart.needs)
         );
-        if let Some(failure) = &a.series.failure {
-            let said = match a.series.stale_since {
-                Some(end) => format!("Stale since {}: {failure}.", clock(end, "%a %d %H:%M UTC")),
-                None => format!("Nothing to show: {failure}."),
-            };
-            let _ = write!(out, r#"<p class="chart-failure" role="status">{}</p>"#, html(&said));
-        }
-        let empty = a.series.series.iter().all(|s| s.points.iter().all(|(_, v)| v.is_none()));
-        if empty && a.series.failure.is_none() {
-            let _ = write!(
-                out,
-                r#"<p class="chart-empty muted">No data for <code>{}</code> in this range. It needs {}. Does the scrape configuration add the <code>namespace</code> and <code>pod</code> labels?</p>"#,
-                html(selector),
-                html(chart.needs)
-            );
-        }
-        if !a.series.series.is_empty() {
-            let limit =
-                a.limit.as_ref().filter(|l| l.failure.is_none()).map(|l| l.series.as_slice());
-            out.push_str(&render(&Drawing {
-                id: chart.id,
-                title: chart.title,
-                unit: chart.unit,
-                window,
-                series: &a.series.series,
-                legend: chart.legend.as_deref(),
-                limit,
-                markers,
-            }));
-        }
-        out.push_str("</figure>");
     }
+    if !a.series.series.is_empty() {
+        let limit = a.limit.as_ref().filter(|l| l.failure.is_none()).map(|l| l.series.as_slice());
+        out.push_str(&render(&Drawing {
+            id: chart.id,
+            title: chart.title,
+            unit: chart.unit,
+            window,
+            series: &a.series.series,
+            legend: chart.legend.as_deref(),
+            limit,
+            markers,
+        }));
+    }
+    out.push_str("</figure>");
+    out
 }
 
 /// `Mon 01 10:05 UTC` from an RFC 3339 time; the text itself when it is not one.

@@ -304,6 +304,7 @@ mod tests {
                 grafana_url: None,
             }],
             policy: crate::access::EnvironmentPolicy::open(),
+            backups: Default::default(),
         }
     }
 

@@ -263,7 +263,7 @@ pub async fn monitoring_page(query: &str) -> Result<ServerHtml, AppError> {
     .await;
     let markers =
         markers.map_err(|error| AppError::internal("cannot read the changes to mark", &error))?;
-    Ok(page.render(&window, &selector, &answered, &markers, &alerts))
+    Ok(page.render(&window, &selector, &answered, &markers, &alerts, &monitoring.drawings))
 }
 
 #[cfg(test)]

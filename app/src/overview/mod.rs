@@ -115,6 +115,7 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
         attention,
         pinned,
         figures,
+        backup,
     } = env;
     // The view macro builds children before attributes: each needs its own copy.
     let heading = name.clone();
@@ -184,6 +185,9 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
             </div>
         }
     });
+    let backup = backup.map(|(state, text)| {
+        view! { <a class=format!("badge backup-{state}") data-backup=state href=format!("/backups?env={name}")>{text}</a> }
+    });
     let (healthy, total) = healthy_workloads;
     let (ready, desired) = replicas;
     let is_stale = stale.is_some().to_string();
@@ -203,6 +207,7 @@ fn EnvironmentTile(env: EnvironmentCard) -> impl IntoView {
             {version}
             <p class="summary">{summary}</p>
             {figures}
+            {backup}
             {bars}
             <p class="muted workloads-count">
                 {healthy} " of " {total} " workloads running normally · " {ready} "/" {desired} " replicas ready"

@@ -46,6 +46,9 @@ pub struct EnvironmentCard {
     /// The backend's last five minutes and the alerts firing, when Prometheus is
     /// configured.
     pub figures: Option<CardFigures>,
+    /// The backups' state ("fresh", "stale", "never", "unknown") and a line saying it.
+    #[serde(default)]
+    pub backup: Option<(String, String)>,
 }
 
 /// The overview card's metrics line, ready to show.
@@ -78,6 +81,7 @@ impl EnvironmentCard {
             attention: Attention::default(),
             pinned: None,
             figures: None,
+            backup: None,
         }
     }
 }
@@ -133,6 +137,10 @@ pub fn card(status: &EnvironmentStatus) -> EnvironmentCard {
         attention: status.attention,
         pinned: status.argo.as_ref().and_then(|a| a.pinned.as_ref()).map(words::pinned),
         figures: status.figures.as_ref().map(words::figures),
+        backup: status
+            .backups
+            .as_ref()
+            .map(|b| (b.state.word().to_owned(), crate::backups::model::glance_words(b))),
     }
 }
 
@@ -179,6 +187,7 @@ mod tests {
             events: vec![],
             attention: Default::default(),
             figures: None,
+            backups: None,
         }
     }
 

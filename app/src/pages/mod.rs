@@ -1,5 +1,4 @@
-//! Small pages that belong to no feature: the 404 page and the frame of sections whose
-//! feature has not landed yet.
+//! Small pages that belong to no feature: the 404 page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,36 +21,5 @@ pub fn NotFound() -> impl IntoView {
                 <a href="/">"Back to the environments"</a>
             </p>
         </section>
-    }
-}
-
-/// Sections of the panel whose feature has not landed: path, title, what it will show.
-const UPCOMING: [(&str, &str, &str); 1] = [(
-    "backups",
-    "Backups",
-    "Database backups per environment, the last good one, and restores behind approval.",
-)];
-
-/// A section whose feature is still being built: says what it will show rather than
-/// pretending to show it. Any other address is not found.
-#[component]
-pub fn Upcoming() -> impl IntoView {
-    let params = leptos_router::hooks::use_params_map();
-    move || {
-        let section = params.read().get("section").unwrap_or_default();
-        match UPCOMING.iter().find(|(path, _, _)| *path == section) {
-            Some((_, title, what)) => view! {
-                <Title text=*title/>
-                <header class="page-header">
-                    <h1>{*title}</h1>
-                </header>
-                <section class="panel upcoming">
-                    <p class="upcoming-what">{*what}</p>
-                    <p class="muted">"This section is not available in this version of Gantry yet."</p>
-                </section>
-            }
-            .into_any(),
-            None => view! { <NotFound/> }.into_any(),
-        }
     }
 }

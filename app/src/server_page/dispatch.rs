@@ -34,6 +34,7 @@ pub async fn page(address: &str) -> Result<ServerHtml, AppError> {
         ["history", "diff"] => crate::history::routes::diff_page(query).await,
         ["history", "compare"] => crate::history::routes::compare_page(query).await,
         ["monitoring"] => crate::monitoring::routes::monitoring_page(query).await,
+        ["backups"] => crate::backups::routes::backups_page(query).await,
         _ => Err(AppError::NotFound(format!("There is nothing at {path}."))),
     }
 }

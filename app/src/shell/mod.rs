@@ -10,7 +10,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::environment::{EnvironmentPage, WorkloadPage};
 use crate::overview::OverviewPage;
-use crate::pages::{NotFound, Upcoming};
+use crate::pages::NotFound;
 use crate::server_page::ServerPage;
 
 /// The name the wasm-bindgen output and the stylesheet are published under (`/pkg/gantry.*`).
@@ -75,7 +75,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("history/compare") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!("requests/:id") view=ServerPage ssr=SsrMode::Async/>
                         <Route path=path!("monitoring") view=ServerPage ssr=SsrMode::Async/>
-                        <Route path=path!(":section") view=Upcoming/>
+                        <Route path=path!("backups") view=ServerPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </div>

@@ -268,6 +268,9 @@ pub struct EnvironmentStatus {
     /// From Prometheus, when one is configured.
     #[serde(default)]
     pub figures: Option<Figures>,
+    /// The database backups at a glance (from the recorded runs).
+    #[serde(default)]
+    pub backups: Option<crate::backups::model::BackupGlance>,
 }
 
 /// How many warning events an environment's status carries.

@@ -20,6 +20,50 @@ pub struct RawEnvironment {
     #[serde(default)]
     pub workloads: Vec<RawWorkload>,
     pub policy: Option<super::access::RawPolicy>,
+    pub backups: Option<RawBackups>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackups {
+    pub cronjob: Option<String>,
+    pub max_age_hours: Option<u32>,
+    pub hold_changes: Option<bool>,
+}
+
+/// Where changes need the most care, a stale backup holds them by default: wherever a
+/// restore needs two approvals (production, and any environment without its own policy).
+fn backups(
+    raw: Option<RawBackups>,
+    policy: &gantry_app::access::model::EnvironmentPolicy,
+) -> Result<gantry_app::config::BackupConfig, Problem> {
+    use gantry_app::access::model::Policy;
+    let defaults = gantry_app::config::BackupConfig {
+        hold_changes: matches!(policy.restore, Policy::Approval { approvals, .. } if approvals >= 2),
+        ..Default::default()
+    };
+    let Some(raw) = raw else { return Ok(defaults) };
+    let cronjob = raw.cronjob.unwrap_or(defaults.cronjob);
+    if !is_dns_label(&cronjob) {
+        return Err((
+            "backups.cronjob".into(),
+            format!(
+                "{cronjob:?} is not a Kubernetes object name (lowercase letters, digits and '-')"
+            ),
+        ));
+    }
+    let max_age_hours = raw.max_age_hours.unwrap_or(defaults.max_age_hours);
+    if !(1..=24 * 90).contains(&max_age_hours) {
+        return Err((
+            "backups.max_age_hours".into(),
+            format!("{max_age_hours} is out of range; use 1 to 2160 (90 days)"),
+        ));
+    }
+    Ok(gantry_app::config::BackupConfig {
+        cronjob,
+        max_age_hours,
+        hold_changes: raw.hold_changes.unwrap_or(defaults.hold_changes),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -240,8 +284,10 @@ pub fn validate(
         }
         let policy =
             super::access::validate_policy(env.policy).map_err(|(key, p)| (at(&key), p))?;
+        let backups = backups(env.backups, &policy).map_err(|(key, p)| (at(&key), p))?;
         out.push(EnvironmentConfig {
             policy,
+            backups,
             name: env.name,
             namespace: env.namespace,
             argocd_application: env.argocd_application,
@@ -299,8 +345,10 @@ pub fn defaults() -> Vec<EnvironmentConfig> {
                     grafana_url: None,
                 })
                 .collect();
+            let policy = super::access::default_policy(name);
             EnvironmentConfig {
-                policy: super::access::default_policy(name),
+                backups: backups(None, &policy).unwrap_or_default(),
+                policy,
                 name: name.to_owned(),
                 prometheus_selector: format!("namespace=\"{namespace}\""),
                 argocd_application: Some(namespace.clone()),

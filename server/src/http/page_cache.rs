@@ -9,13 +9,16 @@
 //! charts change once per step (a scrape interval at the least): drawing sixteen of them
 //! costs far more than answering them from the cache, so it is kept the same second.
 //! The kept renderings are bounded in bytes as well as in number: a person asking for many
-//! addresses cannot make the server hold many pages.
+//! addresses cannot make the server hold many pages. A page is made by one request at a
+//! time: when a rendering runs out, the requests for the same page that arrive while it
+//! is made again wait for it rather than all making it at once (with 64 connections
+//! reloading, that herd was the Metrics page's 99th percentile).
 //!
 //! Measured with ./run bench (README "Performance"): see the overview figures there.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -48,6 +51,8 @@ struct Rendering {
 #[derive(Default)]
 pub struct PageCache {
     entries: Mutex<HashMap<String, Rendering>>,
+    /// The pages being made, each with the turn its makers take one after the other.
+    making: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The pages kept: the overview, and Metrics with whatever its address asks.
@@ -88,7 +93,7 @@ impl PageCache {
     }
 
     fn put(&self, key: String, rendering: Rendering) {
-        let Ok(mut entries) = self.entries.lock() else { return };
+        let mut entries = lock(&self.entries);
         let held = |entries: &HashMap<String, Rendering>| -> usize {
             entries.values().map(|r| r.body.len()).sum()
         };
@@ -99,6 +104,41 @@ impl PageCache {
             return;
         }
         entries.insert(key, rendering);
+    }
+
+    /// Waits for the turn to make `key`'s page: one request at a time makes it.
+    async fn turn<'a>(&'a self, key: &'a str) -> Turn<'a> {
+        let mutex = {
+            let mut making = lock(&self.making);
+            Arc::clone(making.entry(key.to_owned()).or_default())
+        };
+        Turn { pages: self, key, guard: Some(mutex.lock_owned().await) }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned map is still a good map: nothing in it is left half-made.
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A request's turn to make a page; the next one waiting takes it when this ends, also
+/// when the request is dropped half-way (its client went away).
+struct Turn<'a> {
+    pages: &'a PageCache,
+    key: &'a str,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else { return };
+        let mutex = Arc::clone(tokio::sync::OwnedMutexGuard::mutex(&guard));
+        drop(guard);
+        let mut making = lock(&self.pages.making);
+        // Only the map and `mutex` hold it: nobody waits for this turn any more.
+        if Arc::strong_count(&mutex) <= 2 {
+            making.remove(self.key);
+        }
     }
 }
 
@@ -123,11 +163,28 @@ pub async fn overview(State(state): State<AppState>, request: Request, next: Nex
     if let Some(monitoring) = &state.context.monitoring {
         versions.push(monitoring.cache.generation());
     }
-    let made = Instant::now();
     if let Some(hit) = state.pages.get(&key, &versions) {
         return hit;
     }
+    let _turn = state.pages.turn(&key).await;
+    // Made by the request whose turn this one waited for.
+    if let Some(hit) = state.pages.get(&key, &versions) {
+        return hit;
+    }
+    let made = Instant::now();
     let response = next.run(request).await;
+    keep(&state, key.clone(), versions, made, response).await
+}
+
+/// Keeps `response` when it is a page anyone may be shown again: a 200 HTML page that
+/// sets no cookie.
+async fn keep(
+    state: &AppState,
+    key: String,
+    versions: Vec<u64>,
+    made: Instant,
+    response: Response,
+) -> Response {
     let html = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -190,5 +247,23 @@ mod tests {
         let held: usize = entries.values().map(|r| r.body.len()).sum();
         assert_eq!(entries.len(), 3, "only what fits is kept");
         assert!(held <= MOST_BYTES);
+    }
+
+    #[tokio::test]
+    async fn one_request_at_a_time_makes_a_page_and_its_turn_is_forgotten_after() {
+        let cache = PageCache::default();
+        let first = cache.turn("someone\u{0}/").await;
+        let waiting = cache.turn("someone\u{0}/");
+        tokio::pin!(waiting);
+        // Another page is not held up by this one.
+        drop(cache.turn("someone\u{0}/monitoring?").await);
+        assert!(
+            futures_util::poll!(waiting.as_mut()).is_pending(),
+            "the second maker waits while the first makes the page"
+        );
+        drop(first);
+        let second = waiting.await;
+        drop(second);
+        assert!(lock(&cache.making).is_empty(), "no turn is left behind");
     }
 }

@@ -8,6 +8,7 @@
 //!                           "workload": "backend", "on": true}
 //!                          {"fault": "unavailable", "on": true, "seconds": 30}
 //!                          {"fault": "slow", "delay_ms": 1500}
+//! GET  /simulator/nas?namespace=co2-calculator-prod  the dumps on the simulated NAS
 //! GET  /simulator/history?days=7            the exporters' last days, as OpenMetrics for
 //!                                            `promtool tsdb create-blocks-from openmetrics`
 //! GET  /metrics                              the exporters' series now (Prometheus scrapes)
@@ -35,6 +36,7 @@ pub fn router() -> Router<Cluster> {
         .route("/simulator/faults", get(list).put(switch))
         .route("/simulator/git", post(push))
         .route("/simulator/requests", get(requests))
+        .route("/simulator/nas", get(nas))
         .route("/simulator/history", get(crate::exporter::history))
         // The application's exporters: answer during a simulated API outage too.
         .route("/metrics", get(crate::exporter::metrics))
@@ -66,6 +68,27 @@ async fn requests(State(cluster): State<Cluster>) -> Response {
     json(StatusCode::OK, &json!(cluster.requests.snapshot()))
 }
 
+#[derive(Deserialize)]
+struct NasQuery {
+    namespace: String,
+}
+
+/// The dumps a namespace's backup volume holds, newest first.
+async fn nas(
+    State(cluster): State<Cluster>,
+    axum::extract::Query(query): axum::extract::Query<NasQuery>,
+) -> Response {
+    let dumps: Vec<serde_json::Value> = cluster
+        .nas
+        .list(&query.namespace)
+        .into_iter()
+        .map(
+            |d| json!({"file": d.file, "bytes": d.bytes, "sha256": d.sha256, "entries": d.entries}),
+        )
+        .collect();
+    json(StatusCode::OK, &json!({"namespace": query.namespace, "dumps": dumps}))
+}
+
 async fn list(State(cluster): State<Cluster>) -> Response {
     json(StatusCode::OK, &cluster.faults.describe())
 }
@@ -76,6 +99,9 @@ async fn switch(State(cluster): State<Cluster>, Json(request): Json<FaultRequest
         "image-never-pulls" => Some(WorkloadFault::ImageNeverPulls),
         "never-ready" | "stalled-rollout" => Some(WorkloadFault::NeverReady),
         "failing-backups" => Some(WorkloadFault::FailingBackups),
+        "empty-backups" => Some(WorkloadFault::EmptyBackups),
+        "full-storage" => Some(WorkloadFault::FullStorage),
+        "slow-backups" => Some(WorkloadFault::SlowBackups),
         "failing-sync" => Some(WorkloadFault::FailingSync),
         _ => None,
     };
@@ -83,8 +109,14 @@ async fn switch(State(cluster): State<Cluster>, Json(request): Json<FaultRequest
         if request.namespace.is_empty() {
             return bad("namespace is required for this fault");
         }
-        let namespace_wide =
-            matches!(fault, WorkloadFault::FailingBackups | WorkloadFault::FailingSync);
+        let namespace_wide = matches!(
+            fault,
+            WorkloadFault::FailingBackups
+                | WorkloadFault::EmptyBackups
+                | WorkloadFault::FullStorage
+                | WorkloadFault::SlowBackups
+                | WorkloadFault::FailingSync
+        );
         if !namespace_wide && request.workload.is_empty() {
             return bad("workload is required for this fault");
         }

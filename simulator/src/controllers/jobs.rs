@@ -94,9 +94,8 @@ pub fn reconcile_cronjobs(cluster: &Cluster) {
                 let forbid = cj["spec"]["concurrencyPolicy"] == "Forbid" && !active.is_empty();
                 if !forbid {
                     let minutes = due.timestamp() / 60;
-                    let mut spec = cj["spec"]["jobTemplate"]["spec"].clone();
-                    spec["template"]["metadata"]["labels"]["job-name"] =
-                        json!(format!("{}-{minutes}", name(&cj)));
+                    // The pods' `job-name` labels come with admission, as for any Job.
+                    let spec = cj["spec"]["jobTemplate"]["spec"].clone();
                     let job = json!({
                         "metadata": {
                             "name": format!("{}-{minutes}", name(&cj)),

@@ -57,10 +57,18 @@ pub fn reconcile(cluster: &Cluster) {
                 &format!("Back-off pulling image \"{image}\""),
             )
         } else if is_job {
-            let runtime = i64::try_from(JOB_RUNTIME.as_secs()).unwrap_or(40);
+            let backup = super::backups::is_backup(&pod);
+            let mut runtime = i64::try_from(JOB_RUNTIME.as_secs()).unwrap_or(40);
+            if backup {
+                runtime = super::backups::runtime(cluster, &ns, runtime);
+            }
             if age >= start + runtime {
-                let failed = cluster.faults.has(WorkloadFault::FailingBackups, &ns, "");
-                finished(&pod, &node, &started_at, !failed, &stamp)
+                let (succeeded, code, message) = if backup {
+                    super::backups::finish(cluster, &pod, &stamp)
+                } else {
+                    (true, 0, String::new())
+                };
+                finished(&pod, &node, &started_at, succeeded, code, &message, &stamp)
             } else {
                 running(&pod, &node, &started_at, false, 0, None, &stamp)
             }
@@ -198,10 +206,27 @@ fn running(
     })
 }
 
-fn finished(pod: &Value, node: &str, started: &str, succeeded: bool, stamp: &str) -> Value {
-    let code = i32::from(!succeeded);
-    let state = json!({"terminated": {"exitCode": code, "reason": if succeeded { "Completed" } else { "Error" },
+/// A finished container: its exit code and, when it wrote one, its termination message
+/// (as the kubelet reports it, trimmed to 4 KB).
+fn finished(
+    pod: &Value,
+    node: &str,
+    started: &str,
+    succeeded: bool,
+    code: i32,
+    message: &str,
+    stamp: &str,
+) -> Value {
+    let mut state = json!({"terminated": {"exitCode": code, "reason": if succeeded { "Completed" } else { "Error" },
         "startedAt": started, "finishedAt": stamp}});
+    if !message.is_empty() {
+        let cut = message
+            .char_indices()
+            .take_while(|(i, _)| *i < 4096)
+            .map(|(_, c)| c)
+            .collect::<String>();
+        state["terminated"]["message"] = json!(cut);
+    }
     json!({
         "phase": if succeeded { "Succeeded" } else { "Failed" },
         "conditions": conditions(false, stamp),

@@ -3,6 +3,7 @@
 //! each controller looks at the whole (small) cluster and moves it one step on.
 
 mod argocd;
+pub mod backups;
 mod deployments;
 mod events;
 mod hpa;

@@ -15,6 +15,7 @@ fn environment(name: &str, policy: EnvironmentPolicy) -> EnvironmentConfig {
         grafana_url: None,
         workloads: Vec::new(),
         policy,
+        backups: Default::default(),
     }
 }
 

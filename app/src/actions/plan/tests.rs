@@ -27,6 +27,7 @@ fn env(auto_sync_app: bool) -> EnvironmentConfig {
             workload("postgres", WorkloadKind::StatefulSet, 1, 1),
         ],
         policy: EnvironmentPolicy::open(),
+        backups: Default::default(),
     }
 }
 

@@ -116,6 +116,7 @@ fn status() -> EnvironmentStatus {
         }],
         attention: Default::default(),
         figures: None,
+        backups: None,
     }
 }
 
@@ -137,6 +138,7 @@ fn config() -> EnvironmentConfig {
             grafana_url: None,
         }],
         policy: crate::access::EnvironmentPolicy::open(),
+        backups: Default::default(),
     }
 }
 

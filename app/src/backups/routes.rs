@@ -1,0 +1,63 @@
+//! `/backups` as an address: `env` (default: the first environment the caller may see).
+//! The caller must be allowed to view it; an unknown one is refused in words.
+
+use super::observe::observe;
+use super::page::Page;
+use super::schedule::next_run;
+use crate::access::server::{authorize_for, caller, visible_environments_for};
+use crate::access::Action;
+use crate::context::server_context;
+use crate::error::AppError;
+use crate::server_page::model::{pairs, ServerHtml};
+
+/// Runs listed at most (the newest).
+const LISTED: i64 = 60;
+
+pub async fn backups_page(query: &str) -> Result<ServerHtml, AppError> {
+    let context = server_context()?;
+    let caller = caller();
+    let visible = visible_environments_for(&context, &caller).await?;
+    let names: Vec<String> =
+        visible.iter().map(|i| context.environments[*i].name.clone()).collect();
+    let query = pairs(query);
+    let asked = query
+        .iter()
+        .find(|(k, v)| k == "env" && !v.trim().is_empty())
+        .map(|(_, v)| v.trim().to_owned())
+        .or_else(|| names.first().cloned())
+        .unwrap_or_default();
+    authorize_for(&context, &caller, &asked, Action::View).await?;
+    let Some(index) = context.environments.iter().position(|e| e.name == asked) else {
+        return Err(AppError::NotFound(format!("There is no environment named “{asked}”.")));
+    };
+    let environment = &context.environments[index];
+    let now = chrono::Utc::now();
+    let observed =
+        context.live.watches().get(index).and_then(|w| observe(w, &environment.backups.cronjob));
+    let schedule = observed.map(|o| o.schedule);
+    let next_run_ms = schedule
+        .as_ref()
+        .and_then(|s| s.as_ref())
+        .and_then(|s| next_run(&s.schedule, s.time_zone.as_deref(), now))
+        .map(|t| t.timestamp_millis());
+    let runs = super::store::runs(&context.db, &environment.name, LISTED)
+        .await
+        .map_err(|error| AppError::internal("cannot read the backup runs", &error))?;
+    let page = Page {
+        environments: &names,
+        environment: &environment.name,
+        namespace: &environment.namespace,
+        cronjob: &environment.backups.cronjob,
+        glance: context.backups.glance(
+            &environment.name,
+            environment.backups.max_age_hours,
+            now.timestamp_millis(),
+        ),
+        schedule,
+        next_run_ms,
+        runs: &runs,
+        backup: crate::access::check(caller.principal(), environment, Action::Backup),
+        now_ms: now.timestamp_millis(),
+    };
+    Ok(page.render())
+}
