@@ -82,6 +82,7 @@ pub async fn fetch(client: &Client, namespace: &str, plan: &Plan) -> Result<Seen
         }
         // Alertmanager's, read by `actions::silences`.
         Plan::Silence { .. } | Plan::ExpireSilence { .. } => {}
+        Plan::Backup { cronjob } => return super::backup::fetch(client, namespace, cronjob).await,
     }
     Ok(seen)
 }
@@ -328,6 +329,7 @@ async fn write(
         Plan::Silence { .. } | Plan::ExpireSilence { .. } => {
             Err(Step::Refused("a silence is made in Alertmanager, not in the cluster".into()))
         }
+        Plan::Backup { .. } => super::backup::run(client, seen, cx).await.map_err(Step::Refused),
     }
 }
 

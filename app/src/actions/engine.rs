@@ -95,6 +95,10 @@ fn cached(
         application: watch.application().and_then(|a| serde_json::to_value(a.as_ref()).ok()),
         ..Seen::default()
     };
+    if let Some(cronjob) = watch.cronjob(&env.backups.cronjob) {
+        seen.jobs = watch.runs_of(&cronjob).into_iter().map(|(j, _)| j.as_ref().clone()).collect();
+        seen.cronjob = Some(cronjob.as_ref().clone());
+    }
     if let Some(config) = workload.and_then(|w| env.workload(w)) {
         let kind = plan::kind_name(config.kind);
         if let Some(d) = watch.deployment(&config.name).filter(|_| kind == "Deployment") {

@@ -5,6 +5,8 @@
 #[cfg(feature = "ssr")]
 pub mod apply;
 #[cfg(feature = "ssr")]
+pub mod backup;
+#[cfg(feature = "ssr")]
 pub mod engine;
 #[cfg(feature = "ssr")]
 pub mod lifecycle;
@@ -23,9 +25,9 @@ pub mod silences;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-/// The changes a request can ask for (backup and restore come with their own feature).
+/// The changes a request can ask for (restore comes with its own flow).
 #[cfg(feature = "ssr")]
-pub const REQUESTABLE: [crate::access::Action; 7] = [
+pub const REQUESTABLE: [crate::access::Action; 8] = [
     crate::access::Action::Sync,
     crate::access::Action::Scale,
     crate::access::Action::Restart,
@@ -33,4 +35,5 @@ pub const REQUESTABLE: [crate::access::Action; 7] = [
     crate::access::Action::ResumeAutoSync,
     crate::access::Action::Silence,
     crate::access::Action::ExpireSilence,
+    crate::access::Action::Backup,
 ];

@@ -17,19 +17,22 @@ pub struct Offer {
     pub decision: Decision,
 }
 
-/// The actions on the environment itself (its Argo CD application).
-/// `pinned`: Gantry paused its auto-sync, so resuming it is offered too.
+/// The actions on the environment itself: its Argo CD application (`pinned`: Gantry
+/// paused its auto-sync, so resuming it is offered too) and its database backup.
 pub fn environment_offers(
     principal: Option<&Principal>,
     env: &EnvironmentConfig,
     pinned: bool,
 ) -> Vec<Offer> {
-    let actions: &[Action] = match (env.argocd_application.is_some(), pinned) {
-        (false, _) => &[],
-        (true, false) => &[Action::Sync],
-        (true, true) => &[Action::Sync, Action::ResumeAutoSync],
-    };
-    offers(principal, env, actions, None)
+    let mut actions = Vec::with_capacity(3);
+    if env.argocd_application.is_some() {
+        actions.push(Action::Sync);
+        if pinned {
+            actions.push(Action::ResumeAutoSync);
+        }
+    }
+    actions.push(Action::Backup);
+    offers(principal, env, &actions, None)
 }
 
 /// The actions on one workload: scaling only where its bounds leave room, rolling back
@@ -154,7 +157,10 @@ pub fn explain(
         Action::Restart => "Replaces every pod, one by one, as kubectl rollout restart does.".to_owned(),
         Action::Rollback => "Puts back an earlier revision of the workload, as kubectl rollout undo does; with auto-sync on, Argo CD's auto-sync is paused so Git does not undo it.".to_owned(),
         Action::ResumeAutoSync => "Turns Argo CD's auto-sync back on, as it was before Gantry paused it.".to_owned(),
-        Action::Backup => "Starts a database backup now.".to_owned(),
+        Action::Backup => format!(
+            "Starts a backup of {}'s database now: a Job made from the CronJob {}'s template, as kubectl create job --from does, that dumps, checks and keeps the dump as the scheduled ones do. Refused while a backup runs; followed on the Backups page.",
+            env.name, env.backups.cronjob
+        ),
         Action::Restore => "Restores a database backup.".to_owned(),
         Action::Silence => format!(
             "Silences alerts of {} in Alertmanager for a while, as amtool silence add does: Alertmanager stops notifying about them and the panel shows them as silenced. The silence always carries the namespace {}, so no other environment's alerts are touched, and it always ends.",

@@ -6,6 +6,7 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -100,6 +101,11 @@ pub enum Plan {
         matchers: Vec<Matcher>,
         ends_at: String,
     },
+    /// Run the backup CronJob's job template now, as `kubectl create job --from` does, in
+    /// a Job named after the request (see [`backup_job_name`]).
+    Backup {
+        cronjob: String,
+    },
 }
 
 /// The objects a plan is made from or checked against (from the caches or a fresh read).
@@ -112,6 +118,9 @@ pub struct Seen {
     pub application: Option<Value>,
     /// Alertmanager's silences, for the plans about silences.
     pub silences: Option<Vec<Silence>>,
+    /// The backup CronJob and the Jobs it owns, for a backup.
+    pub cronjob: Option<CronJob>,
+    pub jobs: Vec<Job>,
 }
 
 /// One line of a preview: what changes, from what, to what.
@@ -148,6 +157,7 @@ impl Plan {
             }
             Plan::Silence { matchers, .. } => format!("Silence/{}", silenced(matchers)),
             Plan::ExpireSilence { id, .. } => format!("Silence/{id}"),
+            Plan::Backup { cronjob } => format!("CronJob/{cronjob}"),
         }
     }
 
@@ -165,6 +175,7 @@ impl Plan {
             Plan::ResumeAutoSync { .. } => Action::ResumeAutoSync,
             Plan::Silence { .. } => Action::Silence,
             Plan::ExpireSilence { .. } => Action::ExpireSilence,
+            Plan::Backup { .. } => Action::Backup,
         }
     }
 
@@ -177,7 +188,8 @@ impl Plan {
             Plan::Sync { .. }
             | Plan::ResumeAutoSync { .. }
             | Plan::Silence { .. }
-            | Plan::ExpireSilence { .. } => None,
+            | Plan::ExpireSilence { .. }
+            | Plan::Backup { .. } => None,
         }
     }
 
@@ -227,6 +239,11 @@ impl Plan {
                 format!("{} silenced until {ends_at}", silenced(matchers)),
                 "expired: notified again".into(),
             )],
+            Plan::Backup { cronjob } => vec![line(
+                "backup",
+                "none running".into(),
+                format!("a new dump of the database, by a Job made from the CronJob {cronjob}"),
+            )],
         }
     }
 
@@ -264,128 +281,15 @@ impl Plan {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             Plan::Silence { .. } | Plan::ExpireSilence { .. } => None,
-        }
-    }
-
-    /// Whether the plan still means what it meant when it was made: `Err` says what
-    /// changed (the request is then superseded, not run).
-    pub fn holds(&self, now: &Seen) -> Result<(), String> {
-        match self {
-            Plan::Scale { workload, from, .. } => {
-                let current = replicas(now).ok_or_else(|| gone(workload))?;
-                if current != *from {
-                    return Err(format!(
-                        "{workload} now runs {current} replicas, not {from} as when this was asked"
-                    ));
-                }
+            Plan::Backup { .. } => {
+                seen.cronjob.as_ref().and_then(|c| c.metadata.resource_version.clone())
             }
-            Plan::ScaleAutoscaler { autoscaler, from, .. } => {
-                let current =
-                    now.autoscaler.as_ref().map(bounds).ok_or_else(|| gone(autoscaler))?;
-                if current != *from {
-                    return Err(format!(
-                        "the autoscaler's bounds are now {}–{}, not {}–{}",
-                        current.min, current.max, from.min, from.max
-                    ));
-                }
-            }
-            Plan::Restart { workload, template, .. } => {
-                let current = workload_template(now).ok_or_else(|| gone(workload))?;
-                if template_fingerprint(&current) != *template {
-                    return Err(format!("{workload}'s pod template changed since the request"));
-                }
-            }
-            Plan::Rollback { workload, from_revision, to_revision, .. } => {
-                let deployment = now.deployment.as_ref().ok_or_else(|| gone(workload))?;
-                let current = revision_of(&deployment.metadata);
-                if current != Some(*from_revision) {
-                    return Err(format!(
-                        "{workload} is now at revision {}, not {from_revision}",
-                        current.map_or("unknown".into(), |r| r.to_string())
-                    ));
-                }
-                if replicaset_of_revision(&now.replicasets, *to_revision).is_none() {
-                    return Err(format!("revision {to_revision} of {workload} no longer exists"));
-                }
-            }
-            Plan::Sync { application, target, .. } => {
-                let app = now.application.as_ref().ok_or_else(|| gone(&application.name))?;
-                let current = text(app, "/spec/source/targetRevision");
-                if current != *target {
-                    return Err(format!(
-                        "the application now targets {current}, not {target} as when this was asked"
-                    ));
-                }
-            }
-            Plan::ResumeAutoSync { application, .. } => {
-                let app = now.application.as_ref().ok_or_else(|| gone(&application.name))?;
-                if auto_sync(app) {
-                    return Err("auto-sync is already on".into());
-                }
-            }
-            // A new silence means the same whenever it runs.
-            Plan::Silence { .. } => {}
-            Plan::ExpireSilence { id, .. } => {
-                let live = now.silences.as_deref().unwrap_or_default().iter().find(|s| s.id == *id);
-                match live {
-                    Some(s) if s.state != "expired" => {}
-                    Some(_) => return Err(format!("the silence {id} has expired already")),
-                    None => return Err(format!("Alertmanager no longer holds the silence {id}")),
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// After a crash: whether the change this plan makes is in place. `started_at` is the
-    /// restartedAt value a restart used; `request_id` marks a sync Gantry started.
-    pub fn done(&self, now: &Seen, started_at: &str, request_id: i64) -> bool {
-        match self {
-            Plan::Scale { to, .. } => replicas(now) == Some(*to),
-            Plan::ScaleAutoscaler { to, .. } => now.autoscaler.as_ref().map(bounds) == Some(*to),
-            Plan::Restart { .. } => workload_template(now).is_some_and(|t| {
-                t.metadata
-                    .as_ref()
-                    .and_then(|m| m.annotations.as_ref())
-                    .and_then(|a| a.get(RESTARTED_AT))
-                    .is_some_and(|v| v == started_at)
-            }),
-            Plan::Rollback { template, .. } => {
-                workload_template(now).is_some_and(|t| template_fingerprint(&t) == *template)
-            }
-            Plan::Sync { .. } => now.application.as_ref().is_some_and(|app| {
-                let marker = request_id.to_string();
-                ["/operation/info", "/status/operationState/operation/info"].iter().any(|path| {
-                    app.pointer(path).and_then(Value::as_array).is_some_and(|info| {
-                        info.iter().any(|i| i["name"] == INFO_REQUEST && i["value"] == *marker)
-                    })
-                })
-            }),
-            Plan::ResumeAutoSync { .. } => now.application.as_ref().is_some_and(auto_sync),
-            Plan::Silence { .. } => {
-                let marker = silence_marker(request_id);
-                now.silences
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|s| s.comment.ends_with(&marker))
-            }
-            Plan::ExpireSilence { id, .. } => !now
-                .silences
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .any(|s| s.id == *id && s.state != "expired"),
         }
     }
 }
 
 /// The `.operation.info` entry naming the Gantry request behind a sync.
 pub const INFO_REQUEST: &str = "Gantry request";
-
-fn gone(name: &str) -> String {
-    format!("{name} no longer exists")
-}
 
 pub fn kind_name(kind: WorkloadKind) -> &'static str {
     match kind {
@@ -466,6 +370,9 @@ fn images_of(template: Option<&PodTemplateSpec>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+mod backup;
+pub use backup::{backup_job_name, running_backup};
+mod checks;
 mod make;
 pub use make::make;
 mod application;

@@ -152,6 +152,7 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
         get("/api/history.json", false, Need::AnyRole),
         get("/api/history.csv", false, Need::AnyRole),
         get("/monitoring", true, Need::AnyRole),
+        get("/backups", true, Need::AnyRole),
     ];
     for (i, env) in ENVIRONMENTS.iter().enumerate() {
         let view = Need::Rank(i, Rank::Viewer);
@@ -203,6 +204,9 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
         calls.push(get(&format!("/api/audit.csv?env={env}"), false, audit));
         calls.push(get(&format!("/api/audit.json?env={env}"), false, audit));
         calls.push(get(&format!("/history?env={env}"), true, view));
+        calls.push(get(&format!("/backups?env={env}"), true, view));
+        let path = format!("/backups?env={env}");
+        calls.push(post("/api/page", vec![("path", path)], view));
         calls.push(get(&format!("/monitoring?env={env}&range=7d"), true, view));
         calls.push(get(&format!("/monitoring?env={env}&workload=backend"), true, view));
         let path = format!("/monitoring?env={env}&range=15m");

@@ -72,6 +72,8 @@ fn addresses() -> Vec<String> {
         templates.push(leak(format!("/monitoring?env=prod&{key}={{}}")));
     }
     templates.push("/monitoring?env=prod&from=2026-12-01T10:00&to={}");
+    templates.push("/backups?env={}");
+    templates.push("/backups?env=prod&x={}");
     templates.push("/history/compare?from={}&to=prod");
     templates.push("/history/compare?from=staging&to={}");
     let value = encoded();

@@ -10,6 +10,7 @@ mod alert_rules;
 mod audit;
 mod auth;
 mod backup_scripts;
+mod backups;
 mod browser;
 mod claims;
 mod cluster;

@@ -1,0 +1,80 @@
+//! Running "Back up now" in the cluster: a Job made from the backup CronJob's job
+//! template as `kubectl create job --from=cronjob/…` makes it (its labels, annotations
+//! `cronjob.kubernetes.io/instantiate: manual`, an owner reference to the CronJob), named
+//! after the request and annotated with it and who asked. A retry of the same request
+//! meets its own Job (409) and counts as done: the backup never runs twice.
+
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kube::api::{Api, ListParams, PostParams};
+use kube::Client;
+
+use super::apply::Context;
+use super::plan::{backup_job_name, Seen};
+use crate::backups::observe::{INSTANTIATE, REQUEST, REQUESTED_BY};
+
+/// The CronJob and the Jobs it owns, fresh from the API.
+pub async fn fetch(client: &Client, namespace: &str, cronjob: &str) -> Result<Seen, kube::Error> {
+    let mut seen = Seen::default();
+    let Some(cron) = Api::<CronJob>::namespaced(client.clone(), namespace).get_opt(cronjob).await?
+    else {
+        return Ok(seen);
+    };
+    let uid = cron.metadata.uid.clone();
+    let jobs =
+        Api::<Job>::namespaced(client.clone(), namespace).list(&ListParams::default()).await?;
+    seen.jobs = jobs
+        .items
+        .into_iter()
+        .filter(|j| {
+            j.metadata.owner_references.iter().flatten().any(|o| Some(&o.uid) == uid.as_ref())
+        })
+        .collect();
+    seen.cronjob = Some(cron);
+    Ok(seen)
+}
+
+/// Creates the request's Job; `Ok` also when it exists already (an earlier attempt of the
+/// same request made it).
+pub async fn run(client: &Client, seen: &Seen, cx: &Context<'_>) -> Result<String, String> {
+    let Some(cron) = &seen.cronjob else {
+        return Err("the backup CronJob no longer exists".into());
+    };
+    let cron_name = cron.metadata.name.clone().unwrap_or_default();
+    let name = backup_job_name(&cron_name, cx.request_id);
+    let template = cron.spec.as_ref().map(|s| s.job_template.clone()).unwrap_or_default();
+    let mut annotations =
+        template.metadata.as_ref().and_then(|m| m.annotations.clone()).unwrap_or_default();
+    annotations.insert(INSTANTIATE.into(), "manual".into());
+    annotations.insert(REQUEST.into(), cx.request_id.to_string());
+    annotations.insert(REQUESTED_BY.into(), cx.name.to_owned());
+    let job = Job {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(cx.namespace.to_owned()),
+            labels: template.metadata.as_ref().and_then(|m| m.labels.clone()),
+            annotations: Some(annotations),
+            owner_references: Some(vec![OwnerReference {
+                api_version: "batch/v1".into(),
+                kind: "CronJob".into(),
+                name: cron_name.clone(),
+                uid: cron.metadata.uid.clone().unwrap_or_default(),
+                controller: Some(true),
+                block_owner_deletion: None,
+            }]),
+            ..ObjectMeta::default()
+        },
+        spec: template.spec,
+        status: None,
+    };
+    let params = PostParams { field_manager: Some("gantry".into()), ..PostParams::default() };
+    match Api::<Job>::namespaced(client.clone(), cx.namespace).create(&params, &job).await {
+        Ok(_) => {
+            Ok(format!("the backup Job {name} is running (made from the CronJob {cron_name})"))
+        }
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            Ok(format!("the backup Job {name} was already made for this request"))
+        }
+        Err(error) => Err(super::apply::words(&error)),
+    }
+}

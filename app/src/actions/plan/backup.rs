@@ -1,0 +1,60 @@
+//! The plan of "Back up now": the environment's backup CronJob must exist and no backup may
+//! be running; the Job is named after the request, so a retry of the same request finds
+//! its Job (409) instead of starting a second backup.
+
+use k8s_openapi::api::batch::v1::Job;
+
+use super::{Plan, Seen};
+use crate::config::EnvironmentConfig;
+use crate::error::AppError;
+
+/// The Job a backup request runs in: `<cronjob>-gantry-<request>`, within the 63
+/// characters a Job's name may have (it becomes its pods' `job-name` label).
+pub fn backup_job_name(cronjob: &str, request_id: i64) -> String {
+    let tail = format!("-gantry-{request_id}");
+    let room = 63usize.saturating_sub(tail.len());
+    let head: String = cronjob.chars().take(room).collect();
+    format!("{}{tail}", head.trim_end_matches('-'))
+}
+
+fn finished(job: &Job) -> bool {
+    job.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
+        cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
+    })
+}
+
+/// The backup Job still running, if one is.
+pub fn running_backup(seen: &Seen) -> Option<String> {
+    seen.jobs.iter().find(|j| !finished(j)).map(|j| j.metadata.name.clone().unwrap_or_default())
+}
+
+pub fn backup(env: &EnvironmentConfig, seen: &Seen) -> Result<Plan, AppError> {
+    let cronjob = &env.backups.cronjob;
+    if seen.cronjob.is_none() {
+        return Err(AppError::Conflict(format!(
+            "There is no CronJob {cronjob} in {} (namespace {}): nothing makes backups there to run now. The README's Backups section says what the chart should carry.",
+            env.name, env.namespace
+        )));
+    }
+    if let Some(job) = running_backup(seen) {
+        return Err(AppError::Conflict(format!(
+            "A backup of {} is running already (Job {job}): wait for it to end, it is followed on the Backups page.",
+            env.name
+        )));
+    }
+    Ok(Plan::Backup { cronjob: cronjob.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_job_is_named_after_the_request_within_63_characters() {
+        assert_eq!(backup_job_name("db-backup", 42), "db-backup-gantry-42");
+        let long = "a".repeat(60);
+        let name = backup_job_name(&long, 1_234_567);
+        assert_eq!(name.len(), 63);
+        assert!(name.ends_with("-gantry-1234567"));
+    }
+}
