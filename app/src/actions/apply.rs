@@ -329,7 +329,13 @@ async fn write(
         Plan::Silence { .. } | Plan::ExpireSilence { .. } => {
             Err(Step::Refused("a silence is made in Alertmanager, not in the cluster".into()))
         }
-        Plan::Backup { .. } => super::backup::run(client, seen, cx).await.map_err(Step::Refused),
+        Plan::Backup { cronjob } => {
+            let asker =
+                super::backup::Asker { namespace: ns, request_id: cx.request_id, name: cx.name };
+            super::backup::run(client, seen, &asker)
+                .await?
+                .ok_or_else(|| Step::Refused(format!("the CronJob {cronjob} no longer exists")))
+        }
     }
 }
 

@@ -9,7 +9,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use kube::api::{Api, ListParams, PostParams};
 use kube::Client;
 
-use super::apply::Context;
 use super::plan::{backup_job_name, Seen};
 use crate::backups::observe::{INSTANTIATE, REQUEST, REQUESTED_BY};
 
@@ -34,12 +33,21 @@ pub async fn fetch(client: &Client, namespace: &str, cronjob: &str) -> Result<Se
     Ok(seen)
 }
 
+/// Who asks for the backup, and in which namespace.
+pub struct Asker<'a> {
+    pub namespace: &'a str,
+    pub request_id: i64,
+    pub name: &'a str,
+}
+
 /// Creates the request's Job; `Ok` also when it exists already (an earlier attempt of the
-/// same request made it).
-pub async fn run(client: &Client, seen: &Seen, cx: &Context<'_>) -> Result<String, String> {
-    let Some(cron) = &seen.cronjob else {
-        return Err("the backup CronJob no longer exists".into());
-    };
+/// same request made it). `Ok(None)`: the CronJob is gone, there is nothing to run.
+pub async fn run(
+    client: &Client,
+    seen: &Seen,
+    cx: &Asker<'_>,
+) -> Result<Option<String>, kube::Error> {
+    let Some(cron) = &seen.cronjob else { return Ok(None) };
     let cron_name = cron.metadata.name.clone().unwrap_or_default();
     let name = backup_job_name(&cron_name, cx.request_id);
     let template = cron.spec.as_ref().map(|s| s.job_template.clone()).unwrap_or_default();
@@ -69,12 +77,12 @@ pub async fn run(client: &Client, seen: &Seen, cx: &Context<'_>) -> Result<Strin
     };
     let params = PostParams { field_manager: Some("gantry".into()), ..PostParams::default() };
     match Api::<Job>::namespaced(client.clone(), cx.namespace).create(&params, &job).await {
-        Ok(_) => {
-            Ok(format!("the backup Job {name} is running (made from the CronJob {cron_name})"))
-        }
+        Ok(_) => Ok(Some(format!(
+            "the backup Job {name} is running (made from the CronJob {cron_name})"
+        ))),
         Err(kube::Error::Api(status)) if status.code == 409 => {
-            Ok(format!("the backup Job {name} was already made for this request"))
+            Ok(Some(format!("the backup Job {name} was already made for this request")))
         }
-        Err(error) => Err(super::apply::words(&error)),
+        Err(error) => Err(error),
     }
 }
