@@ -258,7 +258,8 @@ mod tests {
         let env = prod();
         let operator = person(Role::Operator);
         let sync = environment_offers(Some(&operator), &env, false);
-        assert_eq!(sync.len(), 1);
+        let actions: Vec<Action> = sync.iter().map(|o| o.action).collect();
+        assert_eq!(actions, [Action::Sync, Action::Backup], "the application and the database");
         assert_eq!(sync[0].decision, Decision::NeedsApproval { approvals: 1 });
         let html = bar("prod", &sync);
         assert!(
