@@ -221,6 +221,13 @@ pub async fn request(
             env.name
         )));
     }
+    if !ask.break_glass {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let glance = context.backups.glance(&env.name, env.backups.max_age_hours, now_ms);
+        if let Some(held) = crate::backups::guard::held(env, plan.action(), &glance) {
+            return Err(AppError::Conflict(held));
+        }
+    }
     if plan.action() == Action::Silence && reason.is_empty() {
         return Err(AppError::Invalid(
             "Say why: the reason is the silence's comment, which tells whoever finds the alert quiet why it is."

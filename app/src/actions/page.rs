@@ -246,6 +246,19 @@ pub fn action_page(page: &ActionPage<'_>) -> String {
                 Some(view! { {preview_table(plan)} {pin} {request_form(page, plan)} }.into_any())
             }
         };
+        // Held while the last good backup is too old: said before the form, with the way out.
+        let hold = page
+            .status
+            .and_then(|s| s.backups.as_ref())
+            .and_then(|glance| crate::backups::guard::held(page.env, page.action, glance))
+            .map(|said| {
+                let href = format!("/environments/{}/actions/backup", page.env.name);
+                view! {
+                    <p class="stale banner" role="alert" id="backup-hold">
+                        {said} " " <a class="button action" href=href>"Back up now"</a>
+                    </p>
+                }
+            });
         view! {
             <header class="page-header">
                 <h1>{format!("{} — {target}", label(page.action.as_str()))}</h1>
@@ -253,6 +266,7 @@ pub fn action_page(page: &ActionPage<'_>) -> String {
             <section class="panel" id="action-decision" data-action=page.action.as_str()>
                 <p>{page.explanation.clone()}</p>
             </section>
+            {hold}
             {parameters(page)}
             {preview}
         }

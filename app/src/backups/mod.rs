@@ -5,6 +5,8 @@
 //! (fresh, stale, never, unknown) on the overview and the Backups page.
 
 #[cfg(feature = "ssr")]
+pub mod guard;
+#[cfg(feature = "ssr")]
 pub mod known;
 pub mod model;
 #[cfg(feature = "ssr")]

@@ -237,7 +237,7 @@ async fn back_up_now_runs_the_cronjobs_template_once_per_request(db: PgPool) {
     use gantry_tests::actions::{ask, audit_kinds, object};
     let app = spawn_on_simulator_with(
         db.clone(),
-        &[("GANTRY_SIMULATOR_SPEED", "20")],
+        &[("GANTRY_SIMULATOR_SPEED", "5")],
         Background::OnDemand,
     )
     .await;
@@ -258,7 +258,19 @@ async fn back_up_now_runs_the_cronjobs_template_once_per_request(db: PgPool) {
         "/scripts/backup.sh"
     );
 
-    // While it runs, another is refused in words.
+    // (At 5× the backup runs about 9 s: long enough to be seen running on a loaded machine.)
+    // Once the panel sees it running, another is refused in words (asked before, it is
+    // superseded when it runs: the fresh read finds this one).
+    let seen_running = || async {
+        let _ = app.record_backups().await;
+        runs(&app.context.db, "dev").await.iter().any(|r| r.0 == name && r.1 == "running")
+    };
+    gantry_tests::eventually(
+        Duration::from_secs(10),
+        "the panel to see the backup running",
+        seen_running,
+    )
+    .await;
     let (status, body) = ask(&app, &admin, json!({"environment": "dev", "action": "backup"})).await;
     assert_eq!(status, 409, "{body}");
     assert!(body["error"].as_str().unwrap().contains("is running already"), "{body}");
@@ -313,5 +325,60 @@ async fn back_up_now_runs_the_cronjobs_template_once_per_request(db: PgPool) {
     .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["request"]["state"], "pending", "{body}");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_stale_backup_holds_syncs_on_prod_until_the_glass_is_broken(db: PgPool) {
+    use gantry_tests::actions::ask;
+    let app = spawn_on_simulator_with(db.clone(), &[], Background::OnDemand).await;
+    assert!(app.record_backups().await);
+    let admin = app.client_as("admin").await;
+    let sync = json!({"environment": "prod", "action": "sync", "reason": "release 1.9"});
+    // Fresh: the sync is asked as usual (it waits for its approval).
+    let (status, body) = ask(&app, &admin, sync.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["request"]["id"].as_i64().unwrap();
+    gantry_tests::actions::step(&app, &admin, id, "cancel").await;
+
+    // The last good backup is now 30 hours old.
+    sqlx::query("update backup_run set finished_at = now() - interval '30 hours', started_at = now() - interval '30 hours 1 minute' where environment = 'prod'")
+        .execute(&db)
+        .await
+        .unwrap();
+    app.context.backups.refresh(&db).await.unwrap();
+    gantry_app::backups::recorder::publish(&app.context);
+    let (status, body) = ask(&app, &admin, sync.clone()).await;
+    assert_eq!(status, 409, "{body}");
+    let said = body["error"].as_str().unwrap();
+    assert!(said.starts_with("Held: the last good backup of prod is 30 hours old"), "{said}");
+    let rollback =
+        json!({"environment": "prod", "action": "rollback", "workload": "backend", "reason": "x"});
+    let (status, _) = ask(&app, &admin, rollback).await;
+    assert!(
+        status == 409 || status == 422,
+        "a rollback is held too (or has nothing to roll back to)"
+    );
+    let scale = json!({"environment": "staging", "action": "sync", "reason": "x"});
+    let (status, body) = ask(&app, &admin, scale).await;
+    assert_eq!(status, 201, "staging holds nothing, stale or not: {body}");
+    // The action page says so before the form, with Back up now one click away.
+    let page = admin
+        .get(app.url("/environments/prod/actions/sync"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"id="backup-hold""#)
+            && page.contains(r#"href="/environments/prod/actions/backup""#),
+        "{page}"
+    );
+    // Breaking the glass runs it, with its reason.
+    let glass = json!({"environment": "prod", "action": "sync", "reason": "hotfix, backup job broken", "break_glass": true});
+    let (status, body) = ask(&app, &admin, glass).await;
+    assert_eq!(status, 201, "{body}");
     app.stop().await;
 }

@@ -112,7 +112,8 @@ async fn metrics_count_requests_by_route_and_report_pool_and_process(db: PgPool)
         "{text}"
     );
     assert!(
-        text.contains(r#"http_requests_total{method="GET",route="unmatched",status="404"} 1"#),
+        // /missing/page and /metrics on the pages' listener.
+        text.contains(r#"http_requests_total{method="GET",route="unmatched",status="404"} 2"#),
         "{text}"
     );
     assert!(text.contains(
