@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use gantry_app::backups::model::BackupState;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
-use sqlx::PgPool;
 
 pub struct Metrics {
     registry: Registry,
@@ -14,6 +14,8 @@ pub struct Metrics {
     durations: HistogramVec,
     in_flight: IntGauge,
     pool_connections: IntGaugeVec,
+    backup_last_success: GaugeVec,
+    backup_state: IntGaugeVec,
 }
 
 /// One request being answered; counted out when dropped (answered, or cut off).
@@ -65,6 +67,22 @@ impl Metrics {
         )?;
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
 
+        let backup_last_success = GaugeVec::new(
+            Opts::new(
+                "gantry_backup_last_success_timestamp_seconds",
+                "When the last good database backup of each environment finished (absent: none did).",
+            ),
+            &["environment", "namespace"],
+        )?;
+        let backup_state = IntGaugeVec::new(
+            Opts::new(
+                "gantry_backup_state",
+                "1 for each environment's backup state (fresh, stale, never, unknown), 0 for the others.",
+            ),
+            &["environment", "namespace", "state"],
+        )?;
+        registry.register(Box::new(backup_last_success.clone()))?;
+        registry.register(Box::new(backup_state.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
@@ -72,7 +90,15 @@ impl Metrics {
         registry.register(Box::new(pool_max))?;
         registry.register(Box::new(build))?;
         registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
-        Ok(Self { registry, requests, durations, in_flight, pool_connections })
+        Ok(Self {
+            registry,
+            requests,
+            durations,
+            in_flight,
+            pool_connections,
+            backup_last_success,
+            backup_state,
+        })
     }
 
     /// Counts a request in until the returned guard is dropped.
@@ -86,8 +112,32 @@ impl Metrics {
         self.durations.with_label_values(&[method, route]).observe(elapsed.as_secs_f64());
     }
 
-    /// The exposition text. Pool figures are read at scrape time so they are never stale.
-    pub fn render(&self, pool: &PgPool) -> String {
+    /// The exposition text. Pool figures and backup states are read at scrape time so
+    /// they are never stale.
+    pub fn render(&self, context: &gantry_app::context::ServerContext) -> String {
+        let pool = &context.db;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        for env in context.environments.iter() {
+            let glance = context.backups.glance(&env.name, env.backups.max_age_hours, now_ms);
+            let labels = [env.name.as_str(), env.namespace.as_str()];
+            match glance.last_good_ms {
+                #[allow(clippy::cast_precision_loss)] // milliseconds since 1970 fit in f64
+                Some(ms) => {
+                    self.backup_last_success.with_label_values(&labels).set(ms as f64 / 1000.0);
+                }
+                None => {
+                    let _ = self.backup_last_success.remove_label_values(&labels);
+                }
+            }
+            for state in
+                [BackupState::Fresh, BackupState::Stale, BackupState::Never, BackupState::Unknown]
+            {
+                let value = i64::from(glance.state == state);
+                self.backup_state
+                    .with_label_values(&[&env.name, &env.namespace, state.word()])
+                    .set(value);
+            }
+        }
         let idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);
         let size = i64::from(pool.size());
         self.pool_connections.with_label_values(&["idle"]).set(idle);

@@ -40,10 +40,11 @@ fn the_shipped_alert_rules_are_valid_and_each_alert_fires_in_its_unit_test() {
     assert!(valid, "{said}");
     let alerts = names("co2-calculator.rules.yml", "alert:");
     assert!(said.contains(&format!("SUCCESS: {} rules found", alerts.len())), "{said}");
-    // The seed's eight, each with at least one unit test.
+    // The seed's eight and Gantry's own backup alert, each with at least one unit test.
     assert_eq!(
         alerts,
         [
+            "BackupTooOld",
             "CeleryBacklog",
             "CertificateExpiresSoon",
             "DatabaseConnectionFailure",

@@ -192,6 +192,29 @@ async fn the_state_shows_on_the_overview_the_environment_page_and_backups(db: Pg
 
     let unknown = viewer.get(app.url("/backups?env=nowhere")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
+
+    // The metrics endpoint says the same, for the alert rule in deploy/prometheus.
+    let metrics = app.metrics.expect("a metrics listener");
+    let text = app
+        .client
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (env, state) in [("prod", "fresh"), ("staging", "stale"), ("dev", "never")] {
+        let line = format!(
+            r#"gantry_backup_state{{environment="{env}",namespace="co2-calculator-{env}",state="{state}"}} 1"#
+        );
+        assert!(text.contains(&line), "{line} in\n{text}");
+    }
+    assert!(text.contains(r#"gantry_backup_last_success_timestamp_seconds{environment="prod""#));
+    assert!(
+        !text.contains(r#"gantry_backup_last_success_timestamp_seconds{environment="dev""#),
+        "never is absent, not 0"
+    );
     app.stop().await;
 }
 
