@@ -168,3 +168,51 @@ contract!(a_json_patch_testing_a_stale_resource_version_is_422_in_general_words,
     assert_eq!(s.message, "the server rejected our request due to an error in our request");
     assert!(s.details.is_none_or(|d| d.causes.is_empty()));
 });
+
+contract!(gantry_makes_a_backup_job_from_a_cronjob_template_once_per_request, |t| {
+    use gantry_app::actions::backup::{run, Asker};
+    use k8s_openapi::api::batch::v1::{CronJob, Job};
+    // The CronJob as Gantry read it (batch/v1; the 1.20 oracle serves CronJobs only as
+    // batch/v1beta1, so it is not created there: the Job is what is checked).
+    let cronjob: CronJob = serde_json::from_value(json!({
+        "metadata": {"name": "db-backup", "uid": "6b1a3c0e-0000-4000-8000-000000000001"},
+        "spec": {"schedule": "0 2 * * *", "jobTemplate": {
+            "metadata": {"labels": {"app": "db-backup"}},
+            "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {"app": "db-backup"}}, "spec": {
+                "restartPolicy": "Never", "containers": [{"name": "backup", "image": "postgres:16.4",
+                    "command": ["/bin/sh", "/scripts/backup.sh"], "terminationMessagePolicy": "FallbackToLogsOnError"}]}}}}},
+    }))
+    .unwrap();
+    let seen = plan::Seen { cronjob: Some(cronjob), ..plan::Seen::default() };
+    let asker = Asker { namespace: &t.namespace, request_id: 42, name: "Oscar Operator" };
+    let made = run(&t.client, &seen, &asker).await.unwrap();
+    assert_eq!(
+        made.as_deref(),
+        Some("the backup Job db-backup-gantry-42 is running (made from the CronJob db-backup)")
+    );
+    let jobs: Api<Job> = Api::namespaced(t.client.clone(), &t.namespace);
+    let job = jobs.get("db-backup-gantry-42").await.unwrap();
+    let annotations = job.metadata.annotations.clone().unwrap();
+    assert_eq!(annotations["cronjob.kubernetes.io/instantiate"], "manual");
+    assert_eq!(annotations["gantry/request"], "42");
+    assert_eq!(job.metadata.owner_references.unwrap()[0].kind, "CronJob");
+    // The API server names the Job on its pods' template, so they can be found by it.
+    let labels = job.spec.unwrap().template.metadata.unwrap().labels.unwrap();
+    assert_eq!(labels["job-name"], "db-backup-gantry-42");
+    assert_eq!(labels["controller-uid"], job.metadata.uid.unwrap());
+    assert_eq!(labels["app"], "db-backup");
+    // The same request again meets its own Job: a 409, taken as done, no second Job.
+    let again = run(&t.client, &seen, &asker).await.unwrap();
+    assert_eq!(
+        again.as_deref(),
+        Some("the backup Job db-backup-gantry-42 was already made for this request")
+    );
+    let all = jobs.list(&ListParams::default()).await.unwrap();
+    assert_eq!(all.items.len(), 1);
+    // Another Job of that name is refused as kubectl would show it.
+    let copy: Job = serde_json::from_value(json!({"metadata": {"name": "db-backup-gantry-42"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "x", "image": "busybox"}]}}}})).unwrap();
+    let s = status(jobs.create(&PostParams::default(), &copy).await.unwrap_err());
+    assert_eq!((s.code, s.reason.as_str()), (409, "AlreadyExists"));
+    assert_eq!(s.message, "jobs.batch \"db-backup-gantry-42\" already exists");
+});
