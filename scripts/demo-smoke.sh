@@ -60,4 +60,12 @@ grep -q 'id="silences"' <<<"$charts" || fail "/monitoring does not read the demo
 ! grep -q 'id="alertmanager-failed"' <<<"$charts" || fail "the demo's Alertmanager cannot be read"
 has '"status":"success"' curl -fsS "http://127.0.0.1:$GANTRY_DEMO_PROMETHEUS_PORT/api/v1/query?query=count(http_requests_total)" \
   || fail "the demo's Prometheus answers no query"
-echo "demo smoke: ./run demo signs in a demo person and serves /, /health, /ready and /metrics; kubectl reaches its simulated cluster; /monitoring draws the demo Prometheus' week" >&2
+# The seeded backups: recorded by the running server, prod's last good one fresh.
+backups=""
+for _ in $(seq 1 100); do
+  backups=$(curl -fsS -b "$JAR" "http://127.0.0.1:$PORT/backups?env=prod") || backups=""
+  grep -q 'data-backup="fresh"' <<<"$backups" && break
+  sleep 0.2
+done
+grep -q 'data-backup="fresh"' <<<"$backups" || fail "/backups?env=prod does not show the seeded backups as fresh"
+echo "demo smoke: ./run demo signs in a demo person and serves /, /health, /ready and /metrics; kubectl reaches its simulated cluster; /monitoring draws the demo Prometheus' week; /backups shows prod's seeded backups" >&2
