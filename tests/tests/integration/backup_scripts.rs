@@ -265,3 +265,65 @@ async fn restores_refuse_bad_files_copy_faithfully_and_change_nothing_when_they_
     assert_eq!(rows(&url).await, 2_000);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn verification_restores_the_newest_dump_into_a_scratch_database_and_counts_its_rows(
+    db: PgPool,
+) {
+    seed(&db, 2_500).await;
+    let dir = folder("verify");
+    let url = url_of(&db);
+    let first = run("backup.sh", &dir, &[("DATABASE_URL", &url), ("JOB_NAME", "db-backup-1")]);
+    assert_eq!(first.status, 0, "{}", first.report);
+    sqlx::query("insert into footprint select i, 1 from generate_series(2501, 3000) as i")
+        .execute(&db)
+        .await
+        .unwrap();
+    // Names begin with their UTC second: the first is renamed a year older, so the second
+    // is the newer one however fast the two ran.
+    let old = first.report["file"].as_str().unwrap().to_owned();
+    let older = "co2-20250101T000000Z-db-backup-1.dump".to_owned();
+    std::fs::rename(dir.join(&old), dir.join(&older)).unwrap();
+    std::fs::rename(dir.join(format!("{old}.sha256")), dir.join(format!("{older}.sha256")))
+        .unwrap();
+    let second = run("backup.sh", &dir, &[("DATABASE_URL", &url), ("JOB_NAME", "db-backup-2")]);
+    assert_eq!(second.status, 0, "{}", second.report);
+    let scratch = format!("gantry_verify_test_{}", std::process::id());
+    let verified = run("verify.sh", &dir, &[("DATABASE_URL", &url), ("VERIFY_DATABASE", &scratch)]);
+    assert_eq!(verified.status, 0, "{}", verified.report);
+    let report = &verified.report;
+    assert_eq!(verified.message, *report, "the termination message is the report");
+    assert_eq!(report["verified"], second.report["file"], "the newest dump is verified");
+    assert_eq!(report["restored"], true);
+    assert_eq!(report["largest"]["public.footprint"], 3000, "{report}");
+    assert!(report["tables"].as_i64().unwrap() >= 1);
+    assert!(report["rows"].as_i64().unwrap() >= 3000);
+    assert!(report["restore_ms"].as_i64().is_some(), "{report}");
+    let left: Option<String> =
+        sqlx::query_scalar("select datname::text from pg_database where datname = $1")
+            .bind(&scratch)
+            .fetch_optional(&db)
+            .await
+            .unwrap();
+    assert_eq!(left, None, "the scratch database is dropped");
+
+    // A dump that does not restore fails the verification, and leaves no scratch copy.
+    let file = second.report["file"].as_str().unwrap();
+    let content = std::fs::read(dir.join(file)).unwrap();
+    std::fs::write(dir.join(file), &content[..content.len() / 2]).unwrap();
+    let sha = Command::new("sha256sum").arg(dir.join(file)).output().unwrap();
+    let sha = String::from_utf8_lossy(&sha.stdout).split(' ').next().unwrap().to_owned();
+    // Its checksum rewritten to match: only a restore can tell it is broken.
+    std::fs::write(dir.join(format!("{file}.sha256")), format!("{sha}  {file}\n")).unwrap();
+    let broken = run("verify.sh", &dir, &[("DATABASE_URL", &url), ("VERIFY_DATABASE", &scratch)]);
+    assert!(broken.status == 3 || broken.status == 4, "{}", broken.report);
+    assert!(broken.report["error"].as_str().is_some(), "{}", broken.report);
+    let left: Option<String> =
+        sqlx::query_scalar("select datname::text from pg_database where datname = $1")
+            .bind(&scratch)
+            .fetch_optional(&db)
+            .await
+            .unwrap();
+    assert_eq!(left, None, "no scratch database left behind");
+    let _ = std::fs::remove_dir_all(&dir);
+}
