@@ -34,6 +34,8 @@ pub struct EnvironmentConfig {
 pub struct BackupConfig {
     /// The backup CronJob in the environment's namespace ("Back up now" runs its template).
     pub cronjob: String,
+    /// The CronJob verifying the backups (its last run is shown).
+    pub verify_cronjob: String,
     /// Older than this, the last good backup is stale.
     pub max_age_hours: u32,
     /// While it is stale: Sync and Roll back are held (break-glass can still run them).
@@ -42,7 +44,12 @@ pub struct BackupConfig {
 
 impl Default for BackupConfig {
     fn default() -> Self {
-        Self { cronjob: "db-backup".into(), max_age_hours: 26, hold_changes: false }
+        Self {
+            cronjob: "db-backup".into(),
+            verify_cronjob: "db-verify".into(),
+            max_age_hours: 26,
+            hold_changes: false,
+        }
     }
 }
 

@@ -33,6 +33,8 @@ pub enum WorkloadFault {
     FullStorage,
     /// Backups in the namespace take ten times as long.
     SlowBackups,
+    /// Verifications in the namespace find the newest dump does not restore.
+    FailingVerification,
     /// Argo CD sync operations in the namespace fail.
     FailingSync,
 }

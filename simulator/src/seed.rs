@@ -184,6 +184,14 @@ pub fn co2_calculator(cluster: &Cluster) {
         if let Ok(cronjob) = cluster.store.get(ids::CRONJOB, &ns, "db-backup") {
             crate::controllers::backups::seed_history(cluster, &cronjob, history);
         }
+        // The project's verification (deploy/backup/verify-cronjob.yaml): last night's
+        // verified the newest good dump wherever there is one.
+        create(cluster, ids::CRONJOB, &ns, verify_cronjob(&ns, env));
+        if let (Ok(cronjob), false) =
+            (cluster.store.get(ids::CRONJOB, &ns, "db-verify"), cluster.nas.list(&ns).is_empty())
+        {
+            crate::controllers::backups::seed_verification(cluster, &cronjob);
+        }
         create(
             cluster,
             ids::APPLICATION,
@@ -204,6 +212,27 @@ pub fn co2_calculator(cluster: &Cluster) {
             .collect();
         cluster.git.commit(&format!("co2-calculator-{env}"), target, revision, manifests);
     }
+}
+
+fn verify_cronjob(namespace: &str, env: &str) -> Value {
+    json!({
+        "metadata": {"name": "db-verify", "namespace": namespace, "labels": {"app": "db-verify"}},
+        "spec": {
+            "schedule": "0 3 * * *",
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {"spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {"app": "db-verify"}}, "spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": "verify", "image": "postgres:16.4",
+                    "command": ["/bin/sh", "/scripts/verify.sh"],
+                    "terminationMessagePolicy": "FallbackToLogsOnError",
+                    "env": [{"name": "BACKUP_DIR", "value": "/backups"}, {"name": "BACKUP_PREFIX", "value": "co2"}],
+                    "volumeMounts": [{"name": "nas", "mountPath": "/backups", "readOnly": true}]}],
+                "volumes": [{"name": "nas", "nfs": {"server": "nas.example.org", "path": format!("/backups/co2-calculator/{env}")}}],
+            }}}},
+        },
+    })
 }
 
 fn application(env: &str, namespace: &str, revision: &str, target: &str) -> Value {

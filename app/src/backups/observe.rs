@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::model::Outcome;
-use super::report::{read, Ended};
+use super::report::{read, read_verification, Ended, Verified};
 use crate::cluster::EnvironmentWatch;
 
 /// Set on Jobs `kubectl create job --from=cronjob/…` makes, and on Gantry's.
@@ -73,8 +73,40 @@ fn schedule(cron: &CronJob) -> Schedule {
     }
 }
 
-/// One Job and its pods as a run: the newest pod's container says how it went.
-pub fn run(job: &Job, pods: &[std::sync::Arc<Pod>]) -> Seen {
+/// The newest finished run of the verification CronJob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    pub job: String,
+    pub finished_ms: Option<i64>,
+    pub result: Result<Verified, String>,
+}
+
+/// The last verification the caches show (`None`: none finished, or no such CronJob).
+pub fn verification(watch: &EnvironmentWatch, cronjob: &str) -> Option<Verification> {
+    let cron = watch.cronjob(cronjob)?;
+    watch
+        .runs_of(&cron)
+        .iter()
+        .filter_map(|(job, pods)| {
+            let (ended, message, code, failure) = ending(job, pods);
+            let result = read_verification(ended, message.as_deref(), code, failure.as_deref())?;
+            let finished_ms = millis(job.status.as_ref().and_then(|s| s.completion_time.as_ref()))
+                .or_else(|| millis(job.status.as_ref().and_then(|s| s.start_time.as_ref())));
+            Some(Verification {
+                job: job.metadata.name.clone().unwrap_or_default(),
+                finished_ms,
+                result,
+            })
+        })
+        .max_by_key(|v| (v.finished_ms, v.job.clone()))
+}
+
+/// How a Job ended, and what its newest pod's container said: (ended, termination
+/// message, exit code, the Job's failure message).
+fn ending(
+    job: &Job,
+    pods: &[std::sync::Arc<Pod>],
+) -> (Ended, Option<String>, Option<i32>, Option<String>) {
     let status = job.status.clone().unwrap_or_default();
     let condition = |kind: &str| {
         status.conditions.iter().flatten().find(|c| c.type_ == kind && c.status == "True").cloned()
@@ -96,16 +128,34 @@ pub fn run(job: &Job, pods: &[std::sync::Arc<Pod>]) -> Seen {
         .and_then(|cs| cs.first())
         .and_then(|c| c.state.as_ref())
         .and_then(|s| s.terminated.as_ref());
-    let outcome = read(
+    (
         ended,
-        terminated.and_then(|t| t.message.as_deref()),
+        terminated.and_then(|t| t.message.clone()),
         terminated.map(|t| t.exit_code),
-        failed.as_ref().and_then(|c| c.message.as_deref()),
-    );
+        failed.and_then(|c| c.message),
+    )
+}
+
+/// One Job and its pods as a run: the newest pod's container says how it went.
+pub fn run(job: &Job, pods: &[std::sync::Arc<Pod>]) -> Seen {
+    let status = job.status.clone().unwrap_or_default();
+    let (ended, message, exit_code, job_failure) = ending(job, pods);
+    let outcome = read(ended, message.as_deref(), exit_code, job_failure.as_deref());
+    let failed_at = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Failed" && c.status == "True")
+        .and_then(|c| millis(c.last_transition_time.as_ref()));
+    let finished_at = pods
+        .iter()
+        .filter_map(|p| p.status.as_ref()?.container_statuses.as_ref()?.first()?.state.clone())
+        .filter_map(|s| s.terminated.and_then(|t| millis(t.finished_at.as_ref())))
+        .max();
     let annotations = job.metadata.annotations.clone().unwrap_or_default();
     let finished_ms = millis(status.completion_time.as_ref())
-        .or_else(|| failed.as_ref().and_then(|c| millis(c.last_transition_time.as_ref())))
-        .or_else(|| terminated.and_then(|t| millis(t.finished_at.as_ref())))
+        .or(failed_at)
+        .or(finished_at)
         .filter(|_| ended != Ended::Not);
     Seen {
         job: job.metadata.name.clone().unwrap_or_default(),

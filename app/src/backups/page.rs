@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::model::{BackupGlance, BackupState, Manifest, Outcome};
-use super::observe::Schedule;
+use super::observe::{Schedule, Verification};
 use super::store::Run;
 use crate::access::Decision;
 use crate::escape::html;
@@ -23,6 +23,9 @@ pub struct Page<'a> {
     pub schedule: Option<Option<Schedule>>,
     pub next_run_ms: Option<i64>,
     pub runs: &'a [Run],
+    /// The verification CronJob's last finished run, if it has one.
+    pub verification: Option<Verification>,
+    pub verify_cronjob: &'a str,
     pub backup: Decision,
     pub now_ms: i64,
 }
@@ -103,6 +106,7 @@ impl Page<'_> {
         self.tabs(&mut out);
         self.summary(&mut out);
         self.schedule(&mut out);
+        self.verification(&mut out);
         self.runs(&mut out);
         ServerHtml { title: self.title(), html: out }
     }
@@ -231,6 +235,62 @@ impl Page<'_> {
                         r#"<p><a class="button action" data-action="backup" href="/environments/{}/actions/backup">Back up now</a><span class="small muted">{note}</span></p>"#,
                         html(&encoded(self.environment))
                     );
+                }
+            }
+        }
+        out.push_str("</section>");
+    }
+
+    /// The last verification: whether the newest dump restored, how long it took, its rows.
+    fn verification(&self, out: &mut String) {
+        out.push_str(
+            r#"<section class="panel" id="backup-verification"><h2>Last verification</h2>"#,
+        );
+        match &self.verification {
+            None => {
+                let _ = write!(
+                    out,
+                    r#"<p class="muted">No verification has run: the CronJob <code>{}</code> restores the newest dump into a scratch database and counts its rows (<code>deploy/backup/verify-cronjob.yaml</code>).</p>"#,
+                    html(self.verify_cronjob)
+                );
+            }
+            Some(v) => {
+                let when = v
+                    .finished_ms
+                    .map(|t| format!("{} ({})", clock(t), distance(t, self.now_ms)))
+                    .unwrap_or_default();
+                match &v.result {
+                    Ok(proved) if proved.restored => {
+                        let took = proved
+                            .restore_ms
+                            .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
+                            .unwrap_or_else(|| "an unknown time".into());
+                        let _ = write!(
+                            out,
+                            r#"<p class="plain" data-verified="restored">Restored <code>{}</code> into a scratch database in {} — {} tables, {} rows. {}</p>"#,
+                            html(&proved.file),
+                            html(&took),
+                            proved.tables.unwrap_or(0),
+                            proved.rows.unwrap_or(0),
+                            html(&when)
+                        );
+                    }
+                    Ok(proved) => {
+                        let _ = write!(
+                            out,
+                            r#"<p class="plain" data-verified="checked">Checked <code>{}</code> (checksum and archive; not restored: the job has no database to restore into). {}</p>"#,
+                            html(&proved.file),
+                            html(&when)
+                        );
+                    }
+                    Err(reason) => {
+                        let _ = write!(
+                            out,
+                            r#"<p class="chart-failure" role="status" data-verified="failed">The last verification failed: {}. {}</p>"#,
+                            html(reason),
+                            html(&when)
+                        );
+                    }
                 }
             }
         }

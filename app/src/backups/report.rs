@@ -40,11 +40,7 @@ pub fn read(
     exit_code: Option<i32>,
     job_failure: Option<&str>,
 ) -> Outcome {
-    let message = message.map(str::trim).filter(|m| !m.is_empty());
-    let report = message.and_then(|m| {
-        // The report is the last line of JSON (a script may have logged before it).
-        m.lines().rev().find_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-    });
+    let (message, report) = parsed(message);
     let error = report.as_ref().and_then(|r| r["error"].as_str()).map(one_line);
     match ended {
         Ended::Not => Outcome::Running,
@@ -56,16 +52,79 @@ pub fn read(
                 }),
             },
         },
-        Ended::Failed => {
-            let reason = error
-                .or_else(|| message.filter(|_| report.is_none()).map(last_lines))
-                .or_else(|| job_failure.map(one_line))
-                .unwrap_or_else(|| match exit_code {
-                    Some(code) => format!("exited with code {code} without saying why"),
-                    None => "failed without saying why".into(),
-                });
-            Outcome::Failed { reason }
+        Ended::Failed => Outcome::Failed {
+            reason: failure(message, report.as_ref(), exit_code, job_failure),
+        },
+    }
+}
+
+/// The message trimmed, and the report in it: its last line of JSON (a script may have
+/// logged before it).
+fn parsed(message: Option<&str>) -> (Option<&str>, Option<serde_json::Value>) {
+    let message = message.map(str::trim).filter(|m| !m.is_empty());
+    let report = message.and_then(|m| {
+        m.lines().rev().find_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+    });
+    (message, report)
+}
+
+/// Why a run failed: the report's error, the log lines that stood in for it, the Job's
+/// own words, or the exit code.
+fn failure(
+    message: Option<&str>,
+    report: Option<&serde_json::Value>,
+    exit_code: Option<i32>,
+    job_failure: Option<&str>,
+) -> String {
+    report
+        .and_then(|r| r["error"].as_str())
+        .map(one_line)
+        .or_else(|| message.filter(|_| report.is_none()).map(last_lines))
+        .or_else(|| job_failure.map(one_line))
+        .unwrap_or_else(|| match exit_code {
+            Some(code) => format!("exited with code {code} without saying why"),
+            None => "failed without saying why".into(),
+        })
+}
+
+/// What a verification proved: the dump restored into a scratch database, how long it
+/// took, the rows it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub file: String,
+    /// Whether it was restored (not only its checksum and archive checked).
+    pub restored: bool,
+    pub restore_ms: Option<i64>,
+    pub tables: Option<i64>,
+    pub rows: Option<i64>,
+}
+
+/// Reads a finished verification run (`None` while it runs).
+pub fn read_verification(
+    ended: Ended,
+    message: Option<&str>,
+    exit_code: Option<i32>,
+    job_failure: Option<&str>,
+) -> Option<Result<Verified, String>> {
+    let (message, report) = parsed(message);
+    match ended {
+        Ended::Not => None,
+        Ended::Complete => {
+            let proved = report.as_ref().and_then(|r| {
+                Some(Verified {
+                    file: r["verified"].as_str().filter(|f| !f.is_empty())?.to_owned(),
+                    restored: r["restored"].as_bool().unwrap_or(false),
+                    restore_ms: r["restore_ms"].as_i64(),
+                    tables: r["tables"].as_i64(),
+                    rows: r["rows"].as_i64(),
+                })
+            });
+            Some(proved.ok_or_else(|| {
+                "finished without a report of what it verified: not counted as a verification"
+                    .into()
+            }))
         }
+        Ended::Failed => Some(Err(failure(message, report.as_ref(), exit_code, job_failure))),
     }
 }
 
@@ -163,6 +222,22 @@ mod tests {
             Outcome::Failed { reason: "exited with code 137 without saying why".into() }
         );
         assert_eq!(read(Ended::Not, None, None, None), Outcome::Running);
+    }
+
+    #[test]
+    fn a_verification_says_what_it_restored_or_why_not() {
+        let good = r#"{"verified":"co2-x.dump","restored":true,"restore_ms":14200,"tables":12,"rows":105331}"#;
+        let Some(Ok(v)) = read_verification(Ended::Complete, Some(good), Some(0), None) else {
+            panic!("a verification");
+        };
+        assert_eq!((v.restored, v.restore_ms, v.rows), (true, Some(14_200), Some(105_331)));
+        let broken = r#"{"error":"co2-x.dump does not restore: end of file"}"#;
+        assert_eq!(
+            read_verification(Ended::Failed, Some(broken), Some(4), None),
+            Some(Err("co2-x.dump does not restore: end of file".into()))
+        );
+        assert!(matches!(read_verification(Ended::Complete, None, Some(0), None), Some(Err(_))));
+        assert_eq!(read_verification(Ended::Not, None, None, None), None);
     }
 
     #[test]

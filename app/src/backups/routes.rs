@@ -1,7 +1,7 @@
 //! `/backups` as an address: `env` (default: the first environment the caller may see).
 //! The caller must be allowed to view it; an unknown one is refused in words.
 
-use super::observe::observe;
+use super::observe::{observe, verification};
 use super::page::Page;
 use super::schedule::next_run;
 use crate::access::server::{authorize_for, caller, visible_environments_for};
@@ -32,8 +32,9 @@ pub async fn backups_page(query: &str) -> Result<ServerHtml, AppError> {
     };
     let environment = &context.environments[index];
     let now = chrono::Utc::now();
-    let observed =
-        context.live.watches().get(index).and_then(|w| observe(w, &environment.backups.cronjob));
+    let watch = context.live.watches().get(index);
+    let observed = watch.and_then(|w| observe(w, &environment.backups.cronjob));
+    let verification = watch.and_then(|w| verification(w, &environment.backups.verify_cronjob));
     let schedule = observed.map(|o| o.schedule);
     let next_run_ms = schedule
         .as_ref()
@@ -56,6 +57,8 @@ pub async fn backups_page(query: &str) -> Result<ServerHtml, AppError> {
         schedule,
         next_run_ms,
         runs: &runs,
+        verification,
+        verify_cronjob: &environment.backups.verify_cronjob,
         backup: crate::access::check(caller.principal(), environment, Action::Backup),
         now_ms: now.timestamp_millis(),
     };

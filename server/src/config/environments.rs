@@ -27,6 +27,7 @@ pub struct RawEnvironment {
 #[serde(deny_unknown_fields)]
 pub struct RawBackups {
     pub cronjob: Option<String>,
+    pub verify_cronjob: Option<String>,
     pub max_age_hours: Option<u32>,
     pub hold_changes: Option<bool>,
 }
@@ -43,15 +44,21 @@ fn backups(
         ..Default::default()
     };
     let Some(raw) = raw else { return Ok(defaults) };
-    let cronjob = raw.cronjob.unwrap_or(defaults.cronjob);
-    if !is_dns_label(&cronjob) {
-        return Err((
-            "backups.cronjob".into(),
-            format!(
-                "{cronjob:?} is not a Kubernetes object name (lowercase letters, digits and '-')"
-            ),
-        ));
-    }
+    let name = |key: &str, value: Option<String>, default: String| {
+        let value = value.unwrap_or(default);
+        if is_dns_label(&value) {
+            Ok(value)
+        } else {
+            Err((
+                format!("backups.{key}"),
+                format!(
+                    "{value:?} is not a Kubernetes object name (lowercase letters, digits and '-')"
+                ),
+            ))
+        }
+    };
+    let cronjob = name("cronjob", raw.cronjob, defaults.cronjob)?;
+    let verify_cronjob = name("verify_cronjob", raw.verify_cronjob, defaults.verify_cronjob)?;
     let max_age_hours = raw.max_age_hours.unwrap_or(defaults.max_age_hours);
     if !(1..=24 * 90).contains(&max_age_hours) {
         return Err((
@@ -61,6 +68,7 @@ fn backups(
     }
     Ok(gantry_app::config::BackupConfig {
         cronjob,
+        verify_cronjob,
         max_age_hours,
         hold_changes: raw.hold_changes.unwrap_or(defaults.hold_changes),
     })

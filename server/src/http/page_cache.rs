@@ -46,6 +46,8 @@ struct Rendering {
     made: Instant,
     headers: HeaderMap,
     body: Bytes,
+    /// The policy's nonce and where it appears in `body`.
+    nonce: Option<(String, Vec<usize>)>,
 }
 
 #[derive(Default)]
@@ -86,8 +88,17 @@ impl PageCache {
             entries.get(key).filter(|r| r.versions == versions && r.made.elapsed() < FRESH_FOR)?;
         let mut headers = hit.headers.clone();
         // Each response its own nonce, even when its page is one already made.
-        let body = super::protect::renew_nonce(&mut headers, &hit.body);
-        let mut response = Response::new(Body::from(body));
+        let body = match &hit.nonce {
+            Some((old, at)) => {
+                let new = super::protect::renew_policy(&mut headers, old);
+                let chunks = super::protect::with_nonce(&hit.body, at, &new);
+                Body::from_stream(futures_util::stream::iter(
+                    chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+                ))
+            }
+            None => Body::from(hit.body.clone()),
+        };
+        let mut response = Response::new(body);
         *response.headers_mut() = headers;
         Some(response)
     }
@@ -204,9 +215,10 @@ async fn keep(
                 .into_response();
         }
     };
-    state
-        .pages
-        .put(key, Rendering { versions, made, headers: parts.headers.clone(), body: body.clone() });
+    let nonce = super::protect::nonce_places(&parts.headers, &body);
+    let rendering =
+        Rendering { versions, made, headers: parts.headers.clone(), body: body.clone(), nonce };
+    state.pages.put(key, rendering);
     Response::from_parts(parts, Body::from(body))
 }
 
@@ -220,6 +232,7 @@ mod tests {
             made: Instant::now(),
             headers: HeaderMap::new(),
             body: Bytes::from(vec![b'x'; bytes]),
+            nonce: None,
         }
     }
 

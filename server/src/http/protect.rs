@@ -181,22 +181,57 @@ pub fn nonce() -> String {
 /// policy and in the page's script tags, and is replaced in both (it is 32 random hex
 /// digits, so it appears nowhere else).
 pub fn renew_nonce(headers: &mut HeaderMap, body: &Bytes) -> Bytes {
+    let Some((old, at)) = nonce_places(headers, body) else { return body.clone() };
+    let new = renew_policy(headers, &old);
+    with_nonce(body, &at, &new).concat().into()
+}
+
+/// The nonce of a page's policy and where it appears in the page, found once when the page
+/// is kept (a Metrics page is hundreds of KiB: searching it at every view was most of the
+/// cost of serving it again).
+pub fn nonce_places(headers: &HeaderMap, body: &[u8]) -> Option<(String, Vec<usize>)> {
     let old = headers
         .get(header::CONTENT_SECURITY_POLICY)
         .and_then(|p| p.to_str().ok())
         .and_then(|p| p.split("'nonce-").nth(1))
         .and_then(|rest| rest.split('\'').next())
-        .map(str::to_owned);
-    let (Some(old), Ok(text)) = (old, std::str::from_utf8(body)) else {
-        return body.clone();
-    };
+        .filter(|n| !n.is_empty())?
+        .to_owned();
+    let needle = old.as_bytes();
+    let mut at = Vec::new();
+    let mut from = 0;
+    while let Some(i) = body[from..].windows(needle.len()).position(|w| w == needle) {
+        at.push(from + i);
+        from += i + needle.len();
+    }
+    Some((old, at))
+}
+
+/// Gives the policy a new nonce in place of `old`; returns it.
+pub fn renew_policy(headers: &mut HeaderMap, old: &str) -> String {
     let new = nonce();
     if let Some(policy) = headers.get(header::CONTENT_SECURITY_POLICY).and_then(|p| p.to_str().ok())
     {
-        let policy = policy.replace(&old, &new);
+        let policy = policy.replace(old, &new);
         set(headers, header::CONTENT_SECURITY_POLICY, &policy);
     }
-    Bytes::from(text.replace(&old, &new))
+    new
+}
+
+/// The page with `new` at the places its old nonce was, as slices of the kept page (no
+/// copy of it) and the new nonce between them. Nonces are all 32 characters long, so the
+/// page's length does not change.
+pub fn with_nonce(body: &Bytes, at: &[usize], new: &str) -> Vec<Bytes> {
+    let new = Bytes::copy_from_slice(new.as_bytes());
+    let mut chunks = Vec::with_capacity(at.len() * 2 + 1);
+    let mut from = 0;
+    for &i in at {
+        chunks.push(body.slice(from..i));
+        chunks.push(new.clone());
+        from = i + new.len();
+    }
+    chunks.push(body.slice(from.min(body.len())..));
+    chunks
 }
 
 #[cfg(test)]

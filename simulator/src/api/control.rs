@@ -102,6 +102,7 @@ async fn switch(State(cluster): State<Cluster>, Json(request): Json<FaultRequest
         "empty-backups" => Some(WorkloadFault::EmptyBackups),
         "full-storage" => Some(WorkloadFault::FullStorage),
         "slow-backups" => Some(WorkloadFault::SlowBackups),
+        "failing-verification" => Some(WorkloadFault::FailingVerification),
         "failing-sync" => Some(WorkloadFault::FailingSync),
         _ => None,
     };
@@ -115,6 +116,7 @@ async fn switch(State(cluster): State<Cluster>, Json(request): Json<FaultRequest
                 | WorkloadFault::EmptyBackups
                 | WorkloadFault::FullStorage
                 | WorkloadFault::SlowBackups
+                | WorkloadFault::FailingVerification
                 | WorkloadFault::FailingSync
         );
         if !namespace_wide && request.workload.is_empty() {

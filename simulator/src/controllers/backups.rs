@@ -56,11 +56,49 @@ impl Nas {
     }
 }
 
-/// Whether a pod is a backup's: its Job's pod template says `app: db-backup` (the seed)
-/// or `app.kubernetes.io/name: db-backup` (the chart's template).
-pub fn is_backup(pod: &Value) -> bool {
+/// Whether a pod is `app`'s (`db-backup`, `db-verify`): its Job's pod template says so with
+/// `app` (the seed) or `app.kubernetes.io/name` (the chart's templates).
+fn is(pod: &Value, app: &str) -> bool {
     let labels = &pod["metadata"]["labels"];
-    labels["app"] == "db-backup" || labels["app.kubernetes.io/name"] == "db-backup"
+    labels["app"] == app || labels["app.kubernetes.io/name"] == app
+}
+
+pub fn is_backup(pod: &Value) -> bool {
+    is(pod, "db-backup")
+}
+
+pub fn is_verify(pod: &Value) -> bool {
+    is(pod, "db-verify")
+}
+
+/// How a verification ends: the newest dump on the NAS restored into a scratch database
+/// (a restore of the demo's 180 MB takes about 14 s), or the way it fails.
+pub fn verify(cluster: &crate::Cluster, pod: &Value) -> (bool, i32, String) {
+    let namespace = str_at(pod, "/metadata/namespace");
+    let Some(newest) = cluster.nas.list(namespace).into_iter().next() else {
+        let said = "there is no backup co2-*.dump in /backups to verify";
+        return (false, 1, json!({"error": said}).to_string());
+    };
+    if cluster.faults.has(WorkloadFault::FailingVerification, namespace, "") {
+        let said = format!(
+            "{} does not restore: could not read from input file: end of file",
+            newest.file
+        );
+        return (false, 4, json!({"error": said}).to_string());
+    }
+    let rows = 105_000 + newest.bytes / 2_000;
+    let report = json!({
+        "verified": newest.file,
+        "sha256": newest.sha256,
+        "entries": newest.entries,
+        "bytes": newest.bytes,
+        "restored": true,
+        "restore_ms": 12_000 + newest.bytes / 80_000,
+        "tables": 12,
+        "rows": rows,
+        "largest": {"public.footprint_entry": rows * 7 / 10, "public.unit": rows / 5},
+    });
+    (true, 0, report.to_string())
 }
 
 /// How long a backup's pod runs: slow backups take ten times as long.
@@ -166,12 +204,27 @@ fn hex(bytes: &[u8]) -> String {
 /// oldest first, whether each succeeded): Jobs and pods as the CronJob left them, the
 /// dumps on the NAS.
 pub fn seed_history(cluster: &crate::Cluster, cronjob: &Value, outcomes: &[bool]) {
+    seed_runs(cluster, cronjob, outcomes, 2, |cluster, pod, stamp, succeeded| {
+        let fault = (!succeeded).then_some(WorkloadFault::FailingBackups);
+        ending(cluster, pod, stamp, fault)
+    });
+}
+
+/// The last night's verification, run after the seeded backups.
+pub fn seed_verification(cluster: &crate::Cluster, cronjob: &Value) {
+    seed_runs(cluster, cronjob, &[true], 3, |cluster, pod, _, _| verify(cluster, pod));
+}
+
+type Ending = fn(&crate::Cluster, &Value, &str, bool) -> (bool, i32, String);
+
+/// Jobs and pods of `cronjob` as if it had run at `hour`:00 UTC on the last nights.
+fn seed_runs(cluster: &crate::Cluster, cronjob: &Value, outcomes: &[bool], hour: u32, end: Ending) {
     use super::util::{name, namespace, owner_reference};
     use crate::admission;
     use crate::resources::ids;
     let ns = namespace(cronjob).to_owned();
     let now = cluster.clock().now();
-    let Some(today) = now.date_naive().and_hms_opt(2, 0, 0) else { return };
+    let Some(today) = now.date_naive().and_hms_opt(hour, 0, 0) else { return };
     let mut last = today.and_utc();
     if last > now {
         last -= chrono::Duration::days(1);
@@ -216,8 +269,7 @@ pub fn seed_history(cluster: &crate::Cluster, cronjob: &Value, outcomes: &[bool]
             },
             "spec": template["spec"],
         });
-        let fault = (!*succeeded).then_some(WorkloadFault::FailingBackups);
-        let (ok, code, message) = ending(cluster, &pod, &stamp(ended), fault);
+        let (ok, code, message) = end(cluster, &pod, &stamp(ended), *succeeded);
         let Ok(prepared) = admission::prepare_create(ids::POD, &ns, pod.clone()) else { continue };
         pod = prepared;
         pod["metadata"]["creationTimestamp"] = json!(stamp(due));

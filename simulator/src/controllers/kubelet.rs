@@ -65,6 +65,8 @@ pub fn reconcile(cluster: &Cluster) {
             if age >= start + runtime {
                 let (succeeded, code, message) = if backup {
                     super::backups::finish(cluster, &pod, &stamp)
+                } else if super::backups::is_verify(&pod) {
+                    super::backups::verify(cluster, &pod)
                 } else {
                     (true, 0, String::new())
                 };

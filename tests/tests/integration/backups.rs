@@ -30,13 +30,18 @@ async fn runs(
 
 /// A Job made from the backup CronJob's template, as `kubectl create job --from` makes it.
 fn back_up_by_hand(app: &TestApp, namespace: &str, name: &str) {
+    run_by_hand(app, namespace, "db-backup", name);
+}
+
+/// A Job made from `cronjob`'s template, as `kubectl create job --from` makes it.
+fn run_by_hand(app: &TestApp, namespace: &str, cronjob: &str, name: &str) {
     let (cluster, _) = app.simulator.as_ref().expect("a simulated cluster");
-    let cronjob = cluster.store.get(CRONJOB, namespace, "db-backup").expect("the backup CronJob");
+    let cronjob = cluster.store.get(CRONJOB, namespace, cronjob).expect("the CronJob");
     let job = json!({
         "metadata": {
             "name": name,
             "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
-            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "db-backup",
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": cronjob["metadata"]["name"],
                 "uid": cronjob["metadata"]["uid"], "controller": true}],
         },
         "spec": cronjob["spec"]["jobTemplate"]["spec"],
@@ -179,12 +184,15 @@ async fn the_state_shows_on_the_overview_the_environment_page_and_backups(db: Pg
     assert!(prod.contains("CronJob <code>db-backup</code> runs <code>0 2 * * *</code>"));
     assert!(prod.contains(r#"id="next-run""#));
     assert!(prod.contains(">scheduled<"));
+    assert!(prod.contains(r#"data-verified="restored""#), "last night's verification is shown");
+    assert!(prod.contains("into a scratch database in"));
     assert!(!prod.contains("Back up now"), "a stakeholder is not offered it");
     let staging = page("/backups?env=staging").await;
     assert!(staging.contains("older than the 26 hours allowed here"));
     assert!(staging.contains("failed: pg_dump: error: connection to server"));
     let dev = page("/backups?env=dev").await;
     assert!(dev.contains("No good backup of dev has been recorded"));
+    assert!(dev.contains("No verification has run"));
     let admin = app.client_as("admin").await;
     let offered =
         admin.get(app.url("/backups?env=dev")).send().await.unwrap().text().await.unwrap();
@@ -403,5 +411,32 @@ async fn a_stale_backup_holds_syncs_on_prod_until_the_glass_is_broken(db: PgPool
     let glass = json!({"environment": "prod", "action": "sync", "reason": "hotfix, backup job broken", "break_glass": true});
     let (status, body) = ask(&app, &admin, glass).await;
     assert_eq!(status, 201, "{body}");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_failed_verification_says_the_newest_dump_does_not_restore(db: PgPool) {
+    let app = spawn_on_simulator_with(
+        db.clone(),
+        &[("GANTRY_SIMULATOR_SPEED", "20")],
+        Background::OnDemand,
+    )
+    .await;
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    cluster.faults.set(WorkloadFault::FailingVerification, PROD, "", true);
+    run_by_hand(&app, PROD, "db-verify", "db-verify-manual-1");
+    let viewer = app.client_as("stakeholder").await;
+    let failed = || async {
+        let html =
+            viewer.get(app.url("/backups?env=prod")).send().await.unwrap().text().await.unwrap();
+        html.contains(r#"data-verified="failed""#).then_some(html)
+    };
+    let html =
+        eventually_some(Duration::from_secs(30), "the failed verification on the page", failed)
+            .await;
+    assert!(
+        html.contains("The last verification failed:") && html.contains("does not restore"),
+        "{html}"
+    );
     app.stop().await;
 }
