@@ -160,10 +160,13 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
         calls.push(get(&format!("/environments/{env}/workloads/backend"), true, view));
         calls.push(post("/api/environment", vec![("name", (*env).to_owned())], view));
         calls.push(get(&format!("/api/live?env={env}&view=detail"), false, view));
-        for action in ["sync", "scale", "restart", "rollback"] {
+        for action in ["sync", "scale", "restart", "rollback", "backup"] {
             let act = Need::Rank(i, Rank::Operator);
-            let query =
-                if action == "sync" { String::new() } else { "?workload=backend".to_owned() };
+            let query = if matches!(action, "sync" | "backup") {
+                String::new()
+            } else {
+                "?workload=backend".to_owned()
+            };
             calls.push(get(&format!("/environments/{env}/actions/{action}{query}"), true, act));
             let path = format!("/environments/{env}/actions/{action}{query}");
             calls.push(post("/api/page", vec![("path", path)], act));
