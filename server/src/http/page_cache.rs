@@ -91,7 +91,9 @@ impl PageCache {
         let body = match &hit.nonce {
             Some((old, at)) => {
                 let new = super::protect::renew_policy(&mut headers, old);
-                let chunks = super::protect::with_nonce(&hit.body, at, &new);
+                let chunks = super::protect::with_nonce(&hit.body, at, old, &new);
+                // The new nonce need not be as long as the old one (Leptos makes its own).
+                headers.remove(header::CONTENT_LENGTH);
                 Body::from_stream(futures_util::stream::iter(
                     chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
                 ))

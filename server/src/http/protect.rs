@@ -183,7 +183,7 @@ pub fn nonce() -> String {
 pub fn renew_nonce(headers: &mut HeaderMap, body: &Bytes) -> Bytes {
     let Some((old, at)) = nonce_places(headers, body) else { return body.clone() };
     let new = renew_policy(headers, &old);
-    with_nonce(body, &at, &new).concat().into()
+    with_nonce(body, &at, &old, &new).concat().into()
 }
 
 /// The nonce of a page's policy and where it appears in the page, found once when the page
@@ -218,17 +218,16 @@ pub fn renew_policy(headers: &mut HeaderMap, old: &str) -> String {
     new
 }
 
-/// The page with `new` at the places its old nonce was, as slices of the kept page (no
-/// copy of it) and the new nonce between them. Nonces are all 32 characters long, so the
-/// page's length does not change.
-pub fn with_nonce(body: &Bytes, at: &[usize], new: &str) -> Vec<Bytes> {
+/// The page with `new` at the places `old` was (`at`), as slices of the kept page (no copy
+/// of it) and the new nonce between them.
+pub fn with_nonce(body: &Bytes, at: &[usize], old: &str, new: &str) -> Vec<Bytes> {
     let new = Bytes::copy_from_slice(new.as_bytes());
     let mut chunks = Vec::with_capacity(at.len() * 2 + 1);
     let mut from = 0;
     for &i in at {
         chunks.push(body.slice(from..i));
         chunks.push(new.clone());
-        from = i + new.len();
+        from = i + old.len();
     }
     chunks.push(body.slice(from.min(body.len())..));
     chunks
@@ -274,5 +273,23 @@ mod tests {
             policy.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce");
         assert_eq!(new.len(), 32);
         assert_eq!(text.matches(&format!("nonce=\"{new}\"")).count(), 2);
+    }
+
+    #[test]
+    fn a_kept_page_gets_the_new_nonce_exactly_where_the_old_one_was() {
+        // Leptos' own nonces are 22 characters, Gantry's 32: the lengths may differ.
+        let old = "waHX2MWntumNyCwnQlx63A";
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&format!("script-src 'nonce-{old}'")).expect("header"),
+        );
+        let page = format!("<head><script nonce=\"{old}\">try{{t=1}}</script></head><p>{old}</p>");
+        let body = Bytes::from(page.clone());
+        let (found, at) = nonce_places(&headers, &body).expect("a nonce");
+        assert_eq!(found, old);
+        let new = "fedcba9876543210fedcba9876543210";
+        let served = with_nonce(&body, &at, old, new).concat();
+        assert_eq!(String::from_utf8(served).expect("text"), page.replace(old, new));
     }
 }
