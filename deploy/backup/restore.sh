@@ -11,6 +11,8 @@
 #   BACKUP_DIR       where the dumps are kept                                     required
 #   BACKUP_FILE      the dump's name in BACKUP_DIR                                required
 #   RESTORE_COPY     restore into this new database (must not exist yet)          optional
+#   EXPECTED_SHA256  the checksum the backup reported when it was made (Gantry passes the
+#                    one it recorded): a file swapped with its .sha256 is refused too  optional
 #   TERMINATION_LOG  where the report goes besides stdout           /dev/termination-log
 # Exit status: 0 done; 1 settings; 3 the file is not the dump that was written; 4 the
 # restore failed (nothing changed).
@@ -31,6 +33,9 @@ file="$BACKUP_DIR/$BACKUP_FILE"
 expected=$(cut -d' ' -f1 "$file.sha256")
 actual=$(sha256sum "$file" | cut -d' ' -f1)
 [ "$expected" = "$actual" ] || fail 3 "checksum mismatch: $BACKUP_FILE is corrupt or was changed since it was written"
+if [ -n "${EXPECTED_SHA256:-}" ] && [ "$EXPECTED_SHA256" != "$actual" ]; then
+  fail 3 "checksum mismatch: $BACKUP_FILE is not the backup that was reported (sha256 $EXPECTED_SHA256)"
+fi
 errors=$(mktemp)
 trap 'rm -f "$errors"' EXIT
 if ! entries=$(pg_restore --list "$file" 2>"$errors" | grep -c -v '^;'); then

@@ -35,6 +35,8 @@ pub enum WorkloadFault {
     SlowBackups,
     /// Verifications in the namespace find the newest dump does not restore.
     FailingVerification,
+    /// Restores in the namespace fail (and, in one transaction, change nothing).
+    FailingRestores,
     /// Argo CD sync operations in the namespace fail.
     FailingSync,
 }

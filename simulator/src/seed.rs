@@ -187,6 +187,7 @@ pub fn co2_calculator(cluster: &Cluster) {
         // The project's verification (deploy/backup/verify-cronjob.yaml): last night's
         // verified the newest good dump wherever there is one.
         create(cluster, ids::CRONJOB, &ns, verify_cronjob(&ns, env));
+        create(cluster, ids::CRONJOB, &ns, restore_cronjob(&ns, env));
         if let (Ok(cronjob), false) =
             (cluster.store.get(ids::CRONJOB, &ns, "db-verify"), cluster.nas.list(&ns).is_empty())
         {
@@ -228,6 +229,28 @@ fn verify_cronjob(namespace: &str, env: &str) -> Value {
                     "command": ["/bin/sh", "/scripts/verify.sh"],
                     "terminationMessagePolicy": "FallbackToLogsOnError",
                     "env": [{"name": "BACKUP_DIR", "value": "/backups"}, {"name": "BACKUP_PREFIX", "value": "co2"}],
+                    "volumeMounts": [{"name": "nas", "mountPath": "/backups", "readOnly": true}]}],
+                "volumes": [{"name": "nas", "nfs": {"server": "nas.example.org", "path": format!("/backups/co2-calculator/{env}")}}],
+            }}}},
+        },
+    })
+}
+
+/// The restore Job's template (deploy/backup/restore-job.yaml), kept as a suspended CronJob
+/// so it lives in the namespace with the others: Gantry's restores are Jobs made from it,
+/// never scheduled runs.
+fn restore_cronjob(namespace: &str, env: &str) -> Value {
+    json!({
+        "metadata": {"name": "db-restore", "namespace": namespace, "labels": {"app": "db-restore"}},
+        "spec": {
+            "schedule": "0 0 1 1 *",
+            "suspend": true,
+            "jobTemplate": {"spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {"app": "db-restore"}}, "spec": {
+                "restartPolicy": "Never",
+                "containers": [{"name": "restore", "image": "postgres:16.4",
+                    "command": ["/bin/sh", "/scripts/restore.sh"],
+                    "terminationMessagePolicy": "FallbackToLogsOnError",
+                    "env": [{"name": "BACKUP_DIR", "value": "/backups"}],
                     "volumeMounts": [{"name": "nas", "mountPath": "/backups", "readOnly": true}]}],
                 "volumes": [{"name": "nas", "nfs": {"server": "nas.example.org", "path": format!("/backups/co2-calculator/{env}")}}],
             }}}},

@@ -103,6 +103,7 @@ async fn switch(State(cluster): State<Cluster>, Json(request): Json<FaultRequest
         "full-storage" => Some(WorkloadFault::FullStorage),
         "slow-backups" => Some(WorkloadFault::SlowBackups),
         "failing-verification" => Some(WorkloadFault::FailingVerification),
+        "failing-restores" => Some(WorkloadFault::FailingRestores),
         "failing-sync" => Some(WorkloadFault::FailingSync),
         _ => None,
     };
@@ -117,6 +118,7 @@ async fn switch(State(cluster): State<Cluster>, Json(request): Json<FaultRequest
                 | WorkloadFault::FullStorage
                 | WorkloadFault::SlowBackups
                 | WorkloadFault::FailingVerification
+                | WorkloadFault::FailingRestores
                 | WorkloadFault::FailingSync
         );
         if !namespace_wide && request.workload.is_empty() {

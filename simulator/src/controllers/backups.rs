@@ -71,6 +71,44 @@ pub fn is_verify(pod: &Value) -> bool {
     is(pod, "db-verify")
 }
 
+pub fn is_restore(pod: &Value) -> bool {
+    is(pod, "db-restore")
+}
+
+/// How a restore ends, as `restore.sh` does: the dump must be on the NAS and match its
+/// checksum (`EXPECTED_SHA256`, when given) before anything is touched; a failing restore
+/// changes nothing (one transaction).
+pub fn restore(cluster: &crate::Cluster, pod: &Value) -> (bool, i32, String) {
+    let namespace = str_at(pod, "/metadata/namespace");
+    let error = |code: i32, text: String| (false, code, json!({"error": text}).to_string());
+    let Some(file) = setting(pod, "BACKUP_FILE").filter(|f| !f.is_empty()) else {
+        return error(1, "BACKUP_FILE is not set".into());
+    };
+    let Some(dump) = cluster.nas.list(namespace).into_iter().find(|d| d.file == file) else {
+        return error(1, format!("there is no backup {file} in /backups"));
+    };
+    if setting(pod, "EXPECTED_SHA256").is_some_and(|s| s != dump.sha256) {
+        return error(
+            3,
+            format!("checksum mismatch: {file} is corrupt or was changed since it was written"),
+        );
+    }
+    if cluster.faults.has(WorkloadFault::FailingRestores, namespace, "") {
+        return error(
+            4,
+            "pg_restore: error: could not execute query: ERROR:  cannot drop table footprint_entry because other objects depend on it (nothing was changed)".into(),
+        );
+    }
+    let database = setting(pod, "RESTORE_COPY").filter(|c| !c.is_empty()).unwrap_or("co2");
+    let report = json!({
+        "restored": dump.file,
+        "sha256": dump.sha256,
+        "entries": dump.entries,
+        "database": database,
+    });
+    (true, 0, report.to_string())
+}
+
 /// How a verification ends: the newest dump on the NAS restored into a scratch database
 /// (a restore of the demo's 180 MB takes about 14 s), or the way it fails.
 pub fn verify(cluster: &crate::Cluster, pod: &Value) -> (bool, i32, String) {

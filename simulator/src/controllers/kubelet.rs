@@ -67,6 +67,8 @@ pub fn reconcile(cluster: &Cluster) {
                     super::backups::finish(cluster, &pod, &stamp)
                 } else if super::backups::is_verify(&pod) {
                     super::backups::verify(cluster, &pod)
+                } else if super::backups::is_restore(&pod) {
+                    super::backups::restore(cluster, &pod)
                 } else {
                     (true, 0, String::new())
                 };

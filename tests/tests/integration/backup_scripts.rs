@@ -236,6 +236,18 @@ async fn restores_refuse_bad_files_copy_faithfully_and_change_nothing_when_they_
     let refused =
         run("restore.sh", &dir, &[("DATABASE_URL", &url), ("BACKUP_FILE", "../etc/passwd")]);
     assert_eq!(refused.status, 1);
+    // A file whose .sha256 matches it, but not the checksum its backup reported: refused.
+    let other = "0".repeat(64);
+    let refused = run(
+        "restore.sh",
+        &dir,
+        &[("DATABASE_URL", &url), ("BACKUP_FILE", &file), ("EXPECTED_SHA256", &other)],
+    );
+    assert_eq!(refused.status, 3);
+    assert!(refused.report["error"]
+        .as_str()
+        .unwrap()
+        .contains("is not the backup that was reported"));
 
     // Half-way: a view the dump does not know depends on the table it must replace, so
     // dropping it fails — and the one transaction leaves every row where it was.

@@ -440,3 +440,51 @@ async fn a_failed_verification_says_the_newest_dump_does_not_restore(db: PgPool)
     );
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_simulated_restore_checks_its_dump_and_reports_as_restore_sh_does(db: PgPool) {
+    let app = spawn_on_simulator_with(
+        db.clone(),
+        &[("GANTRY_SIMULATOR_SPEED", "20")],
+        Background::OnDemand,
+    )
+    .await;
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    let newest = cluster.nas.list(PROD).into_iter().next().expect("prod's seeded dumps");
+    let template = cluster.store.get(CRONJOB, PROD, "db-restore").expect("the restore template");
+    assert_eq!(template["spec"]["suspend"], true, "never run on a schedule");
+    let restore = |name: &str, sha: &str| {
+        let mut spec = template["spec"]["jobTemplate"]["spec"].clone();
+        spec["template"]["spec"]["containers"][0]["env"] = json!([
+            {"name": "BACKUP_DIR", "value": "/backups"},
+            {"name": "BACKUP_FILE", "value": newest.file},
+            {"name": "EXPECTED_SHA256", "value": sha},
+            {"name": "RESTORE_COPY", "value": "co2_copy"},
+        ]);
+        let job = json!({"metadata": {"name": name}, "spec": spec});
+        let job = gantry_sim::admission::prepare_create(JOB, PROD, job).unwrap();
+        cluster.store.create(JOB, job).unwrap();
+    };
+    let message = |job: &'static str| async move {
+        let (pods, _) = cluster.store.list(POD, Some(PROD));
+        pods.iter().find(|p| p["metadata"]["labels"]["job-name"] == job).and_then(|p| {
+            p["status"]["containerStatuses"][0]["state"]["terminated"]["message"]
+                .as_str()
+                .map(str::to_owned)
+        })
+    };
+    restore("db-restore-good", &newest.sha256);
+    let said = eventually_some(Duration::from_secs(30), "the restore to end", || {
+        message("db-restore-good")
+    })
+    .await;
+    let report: serde_json::Value = serde_json::from_str(&said).unwrap();
+    assert_eq!(report["restored"], newest.file.as_str());
+    assert_eq!(report["database"], "co2_copy");
+    restore("db-restore-swapped", &"0".repeat(64));
+    let said =
+        eventually_some(Duration::from_secs(30), "the refusal", || message("db-restore-swapped"))
+            .await;
+    assert!(said.contains("checksum mismatch"), "{said}");
+    app.stop().await;
+}
