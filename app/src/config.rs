@@ -36,6 +36,8 @@ pub struct BackupConfig {
     pub cronjob: String,
     /// The CronJob verifying the backups (its last run is shown).
     pub verify_cronjob: String,
+    /// The (suspended) CronJob holding the restore Job's template.
+    pub restore_cronjob: String,
     /// Older than this, the last good backup is stale.
     pub max_age_hours: u32,
     /// While it is stale: Sync and Roll back are held (break-glass can still run them).
@@ -47,6 +49,7 @@ impl Default for BackupConfig {
         Self {
             cronjob: "db-backup".into(),
             verify_cronjob: "db-verify".into(),
+            restore_cronjob: "db-restore".into(),
             max_age_hours: 26,
             hold_changes: false,
         }

@@ -82,7 +82,9 @@ pub async fn fetch(client: &Client, namespace: &str, plan: &Plan) -> Result<Seen
         }
         // Alertmanager's, read by `actions::silences`.
         Plan::Silence { .. } | Plan::ExpireSilence { .. } => {}
-        Plan::Backup { cronjob } => return super::backup::fetch(client, namespace, cronjob).await,
+        Plan::Backup { cronjob } | Plan::RestoreCopy { template: cronjob, .. } => {
+            return super::backup::fetch(client, namespace, cronjob).await
+        }
     }
     Ok(seen)
 }
@@ -332,9 +334,21 @@ async fn write(
         Plan::Backup { cronjob } => {
             let asker =
                 super::backup::Asker { namespace: ns, request_id: cx.request_id, name: cx.name };
-            super::backup::run(client, seen, &asker)
+            super::backup::run(client, seen, &asker, "backup", &[])
                 .await?
                 .ok_or_else(|| Step::Refused(format!("the CronJob {cronjob} no longer exists")))
+        }
+        Plan::RestoreCopy { template, file, sha256, copy, .. } => {
+            let asker =
+                super::backup::Asker { namespace: ns, request_id: cx.request_id, name: cx.name };
+            let settings = [
+                ("BACKUP_FILE", file.clone()),
+                ("EXPECTED_SHA256", sha256.clone()),
+                ("RESTORE_COPY", copy.clone()),
+            ];
+            super::backup::run(client, seen, &asker, "restore", &settings)
+                .await?
+                .ok_or_else(|| Step::Refused(format!("the CronJob {template} no longer exists")))
         }
     }
 }

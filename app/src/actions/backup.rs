@@ -40,17 +40,36 @@ pub struct Asker<'a> {
     pub name: &'a str,
 }
 
-/// Creates the request's Job; `Ok` also when it exists already (an earlier attempt of the
+/// Creates the request's Job (`what`: "backup", "restore"), with `settings` set in its
+/// container's environment; `Ok` also when it exists already (an earlier attempt of the
 /// same request made it). `Ok(None)`: the CronJob is gone, there is nothing to run.
 pub async fn run(
     client: &Client,
     seen: &Seen,
     cx: &Asker<'_>,
+    what: &str,
+    settings: &[(&str, String)],
 ) -> Result<Option<String>, kube::Error> {
     let Some(cron) = &seen.cronjob else { return Ok(None) };
     let cron_name = cron.metadata.name.clone().unwrap_or_default();
     let name = backup_job_name(&cron_name, cx.request_id);
-    let template = cron.spec.as_ref().map(|s| s.job_template.clone()).unwrap_or_default();
+    let mut template = cron.spec.as_ref().map(|s| s.job_template.clone()).unwrap_or_default();
+    let container = template
+        .spec
+        .as_mut()
+        .and_then(|s| s.template.spec.as_mut())
+        .and_then(|s| s.containers.first_mut());
+    if let Some(container) = container {
+        let env = container.env.get_or_insert_with(Vec::new);
+        for (key, value) in settings {
+            env.retain(|e| e.name != *key);
+            env.push(k8s_openapi::api::core::v1::EnvVar {
+                name: (*key).to_owned(),
+                value: Some(value.clone()),
+                value_from: None,
+            });
+        }
+    }
     let mut annotations =
         template.metadata.as_ref().and_then(|m| m.annotations.clone()).unwrap_or_default();
     annotations.insert(INSTANTIATE.into(), "manual".into());
@@ -78,10 +97,10 @@ pub async fn run(
     let params = PostParams { field_manager: Some("gantry".into()), ..PostParams::default() };
     match Api::<Job>::namespaced(client.clone(), cx.namespace).create(&params, &job).await {
         Ok(_) => Ok(Some(format!(
-            "the backup Job {name} is running (made from the CronJob {cron_name})"
+            "the {what} Job {name} is running (made from the CronJob {cron_name})"
         ))),
         Err(kube::Error::Api(status)) if status.code == 409 => {
-            Ok(Some(format!("the backup Job {name} was already made for this request")))
+            Ok(Some(format!("the {what} Job {name} was already made for this request")))
         }
         Err(error) => Err(error),
     }

@@ -149,11 +149,56 @@ pub async fn preview(
             super::silences::alertmanager(context)?;
         }
         Action::ExpireSilence => seen.silences = Some(super::silences::fresh(context).await?),
+        Action::Restore => {
+            // The restore template and its Jobs stand where a backup's CronJob would.
+            let watch = context.live.watches().get(index);
+            let template = watch.and_then(|w| w.cronjob(&env.backups.restore_cronjob));
+            seen.jobs = match (watch, &template) {
+                (Some(w), Some(t)) => {
+                    w.runs_of(t).into_iter().map(|(j, _)| j.as_ref().clone()).collect()
+                }
+                _ => Vec::new(),
+            };
+            seen.cronjob = template.map(|t| t.as_ref().clone());
+            seen.restorable = restorable(context, &env.name).await?;
+        }
         _ => {}
     }
     let plan = plan::make(env, action, &ask.asked, &seen)?;
     let version = plan.seen_version(&seen);
     Ok(Preview { plan, decision, seen_version: version })
+}
+
+/// The dumps a restore of `environment` may use: good runs recorded whose file the newest
+/// good run's retention still keeps, newest first.
+pub async fn restorable(
+    context: &ServerContext,
+    environment: &str,
+) -> Result<Vec<plan::Restorable>, AppError> {
+    let runs = crate::backups::store::runs(&context.db, environment, 200)
+        .await
+        .map_err(|e| internal(&e))?;
+    let good: Vec<(i64, &crate::backups::model::Manifest)> = runs
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            crate::backups::model::Outcome::Succeeded(m) => Some((r.finished_ms.unwrap_or(0), m)),
+            _ => None,
+        })
+        .collect();
+    let Some((_, newest)) = good.first() else { return Ok(Vec::new()) };
+    let kept = |file: &str| {
+        newest.retained.is_empty() && file == newest.file
+            || newest.retained.iter().any(|f| f == file)
+    };
+    Ok(good
+        .iter()
+        .filter(|(_, m)| kept(&m.file))
+        .map(|(at, m)| plan::Restorable {
+            file: m.file.clone(),
+            sha256: m.sha256.clone(),
+            finished_ms: *at,
+        })
+        .collect())
 }
 
 fn parse_action(name: &str) -> Result<Action, AppError> {

@@ -25,9 +25,9 @@ pub mod silences;
 #[cfg(feature = "ssr")]
 pub mod store;
 
-/// The changes a request can ask for (restore comes with its own flow).
+/// The changes a request can ask for.
 #[cfg(feature = "ssr")]
-pub const REQUESTABLE: [crate::access::Action; 8] = [
+pub const REQUESTABLE: [crate::access::Action; 9] = [
     crate::access::Action::Sync,
     crate::access::Action::Scale,
     crate::access::Action::Restart,
@@ -36,4 +36,5 @@ pub const REQUESTABLE: [crate::access::Action; 8] = [
     crate::access::Action::Silence,
     crate::access::Action::ExpireSilence,
     crate::access::Action::Backup,
+    crate::access::Action::Restore,
 ];

@@ -32,6 +32,7 @@ pub fn environment_offers(
         }
     }
     actions.push(Action::Backup);
+    actions.push(Action::Restore);
     offers(principal, env, &actions, None)
 }
 
@@ -78,7 +79,7 @@ fn label(action: Action) -> &'static str {
         Action::Rollback => "Roll back",
         Action::ResumeAutoSync => "Resume auto-sync",
         Action::Backup => "Back up now",
-        Action::Restore => "Restore",
+        Action::Restore => "Restore a copy",
         Action::Silence => "Silence",
         Action::ExpireSilence => "Expire silence",
         Action::View | Action::Approve | Action::BreakGlass | Action::ViewAudit => "",
@@ -161,7 +162,10 @@ pub fn explain(
             "Starts a backup of {}'s database now: a Job made from the CronJob {}'s template, as kubectl create job --from does, that dumps, checks and keeps the dump as the scheduled ones do. Refused while a backup runs; followed on the Backups page.",
             env.name, env.backups.cronjob
         ),
-        Action::Restore => "Restores a database backup.".to_owned(),
+        Action::Restore => format!(
+            "Restores a good backup of {} that retention still keeps into a new database beside the live one (a Job made from the CronJob {}'s template, which checks the dump's checksum first): the live database is not touched. Restoring over the live database is not offered in this version.",
+            env.name, env.backups.restore_cronjob
+        ),
         Action::Silence => format!(
             "Silences alerts of {} in Alertmanager for a while, as amtool silence add does: Alertmanager stops notifying about them and the panel shows them as silenced. The silence always carries the namespace {}, so no other environment's alerts are touched, and it always ends.",
             env.name, env.namespace
@@ -259,7 +263,11 @@ mod tests {
         let operator = person(Role::Operator);
         let sync = environment_offers(Some(&operator), &env, false);
         let actions: Vec<Action> = sync.iter().map(|o| o.action).collect();
-        assert_eq!(actions, [Action::Sync, Action::Backup], "the application and the database");
+        assert_eq!(
+            actions,
+            [Action::Sync, Action::Backup, Action::Restore],
+            "the application and the database"
+        );
         assert_eq!(sync[0].decision, Decision::NeedsApproval { approvals: 1 });
         let html = bar("prod", &sync);
         assert!(

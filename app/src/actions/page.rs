@@ -73,7 +73,11 @@ pub struct ActionPage<'a> {
     /// The plan for what was asked, when enough was asked to make one.
     pub plan: Option<Result<Plan, AppError>>,
     pub may_break_glass: bool,
+    /// For a restore: the backups it may use, newest first.
+    pub restorable: Vec<crate::actions::plan::Restorable>,
 }
+
+mod restore;
 
 /// How long a silence may be asked for, in the form's choice.
 const SILENCE_CHOICES: [(&str, &str); 8] = [
@@ -117,6 +121,9 @@ fn silence_parameters(page: &ActionPage<'_>) -> AnyView {
 fn parameters(page: &ActionPage<'_>) -> Option<AnyView> {
     if page.action == Action::Silence {
         return Some(silence_parameters(page));
+    }
+    if page.action == Action::Restore {
+        return Some(restore::restore_parameters(page));
     }
     let workload = page.asked.workload.clone()?;
     let status = page.status?;
@@ -192,6 +199,8 @@ fn request_form(page: &ActionPage<'_>, plan: &Plan) -> AnyView {
             {hidden("alertname", asked.alertname.clone())}
             {hidden("duration", asked.minutes.map(|n| format!("{n}m")))}
             {hidden("silence", asked.silence.clone())}
+            {hidden("file", asked.file.clone())}
+            {hidden("copy", asked.copy.clone())}
         }
     };
     let (button, kind, reason_label) = match needs {

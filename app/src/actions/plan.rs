@@ -106,6 +106,24 @@ pub enum Plan {
     Backup {
         cronjob: String,
     },
+    /// Restore the dump `file` (checksum `sha256`, finished at `taken_ms`) into the new
+    /// database `copy` beside the live one, by a Job made from the restore template
+    /// `template`: nothing live changes.
+    RestoreCopy {
+        template: String,
+        file: String,
+        sha256: String,
+        taken_ms: i64,
+        copy: String,
+    },
+}
+
+/// A dump a restore may use: recorded as good and still kept by retention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Restorable {
+    pub file: String,
+    pub sha256: String,
+    pub finished_ms: i64,
 }
 
 /// The objects a plan is made from or checked against (from the caches or a fresh read).
@@ -118,9 +136,12 @@ pub struct Seen {
     pub application: Option<Value>,
     /// Alertmanager's silences, for the plans about silences.
     pub silences: Option<Vec<Silence>>,
-    /// The backup CronJob and the Jobs it owns, for a backup.
+    /// The backup CronJob and the Jobs it owns, for a backup (for a restore: the restore
+    /// template and its Jobs).
     pub cronjob: Option<CronJob>,
     pub jobs: Vec<Job>,
+    /// The dumps a restore may use, newest first.
+    pub restorable: Vec<Restorable>,
 }
 
 /// One line of a preview: what changes, from what, to what.
@@ -158,6 +179,7 @@ impl Plan {
             Plan::Silence { matchers, .. } => format!("Silence/{}", silenced(matchers)),
             Plan::ExpireSilence { id, .. } => format!("Silence/{id}"),
             Plan::Backup { cronjob } => format!("CronJob/{cronjob}"),
+            Plan::RestoreCopy { copy, .. } => format!("Database/{copy}"),
         }
     }
 
@@ -176,6 +198,7 @@ impl Plan {
             Plan::Silence { .. } => Action::Silence,
             Plan::ExpireSilence { .. } => Action::ExpireSilence,
             Plan::Backup { .. } => Action::Backup,
+            Plan::RestoreCopy { .. } => Action::Restore,
         }
     }
 
@@ -189,7 +212,8 @@ impl Plan {
             | Plan::ResumeAutoSync { .. }
             | Plan::Silence { .. }
             | Plan::ExpireSilence { .. }
-            | Plan::Backup { .. } => None,
+            | Plan::Backup { .. }
+            | Plan::RestoreCopy { .. } => None,
         }
     }
 
@@ -244,6 +268,16 @@ impl Plan {
                 "none running".into(),
                 format!("a new dump of the database, by a Job made from the CronJob {cronjob}"),
             )],
+            Plan::RestoreCopy { file, taken_ms, copy, .. } => vec![line(
+                "database copy",
+                "none".into(),
+                format!(
+                    "{copy}: the data as it was at {} (from {file}); the live database is not touched",
+                    chrono::DateTime::from_timestamp_millis(*taken_ms)
+                        .map(|t| t.format("%a %d %b %H:%M UTC").to_string())
+                        .unwrap_or_default()
+                ),
+            )],
         }
     }
 
@@ -281,7 +315,7 @@ impl Plan {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             Plan::Silence { .. } | Plan::ExpireSilence { .. } => None,
-            Plan::Backup { .. } => {
+            Plan::Backup { .. } | Plan::RestoreCopy { .. } => {
                 seen.cronjob.as_ref().and_then(|c| c.metadata.resource_version.clone())
             }
         }
@@ -371,7 +405,7 @@ fn images_of(template: Option<&PodTemplateSpec>) -> Vec<String> {
 }
 
 mod backup;
-pub use backup::{backup_job_name, running_backup};
+pub use backup::{backup_job_name, restore_job_name, running_backup};
 mod checks;
 mod make;
 pub use make::make;

@@ -35,6 +35,7 @@ pub async fn action_page(env: &str, action: &str, query: &str) -> Result<ServerH
     let ready = match parsed {
         Action::Scale => asked.replicas.is_some() || asked.min.is_some() || asked.max.is_some(),
         Action::Silence => asked.minutes.is_some(),
+        Action::Restore => asked.file.is_some() && asked.copy.is_some(),
         _ => true,
     };
     let ask = Ask {
@@ -46,6 +47,11 @@ pub async fn action_page(env: &str, action: &str, query: &str) -> Result<ServerH
     let plan =
         if ready { Some(preview(&context, &caller, &ask).await.map(|p| p.plan)) } else { None };
     let snapshot = context.live.snapshot(index);
+    let restorable = if parsed == Action::Restore {
+        crate::actions::engine::restorable(&context, &environment.name).await?
+    } else {
+        Vec::new()
+    };
     let may_break_glass =
         crate::access::check(caller.principal(), environment, Action::BreakGlass).is_allowed();
     let html = crate::actions::page::action_page(&crate::actions::page::ActionPage {
@@ -57,6 +63,7 @@ pub async fn action_page(env: &str, action: &str, query: &str) -> Result<ServerH
         status: snapshot.as_ref().map(|s| s.status.as_ref()),
         plan,
         may_break_glass,
+        restorable,
     });
     Ok(ServerHtml { title: format!("{} on {env}", action.replace('_', " ")), html })
 }

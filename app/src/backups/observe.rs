@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::model::Outcome;
-use super::report::{read, read_verification, Ended, Verified};
+use super::report::{read, read_restore, read_verification, Ended, Verified};
 use crate::cluster::EnvironmentWatch;
 
 /// Set on Jobs `kubectl create job --from=cronjob/…` makes, and on Gantry's.
@@ -99,6 +99,41 @@ pub fn verification(watch: &EnvironmentWatch, cronjob: &str) -> Option<Verificat
             })
         })
         .max_by_key(|v| (v.finished_ms, v.job.clone()))
+}
+
+/// One restore the cluster shows: its Job, who asked, when, and how it ended (`None`:
+/// running; `Ok((file, database))`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Restore {
+    pub job: String,
+    pub requested_by: Option<String>,
+    pub started_ms: Option<i64>,
+    pub result: Option<Result<(String, String), String>>,
+}
+
+/// The restores made from `template`, newest first.
+pub fn restores(watch: &EnvironmentWatch, template: &str) -> Vec<Restore> {
+    let Some(cron) = watch.cronjob(template) else { return Vec::new() };
+    let mut out: Vec<Restore> = watch
+        .runs_of(&cron)
+        .iter()
+        .map(|(job, pods)| {
+            let (ended, message, code, failure) = ending(job, pods);
+            Restore {
+                job: job.metadata.name.clone().unwrap_or_default(),
+                requested_by: job
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(REQUESTED_BY).cloned()),
+                started_ms: millis(job.status.as_ref().and_then(|s| s.start_time.as_ref()))
+                    .or_else(|| millis(job.metadata.creation_timestamp.as_ref())),
+                result: read_restore(ended, message.as_deref(), code, failure.as_deref()),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (b.started_ms, &b.job).cmp(&(a.started_ms, &a.job)));
+    out
 }
 
 /// How a Job ended, and what its newest pod's container said: (ended, termination

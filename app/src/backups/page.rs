@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::model::{BackupGlance, BackupState, Manifest, Outcome};
-use super::observe::{Schedule, Verification};
+use super::observe::{Restore, Schedule, Verification};
 use super::store::Run;
 use crate::access::Decision;
 use crate::escape::html;
@@ -26,6 +26,9 @@ pub struct Page<'a> {
     /// The verification CronJob's last finished run, if it has one.
     pub verification: Option<Verification>,
     pub verify_cronjob: &'a str,
+    /// The restores the cluster shows, newest first.
+    pub restores: Vec<Restore>,
+    pub restore: Decision,
     pub backup: Decision,
     pub now_ms: i64,
 }
@@ -107,6 +110,7 @@ impl Page<'_> {
         self.summary(&mut out);
         self.schedule(&mut out);
         self.verification(&mut out);
+        self.restores(&mut out);
         self.runs(&mut out);
         ServerHtml { title: self.title(), html: out }
     }
@@ -295,6 +299,49 @@ impl Page<'_> {
             }
         }
         out.push_str("</section>");
+    }
+
+    /// The restores into copies, and the way to ask for one.
+    fn restores(&self, out: &mut String) {
+        out.push_str(r#"<section class="panel" id="backup-restores"><h2>Restores</h2>"#);
+        if self.restore.is_allowed() && self.last_good().is_some() {
+            let note = match &self.restore {
+                Decision::NeedsApproval { approvals: 1 } => " · needs 1 approval",
+                Decision::NeedsApproval { .. } => " · needs approvals",
+                _ => "",
+            };
+            let _ = write!(
+                out,
+                r#"<p><a class="button action" data-action="restore" href="/environments/{}/actions/restore">Restore a copy</a><span class="small muted">{note}</span></p>"#,
+                html(&encoded(self.environment))
+            );
+        }
+        if self.restores.is_empty() {
+            out.push_str(r#"<p class="muted">No restore is shown by the cluster.</p></section>"#);
+            return;
+        }
+        out.push_str(r#"<ul class="restores">"#);
+        for r in &self.restores {
+            let said = match &r.result {
+                None => "running".to_owned(),
+                Some(Ok((file, database))) => {
+                    format!("restored {file} into the database {database}")
+                }
+                Some(Err(reason)) => format!("failed: {reason}"),
+            };
+            let by =
+                r.requested_by.as_deref().map(|b| format!(", asked by {b}")).unwrap_or_default();
+            let _ = write!(
+                out,
+                r#"<li data-job="{}"><code>{}</code> {}{}: {}</li>"#,
+                html(&r.job),
+                html(&r.job),
+                html(&r.started_ms.map(clock).unwrap_or_default()),
+                html(&by),
+                html(&said)
+            );
+        }
+        out.push_str("</ul></section>");
     }
 
     /// Every recorded run, newest first, with its size against the good one before it.

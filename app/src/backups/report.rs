@@ -87,6 +87,30 @@ fn failure(
         })
 }
 
+/// Reads a finished restore run: what it restored into which database, or why it
+/// failed (`None` while it runs).
+pub fn read_restore(
+    ended: Ended,
+    message: Option<&str>,
+    exit_code: Option<i32>,
+    job_failure: Option<&str>,
+) -> Option<Result<(String, String), String>> {
+    let (message, report) = parsed(message);
+    match ended {
+        Ended::Not => None,
+        Ended::Complete => Some(
+            report
+                .as_ref()
+                .and_then(|r| {
+                    let file = r["restored"].as_str()?.to_owned();
+                    Some((file, r["database"].as_str().unwrap_or_default().to_owned()))
+                })
+                .ok_or_else(|| "finished without a report of what it restored".to_owned()),
+        ),
+        Ended::Failed => Some(Err(failure(message, report.as_ref(), exit_code, job_failure))),
+    }
+}
+
 /// What a verification proved: the dump restored into a scratch database, how long it
 /// took, the rows it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]

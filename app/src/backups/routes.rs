@@ -1,7 +1,7 @@
 //! `/backups` as an address: `env` (default: the first environment the caller may see).
 //! The caller must be allowed to view it; an unknown one is refused in words.
 
-use super::observe::{observe, verification};
+use super::observe::{observe, restores, verification};
 use super::page::Page;
 use super::schedule::next_run;
 use crate::access::server::{authorize_for, caller, visible_environments_for};
@@ -59,6 +59,10 @@ pub async fn backups_page(query: &str) -> Result<ServerHtml, AppError> {
         runs: &runs,
         verification,
         verify_cronjob: &environment.backups.verify_cronjob,
+        restores: watch
+            .map(|w| restores(w, &environment.backups.restore_cronjob))
+            .unwrap_or_default(),
+        restore: crate::access::check(caller.principal(), environment, Action::Restore),
         backup: crate::access::check(caller.principal(), environment, Action::Backup),
         now_ms: now.timestamp_millis(),
     };

@@ -28,6 +28,7 @@ pub struct RawEnvironment {
 pub struct RawBackups {
     pub cronjob: Option<String>,
     pub verify_cronjob: Option<String>,
+    pub restore_cronjob: Option<String>,
     pub max_age_hours: Option<u32>,
     pub hold_changes: Option<bool>,
 }
@@ -59,6 +60,7 @@ fn backups(
     };
     let cronjob = name("cronjob", raw.cronjob, defaults.cronjob)?;
     let verify_cronjob = name("verify_cronjob", raw.verify_cronjob, defaults.verify_cronjob)?;
+    let restore_cronjob = name("restore_cronjob", raw.restore_cronjob, defaults.restore_cronjob)?;
     let max_age_hours = raw.max_age_hours.unwrap_or(defaults.max_age_hours);
     if !(1..=24 * 90).contains(&max_age_hours) {
         return Err((
@@ -69,6 +71,7 @@ fn backups(
     Ok(gantry_app::config::BackupConfig {
         cronjob,
         verify_cronjob,
+        restore_cronjob,
         max_age_hours,
         hold_changes: raw.hold_changes.unwrap_or(defaults.hold_changes),
     })

@@ -160,9 +160,9 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
         calls.push(get(&format!("/environments/{env}/workloads/backend"), true, view));
         calls.push(post("/api/environment", vec![("name", (*env).to_owned())], view));
         calls.push(get(&format!("/api/live?env={env}&view=detail"), false, view));
-        for action in ["sync", "scale", "restart", "rollback", "backup"] {
+        for action in ["sync", "scale", "restart", "rollback", "backup", "restore"] {
             let act = Need::Rank(i, Rank::Operator);
-            let query = if matches!(action, "sync" | "backup") {
+            let query = if matches!(action, "sync" | "backup" | "restore") {
                 String::new()
             } else {
                 "?workload=backend".to_owned()

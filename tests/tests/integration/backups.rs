@@ -488,3 +488,95 @@ async fn the_simulated_restore_checks_its_dump_and_reports_as_restore_sh_does(db
     assert!(said.contains("checksum mismatch"), "{said}");
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_copy_is_restored_from_a_kept_backup_once_and_nothing_live_changes(db: PgPool) {
+    use gantry_tests::actions::{ask, object};
+    let app = spawn_on_simulator_with(
+        db.clone(),
+        &[("GANTRY_SIMULATOR_SPEED", "20")],
+        Background::OnDemand,
+    )
+    .await;
+    assert!(app.record_backups().await);
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    let staging = "co2-calculator-staging";
+    // Staging's only good backup, three nights old (the two after it failed).
+    let kept = cluster.nas.list(staging);
+    assert_eq!(kept.len(), 1);
+    let file = kept[0].file.clone();
+    let admin = app.client_as("admin").await;
+    let page = admin
+        .get(app.url("/environments/staging/actions/restore"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(r#"<option value="{file}""#)),
+        "the kept backup is offered: {page}"
+    );
+    let before = object(&app, gantry_sim::resources::ids::DEPLOYMENT, staging, "backend")["spec"]
+        ["replicas"]
+        .clone();
+
+    // Refused in words: no copy named (never over the live database), a dump not kept, a
+    // name that is not a database name.
+    let base = json!({"environment": "staging", "action": "restore", "reason": "check last week's numbers"});
+    let with = |extra: serde_json::Value| {
+        let mut body = base.clone();
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let (status, body) = ask(&app, &admin, with(json!({"file": file}))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("never over it"), "{body}");
+    let (status, body) =
+        ask(&app, &admin, with(json!({"file": "co2-19990101T000000Z-x.dump", "copy": "co2_copy"})))
+            .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) =
+        ask(&app, &admin, with(json!({"file": file, "copy": "Robert'); drop"}))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("database name"), "{body}");
+
+    // Staging restores after one approval by default: the admin asks, the approver approves.
+    let (status, body) =
+        ask(&app, &admin, with(json!({"file": file, "copy": "staging_copy"}))).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["request"]["state"], "pending", "{body}");
+    let id = body["request"]["id"].as_i64().unwrap();
+    let approver = app.client_as("approver").await;
+    let (status, body) = gantry_tests::actions::step(&app, &approver, id, "approve").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["request"]["state"], "succeeded", "{body}");
+    let name = format!("db-restore-gantry-{id}");
+    let job = object(&app, JOB, staging, &name);
+    let env = job["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap().clone();
+    let setting = |key: &str| env.iter().find(|e| e["name"] == key).map(|e| e["value"].clone());
+    assert_eq!(setting("BACKUP_FILE"), Some(json!(file)));
+    assert_eq!(setting("EXPECTED_SHA256"), Some(json!(kept[0].sha256)));
+    assert_eq!(setting("RESTORE_COPY"), Some(json!("staging_copy")));
+
+    // Followed on the Backups page to its outcome; the live workloads untouched.
+    let restored = || async {
+        let html =
+            admin.get(app.url("/backups?env=staging")).send().await.unwrap().text().await.unwrap();
+        html.contains(&format!("restored {file} into the database staging_copy")).then_some(html)
+    };
+    eventually_some(Duration::from_secs(30), "the restore on the Backups page", restored).await;
+    let after = object(&app, gantry_sim::resources::ids::DEPLOYMENT, staging, "backend")["spec"]
+        ["replicas"]
+        .clone();
+    assert_eq!(before, after, "nothing live changes");
+
+    // On prod a restore needs two approvals.
+    let prod_file = cluster.nas.list(PROD)[0].file.clone();
+    let prod = json!({"environment": "prod", "action": "restore", "file": prod_file, "copy": "prod_copy", "reason": "audit"});
+    let (status, body) = ask(&app, &admin, prod).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["request"]["approvals_needed"], 2, "{body}");
+    app.stop().await;
+}

@@ -73,6 +73,8 @@ fn addresses() -> Vec<String> {
     }
     templates.push("/monitoring?env=prod&from=2026-12-01T10:00&to={}");
     templates.push("/backups?env={}");
+    templates.push("/environments/prod/actions/restore?file={}&copy=prod_copy");
+    templates.push("/environments/prod/actions/restore?file=x.dump&copy={}");
     templates.push("/backups?env=prod&x={}");
     templates.push("/history/compare?from={}&to=prod");
     templates.push("/history/compare?from=staging&to={}");

@@ -16,6 +16,9 @@ pub struct Asked {
     pub alertname: Option<String>,
     pub minutes: Option<u32>,
     pub silence: Option<String>,
+    /// Restores: the dump to restore, and the new database to restore it into.
+    pub file: Option<String>,
+    pub copy: Option<String>,
 }
 
 impl Asked {
@@ -54,6 +57,27 @@ impl Asked {
                     asked.minutes = Some(minutes.ok_or_else(|| {
                         format!("The duration must be between 5 minutes and 7 days, such as 30m, 2h or 1d, not “{value}”.")
                     })?);
+                }
+                "file" => {
+                    // A dump's name as backup.sh makes it: no path, no leading dot.
+                    let fine = value.len() <= 200
+                        && !value.starts_with('.')
+                        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+                    if !fine {
+                        return Err("The backup must be named as the Backups page lists it (letters, digits, '.', '_' and '-').".into());
+                    }
+                    asked.file = Some(value.to_owned());
+                }
+                "copy" => {
+                    let fine = value.len() <= 63
+                        && value.starts_with(|c: char| c.is_ascii_lowercase())
+                        && value
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                    if !fine {
+                        return Err("The copy's database name must start with a letter and hold at most 63 lowercase letters, digits and '_'.".into());
+                    }
+                    asked.copy = Some(value.to_owned());
                 }
                 "silence" => {
                     // Alertmanager's ids are UUIDs.

@@ -17,6 +17,11 @@ pub fn backup_job_name(cronjob: &str, request_id: i64) -> String {
     format!("{}{tail}", head.trim_end_matches('-'))
 }
 
+/// The Job a restore request runs in: `<template>-gantry-<request>`, as for backups.
+pub fn restore_job_name(template: &str, request_id: i64) -> String {
+    backup_job_name(template, request_id)
+}
+
 fn finished(job: &Job) -> bool {
     job.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
         cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
@@ -43,6 +48,54 @@ pub fn backup(env: &EnvironmentConfig, seen: &Seen) -> Result<Plan, AppError> {
         )));
     }
     Ok(Plan::Backup { cronjob: cronjob.clone() })
+}
+
+/// Restoring a recorded, retained dump into a new database (`seen.cronjob`: the restore
+/// template). In place is not offered yet: it must stop the writers, take a safety backup
+/// and bring them back, step by step, and that is not built.
+pub fn restore(
+    env: &EnvironmentConfig,
+    asked: &super::Asked,
+    seen: &Seen,
+) -> Result<Plan, AppError> {
+    let template = &env.backups.restore_cronjob;
+    if seen.cronjob.is_none() {
+        return Err(AppError::Conflict(format!(
+            "There is no CronJob {template} in {} (namespace {}) holding the restore Job's template: the README's Backups section says what the chart should carry.",
+            env.name, env.namespace
+        )));
+    }
+    let Some(file) = asked.file.as_deref() else {
+        return Err(AppError::Invalid(
+            "Say which backup to restore (file=<name>, as the Backups page lists it).".into(),
+        ));
+    };
+    let Some(found) = seen.restorable.iter().find(|r| r.file == file) else {
+        let kept: Vec<&str> = seen.restorable.iter().take(5).map(|r| r.file.as_str()).collect();
+        return Err(AppError::NotFound(format!(
+            "{file} is not a good backup of {} that retention still keeps. Newest kept: {}.",
+            env.name,
+            if kept.is_empty() { "none".to_owned() } else { kept.join(", ") }
+        )));
+    };
+    let Some(copy) = asked.copy.clone() else {
+        return Err(AppError::Invalid(
+            "Name the new database to restore into (copy=<name>): this version restores into a copy beside the live database, never over it.".into(),
+        ));
+    };
+    if let Some(job) = running_backup(seen) {
+        return Err(AppError::Conflict(format!(
+            "A restore of {} is running already (Job {job}): wait for it to end.",
+            env.name
+        )));
+    }
+    Ok(Plan::RestoreCopy {
+        template: template.clone(),
+        file: found.file.clone(),
+        sha256: found.sha256.clone(),
+        taken_ms: found.finished_ms,
+        copy,
+    })
 }
 
 #[cfg(test)]

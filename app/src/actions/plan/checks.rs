@@ -2,9 +2,9 @@
 //! what it meant when asked?) and after a crash (is its change in place?).
 
 use super::{
-    auto_sync, backup_job_name, bounds, replicas, replicaset_of_revision, revision_of,
-    running_backup, silence_marker, template_fingerprint, text, workload_template, Plan, Seen,
-    INFO_REQUEST, RESTARTED_AT,
+    auto_sync, backup_job_name, bounds, replicas, replicaset_of_revision, restore_job_name,
+    revision_of, running_backup, silence_marker, template_fingerprint, text, workload_template,
+    Plan, Seen, INFO_REQUEST, RESTARTED_AT,
 };
 use serde_json::Value;
 
@@ -71,6 +71,14 @@ impl Plan {
             }
             // A new silence means the same whenever it runs.
             Plan::Silence { .. } => {}
+            Plan::RestoreCopy { template, .. } => {
+                if now.cronjob.is_none() {
+                    return Err(gone(&format!("the restore template {template}")));
+                }
+                if let Some(job) = running_backup(now) {
+                    return Err(format!("a restore is running already: {job}"));
+                }
+            }
             Plan::Backup { cronjob } => {
                 if now.cronjob.is_none() {
                     return Err(gone(&format!("the CronJob {cronjob}")));
@@ -123,6 +131,10 @@ impl Plan {
                     .unwrap_or_default()
                     .iter()
                     .any(|s| s.comment.ends_with(&marker))
+            }
+            Plan::RestoreCopy { template, .. } => {
+                let name = restore_job_name(template, request_id);
+                now.jobs.iter().any(|j| j.metadata.name.as_deref() == Some(name.as_str()))
             }
             Plan::Backup { cronjob } => {
                 let name = backup_job_name(cronjob, request_id);

@@ -27,6 +27,7 @@ pub fn make(
         Action::Silence => silence(env, asked),
         Action::ExpireSilence => expire_silence(env, asked, seen),
         Action::Backup => super::backup::backup(env, seen),
+        Action::Restore => super::backup::restore(env, asked, seen),
         Action::Scale | Action::Restart | Action::Rollback => {
             let Some(name) = asked.workload.as_deref() else {
                 return Err(AppError::Invalid(format!("Say which workload to {}.", action.verb())));

@@ -185,7 +185,7 @@ contract!(gantry_makes_a_backup_job_from_a_cronjob_template_once_per_request, |t
     .unwrap();
     let seen = plan::Seen { cronjob: Some(cronjob), ..plan::Seen::default() };
     let asker = Asker { namespace: &t.namespace, request_id: 42, name: "Oscar Operator" };
-    let made = run(&t.client, &seen, &asker).await.unwrap();
+    let made = run(&t.client, &seen, &asker, "backup", &[]).await.unwrap();
     assert_eq!(
         made.as_deref(),
         Some("the backup Job db-backup-gantry-42 is running (made from the CronJob db-backup)")
@@ -202,7 +202,7 @@ contract!(gantry_makes_a_backup_job_from_a_cronjob_template_once_per_request, |t
     assert_eq!(labels["controller-uid"], job.metadata.uid.unwrap());
     assert_eq!(labels["app"], "db-backup");
     // The same request again meets its own Job: a 409, taken as done, no second Job.
-    let again = run(&t.client, &seen, &asker).await.unwrap();
+    let again = run(&t.client, &seen, &asker, "backup", &[]).await.unwrap();
     assert_eq!(
         again.as_deref(),
         Some("the backup Job db-backup-gantry-42 was already made for this request")
