@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use gantry_app::context::ServerContext;
-use gantry_app::monitoring::prometheus::Credentials;
 use leptos::prelude::LeptosOptions;
-use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
@@ -367,10 +365,10 @@ fn app_state(
             let alertmanager = settings
                 .alertmanager
                 .clone()
-                .map(|url| (url, credentials(&settings.alertmanager_auth)));
+                .map(|url| (url, settings.alertmanager_auth.credentials()));
             let monitoring = gantry_app::monitoring::Monitoring::new(
                 config.clone(),
-                credentials(&settings.prometheus_auth),
+                settings.prometheus_auth.credentials(),
                 alertmanager,
             )
             .map_err(StartupError::Monitoring)?;
@@ -404,19 +402,6 @@ fn app_state(
         sessions,
         pages: Arc::default(),
     }))
-}
-
-/// The configured credentials as the monitoring clients take them.
-fn credentials(auth: &crate::config::PrometheusAuth) -> Credentials {
-    match auth {
-        crate::config::PrometheusAuth::None => Credentials::None,
-        crate::config::PrometheusAuth::Bearer(token) => {
-            Credentials::Bearer(token.expose_secret().to_owned())
-        }
-        crate::config::PrometheusAuth::Basic { user, password } => {
-            Credentials::Basic { user: user.clone(), password: password.expose_secret().to_owned() }
-        }
-    }
 }
 
 /// The demo's cluster: the simulator on loopback, with a kubeconfig for kubectl.

@@ -2,6 +2,7 @@
 //! against a per-test database, and talk to it over HTTP.
 
 pub mod actions;
+pub mod backups;
 pub mod history;
 pub mod oidc;
 pub mod prometheus;

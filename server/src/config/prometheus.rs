@@ -35,6 +35,22 @@ pub enum PrometheusAuth {
     },
 }
 
+impl PrometheusAuth {
+    /// The credentials as the monitoring clients take them.
+    pub fn credentials(&self) -> gantry_app::monitoring::prometheus::Credentials {
+        use gantry_app::monitoring::prometheus::Credentials;
+        use secrecy::ExposeSecret;
+        match self {
+            PrometheusAuth::None => Credentials::None,
+            PrometheusAuth::Bearer(token) => Credentials::Bearer(token.expose_secret().to_owned()),
+            PrometheusAuth::Basic { user, password } => Credentials::Basic {
+                user: user.clone(),
+                password: password.expose_secret().to_owned(),
+            },
+        }
+    }
+}
+
 impl std::fmt::Debug for PrometheusAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -23,5 +23,6 @@ mod live;
 mod monitoring;
 mod prometheus;
 mod protection;
+mod restores;
 mod sessions;
 mod silences;
