@@ -47,6 +47,20 @@ pub struct Ask {
     pub break_glass: bool,
     /// The fingerprint of the plan the person previewed, when the form carried one.
     pub previewed: Option<String>,
+    /// What the person typed to confirm a restore (the environment's name).
+    pub confirm: Option<String>,
+}
+
+/// A restore goes ahead only when the person typed the environment's name: the last
+/// look at where the data goes before it is replaced.
+fn confirmed(action: Action, env: &EnvironmentConfig, typed: Option<&str>) -> Result<(), AppError> {
+    if action != Action::Restore || typed.map(str::trim) == Some(env.name.as_str()) {
+        return Ok(());
+    }
+    Err(AppError::Invalid(format!(
+        "Type the environment's name, {}, to confirm the restore.",
+        env.name
+    )))
 }
 
 fn who(caller: &Caller) -> Who {
@@ -246,6 +260,7 @@ pub async fn request(
             return Err(AppError::Conflict(format!("What this would do has changed since your preview: it would now be “{}”. Look at the preview again.", plan.summary())));
         }
     }
+    confirmed(plan.action(), env, ask.confirm.as_deref())?;
     let reason = ask.reason.trim();
     let mut approvals = match decision {
         Decision::NeedsApproval { approvals } => approvals,
@@ -331,9 +346,13 @@ pub async fn decide(
     id: i64,
     approve: bool,
     comment: &str,
+    confirm: Option<&str>,
 ) -> Result<Stored, AppError> {
     let stored = visible(context, caller, id).await?;
     let env = environment(context, &stored.environment)?.1;
+    if approve {
+        confirmed(stored.plan.action(), env, confirm)?;
+    }
     // Deciding takes the approver role there; the rules refuse anyone else (recorded).
     let approver = check(caller.principal(), env, Action::Approve).is_allowed();
     let decided = store::decide(&context.db, id, &who(caller), approver, approve, comment).await;

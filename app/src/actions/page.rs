@@ -223,15 +223,42 @@ fn request_form(page: &ActionPage<'_>, plan: &Plan) -> AnyView {
             </form>
         }
     });
+    let confirm = confirm_field(page.action, &page.env.name);
     view! {
         <form class="panel request" method="post" action="/api/actions" id="request" data-decision=kind>
             {fields()}
+            {confirm}
             <label>{reason_label} " " <textarea name="reason" id="reason" required=reason_required maxlength="2000"></textarea></label>
             <button type="submit" id="submit-request">{button}</button>
         </form>
         {glass}
     }
     .into_any()
+}
+
+/// For a restore: the environment's name, typed by whoever asks or approves.
+fn confirm_field(action: Action, env: &str) -> Option<AnyView> {
+    (action == Action::Restore).then(|| {
+        view! {
+            <label>{format!("Type {env} to confirm the restore ")}
+                <input type="text" name="confirm" id="confirm" required autocomplete="off" pattern=regex_literal(env)/>
+            </label>
+        }
+        .into_any()
+    })
+}
+
+/// `text` as an HTML `pattern` matching exactly it.
+fn regex_literal(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
 }
 
 pub fn action_page(page: &ActionPage<'_>) -> String {
@@ -351,9 +378,10 @@ pub fn request_page(request: &Stored, now: Option<Result<(), String>>, allowed: 
         let post = |step: &'static str| format!("/api/requests/{id}/{step}");
         let decide = allowed.decide.then(|| view! {
             <form class="panel decide" method="post" id="decide" action=post("approve")>
+                {confirm_field(request.plan.action(), &request.environment)}
                 <label>"Comment (optional) " <textarea name="comment" maxlength="2000"></textarea></label>
                 <button type="submit" id="approve">"Approve"</button>
-                <button type="submit" class="danger" id="reject" formaction=post("reject")>"Reject"</button>
+                <button type="submit" class="danger" id="reject" formaction=post("reject") formnovalidate>"Reject"</button>
             </form>
         });
         let cancel = allowed.cancel.then(|| view! {

@@ -110,6 +110,7 @@ async fn request(
             reason: field(&pairs, "reason").unwrap_or_default().to_owned(),
             break_glass: matches!(field(&pairs, "break_glass"), Some("1" | "true" | "on")),
             previewed: field(&pairs, "previewed").filter(|v| !v.is_empty()).map(str::to_owned),
+            confirm: field(&pairs, "confirm").map(str::to_owned),
         };
         engine::request(&state.context, &caller, ask).await
     }
@@ -139,9 +140,10 @@ async fn step(
             ));
         }
         let context = &state.context;
+        let confirm = field(&pairs, "confirm");
         match step.as_str() {
-            "approve" => engine::decide(context, &caller, id, true, &comment).await,
-            "reject" => engine::decide(context, &caller, id, false, &comment).await,
+            "approve" => engine::decide(context, &caller, id, true, &comment, confirm).await,
+            "reject" => engine::decide(context, &caller, id, false, &comment, None).await,
             "cancel" => engine::cancel(context, &caller, id).await,
             "acknowledge" => engine::acknowledge(context, &caller, id).await,
             other => Err(AppError::NotFound(format!(

@@ -141,14 +141,47 @@ async fn a_copy_is_restored_from_a_kept_backup_once_and_nothing_live_changes(db:
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().unwrap().contains("database name"), "{body}");
 
-    // Staging restores after one approval by default: the admin asks, the approver approves.
+    // The requester types the environment's name, or nothing is asked.
     let (status, body) =
-        ask(&app, &admin, with(json!({"file": file, "copy": "staging_copy"}))).await;
+        ask(&app, &admin, with(json!({"file": file, "copy": "staging_copy", "confirm": "prod"})))
+            .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("Type the environment's name, staging"));
+    let preview = format!("/environments/staging/actions/restore?file={file}&copy=staging_copy");
+    let preview = admin.get(app.url(&preview)).send().await.unwrap().text().await.unwrap();
+    assert!(preview.contains(r#"name="confirm""#), "the request form asks for it: {preview}");
+    assert!(preview.contains("Type staging to confirm the restore"));
+
+    // Staging restores after one approval by default: the admin asks, the approver approves
+    // — typing the name too.
+    let (status, body) = ask(
+        &app,
+        &admin,
+        with(json!({"file": file, "copy": "staging_copy", "confirm": "staging"})),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["request"]["state"], "pending", "{body}");
     let id = body["request"]["id"].as_i64().unwrap();
     let approver = app.client_as("approver").await;
+    let request_page = approver
+        .get(app.url(&format!("/requests/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(request_page.contains(r#"name="confirm""#), "the approval asks for the name too");
     let (status, body) = gantry_tests::actions::step(&app, &approver, id, "approve").await;
+    assert_eq!(status, 400, "an approval without the name: {body}");
+    let (status, body) = gantry_tests::actions::post(
+        &app,
+        &approver,
+        &format!("/api/requests/{id}/approve"),
+        json!({"confirm": "staging"}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["request"]["state"], "succeeded", "{body}");
     let name = format!("db-restore-gantry-{id}");
@@ -173,7 +206,7 @@ async fn a_copy_is_restored_from_a_kept_backup_once_and_nothing_live_changes(db:
 
     // On prod a restore needs two approvals.
     let prod_file = cluster.nas.list(PROD)[0].file.clone();
-    let prod = json!({"environment": "prod", "action": "restore", "file": prod_file, "copy": "prod_copy", "reason": "audit"});
+    let prod = json!({"environment": "prod", "action": "restore", "file": prod_file, "copy": "prod_copy", "reason": "audit", "confirm": "prod"});
     let (status, body) = ask(&app, &admin, prod).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["request"]["approvals_needed"], 2, "{body}");
