@@ -211,6 +211,12 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request sent")
     }
 
+    /// The page at `path` as `client` sees it (any status), as text.
+    pub async fn page_as(&self, client: &reqwest::Client, path: &str) -> String {
+        let response = client.get(self.url(path)).send().await.expect("request sent");
+        response.text().await.expect("a body")
+    }
+
     /// Waits until /ready answers 200 (every environment's watches synced).
     pub async fn wait_ready(&self) {
         let ready = || async { self.get("/ready").await.status() == 200 };

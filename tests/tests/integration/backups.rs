@@ -145,8 +145,7 @@ async fn the_state_shows_on_the_overview_the_environment_page_and_backups(db: Pg
     assert!(dev.contains("No good backup of dev has been recorded"));
     assert!(dev.contains("No verification has run"));
     let admin = app.client_as("admin").await;
-    let offered =
-        admin.get(app.url("/backups?env=dev")).send().await.unwrap().text().await.unwrap();
+    let offered = app.page_as(&admin, "/backups?env=dev").await;
     assert!(offered.contains(r#"href="/environments/dev/actions/backup""#), "an admin may back up");
 
     let unknown = viewer.get(app.url("/backups?env=nowhere")).send().await.unwrap();
@@ -206,8 +205,7 @@ async fn what_a_backup_pod_says_comes_out_inert(db: PgPool) {
     assert!(reason.unwrap_or_default().contains(PROBE), "recorded as said");
     for person in ["stakeholder", "admin"] {
         let client = app.client_as(person).await;
-        let html =
-            client.get(app.url("/backups?env=dev")).send().await.unwrap().text().await.unwrap();
+        let html = app.page_as(&client, "/backups?env=dev").await;
         assert!(html.contains("db-backup-hostile"));
         assert!(!html.contains("<x-probe>"), "{person}: the reason is escaped");
     }
@@ -291,7 +289,7 @@ async fn back_up_now_runs_the_cronjobs_template_once_per_request(db: PgPool) {
             .await
             .unwrap();
     assert_eq!((by.as_deref(), request), (Some("Alice Admin"), Some(id)));
-    let page = admin.get(app.url("/backups?env=dev")).send().await.unwrap().text().await.unwrap();
+    let page = app.page_as(&admin, "/backups?env=dev").await;
     assert!(page.contains("manual, by Alice Admin"), "{page}");
     assert_eq!(
         audit_kinds(&db, id).await,
@@ -345,14 +343,7 @@ async fn a_stale_backup_holds_syncs_on_prod_until_the_glass_is_broken(db: PgPool
     let (status, body) = ask(&app, &admin, scale).await;
     assert_eq!(status, 201, "staging holds nothing, stale or not: {body}");
     // The action page says so before the form, with Back up now one click away.
-    let page = admin
-        .get(app.url("/environments/prod/actions/sync"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page_as(&admin, "/environments/prod/actions/sync").await;
     assert!(
         page.contains(r#"id="backup-hold""#)
             && page.contains(r#"href="/environments/prod/actions/backup""#),

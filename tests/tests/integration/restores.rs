@@ -26,8 +26,7 @@ async fn a_failed_verification_says_the_newest_dump_does_not_restore(db: PgPool)
     run_by_hand(&app, PROD, "db-verify", "db-verify-manual-1");
     let viewer = app.client_as("stakeholder").await;
     let failed = || async {
-        let html =
-            viewer.get(app.url("/backups?env=prod")).send().await.unwrap().text().await.unwrap();
+        let html = app.page_as(&viewer, "/backups?env=prod").await;
         html.contains(r#"data-verified="failed""#).then_some(html)
     };
     let html =
@@ -105,14 +104,7 @@ async fn a_copy_is_restored_from_a_kept_backup_once_and_nothing_live_changes(db:
     assert_eq!(kept.len(), 1);
     let file = kept[0].file.clone();
     let admin = app.client_as("admin").await;
-    let page = admin
-        .get(app.url("/environments/staging/actions/restore"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page_as(&admin, "/environments/staging/actions/restore").await;
     assert!(
         page.contains(&format!(r#"<option value="{file}""#)),
         "the kept backup is offered: {page}"
@@ -148,7 +140,7 @@ async fn a_copy_is_restored_from_a_kept_backup_once_and_nothing_live_changes(db:
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().unwrap().contains("Type the environment's name, staging"));
     let preview = format!("/environments/staging/actions/restore?file={file}&copy=staging_copy");
-    let preview = admin.get(app.url(&preview)).send().await.unwrap().text().await.unwrap();
+    let preview = app.page_as(&admin, &preview).await;
     assert!(preview.contains(r#"name="confirm""#), "the request form asks for it: {preview}");
     assert!(preview.contains("Type staging to confirm the restore"));
 
@@ -164,14 +156,7 @@ async fn a_copy_is_restored_from_a_kept_backup_once_and_nothing_live_changes(db:
     assert_eq!(body["request"]["state"], "pending", "{body}");
     let id = body["request"]["id"].as_i64().unwrap();
     let approver = app.client_as("approver").await;
-    let request_page = approver
-        .get(app.url(&format!("/requests/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let request_page = app.page_as(&approver, &format!("/requests/{id}")).await;
     assert!(request_page.contains(r#"name="confirm""#), "the approval asks for the name too");
     let (status, body) = gantry_tests::actions::step(&app, &approver, id, "approve").await;
     assert_eq!(status, 400, "an approval without the name: {body}");
@@ -194,8 +179,7 @@ async fn a_copy_is_restored_from_a_kept_backup_once_and_nothing_live_changes(db:
 
     // Followed on the Backups page to its outcome; the live workloads untouched.
     let restored = || async {
-        let html =
-            admin.get(app.url("/backups?env=staging")).send().await.unwrap().text().await.unwrap();
+        let html = app.page_as(&admin, "/backups?env=staging").await;
         html.contains(&format!("restored {file} into the database staging_copy")).then_some(html)
     };
     eventually_some(Duration::from_secs(30), "the restore on the Backups page", restored).await;
