@@ -38,6 +38,8 @@ pub struct BackupConfig {
     pub verify_cronjob: String,
     /// The (suspended) CronJob holding the restore Job's template.
     pub restore_cronjob: String,
+    /// The workloads that write to the database: stopped during a restore in place.
+    pub stop_during_restore: Vec<String>,
     /// Older than this, the last good backup is stale.
     pub max_age_hours: u32,
     /// While it is stale: Sync and Roll back are held (break-glass can still run them).
@@ -50,6 +52,7 @@ impl Default for BackupConfig {
             cronjob: "db-backup".into(),
             verify_cronjob: "db-verify".into(),
             restore_cronjob: "db-restore".into(),
+            stop_during_restore: vec!["backend".into(), "celery-worker".into()],
             max_age_hours: 26,
             hold_changes: false,
         }

@@ -47,3 +47,10 @@ pub async fn audit_kinds(db: &PgPool, id: i64) -> Vec<String> {
     .await
     .unwrap()
 }
+
+/// GETs JSON as `client`; the status and the answer's body.
+pub async fn get_json(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Value) {
+    let response = client.get(app.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}

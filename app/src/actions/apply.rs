@@ -85,6 +85,20 @@ pub async fn fetch(client: &Client, namespace: &str, plan: &Plan) -> Result<Seen
         Plan::Backup { cronjob } | Plan::RestoreCopy { template: cronjob, .. } => {
             return super::backup::fetch(client, namespace, cronjob).await
         }
+        Plan::Restore(r) => {
+            let mut seen = super::backup::fetch(client, namespace, &r.template).await?;
+            let deployments = Api::<Deployment>::namespaced(client.clone(), namespace);
+            for (workload, _) in &r.stop {
+                if let Some(d) = deployments.get_opt(workload).await? {
+                    let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+                    seen.workloads.push((workload.clone(), replicas));
+                }
+            }
+            if let Some(app) = &r.pause_auto_sync {
+                seen.application = read_application(client, app).await?;
+            }
+            return Ok(seen);
+        }
     }
     Ok(seen)
 }
@@ -185,7 +199,7 @@ pub async fn execute(client: &Client, plan: &Plan, cx: &Context<'_>) -> Outcome 
     ))
 }
 
-enum Step {
+pub(super) enum Step {
     Refused(String),
     Kube(kube::Error),
 }
@@ -331,6 +345,9 @@ async fn write(
         Plan::Silence { .. } | Plan::ExpireSilence { .. } => {
             Err(Step::Refused("a silence is made in Alertmanager, not in the cluster".into()))
         }
+        Plan::Restore(_) => Err(Step::Refused(
+            "a restore in place runs step by step (actions::restore), not as one write".into(),
+        )),
         Plan::Backup { cronjob } => {
             let asker =
                 super::backup::Asker { namespace: ns, request_id: cx.request_id, name: cx.name };
@@ -363,7 +380,7 @@ fn workload_version(kind: WorkloadKind, seen: &Seen) -> Value {
 }
 
 /// Patches a Deployment or StatefulSet, or (`scale`) its scale subresource.
-async fn patch_workload(
+pub(super) async fn patch_workload(
     client: &Client,
     namespace: &str,
     kind: WorkloadKind,
@@ -399,7 +416,7 @@ async fn patch_workload(
 
 /// Turns the application's auto-sync off and says so on the application itself: by whom,
 /// when, why, and what the policy was (restored on resume).
-async fn pause(
+pub(super) async fn pause(
     client: &Client,
     app: &AppRef,
     object: &Value,

@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 use kube::api::{Api, ListParams, PostParams};
 use kube::Client;
 
-use super::plan::{backup_job_name, Seen};
+use super::plan::{backup_job_name, Restorable, Seen};
 use crate::backups::observe::{INSTANTIATE, REQUEST, REQUESTED_BY};
 
 /// The CronJob and the Jobs it owns, fresh from the API.
@@ -104,4 +104,34 @@ pub async fn run(
         }
         Err(error) => Err(error),
     }
+}
+
+/// The dumps a restore of `environment` may use: good runs recorded whose file the newest
+/// good run's retention still keeps, newest first.
+pub async fn restorable(
+    db: &sqlx::PgPool,
+    environment: &str,
+) -> Result<Vec<Restorable>, sqlx::Error> {
+    let runs = crate::backups::store::runs(db, environment, 200).await?;
+    let good: Vec<(i64, &crate::backups::model::Manifest)> = runs
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            crate::backups::model::Outcome::Succeeded(m) => Some((r.finished_ms.unwrap_or(0), m)),
+            _ => None,
+        })
+        .collect();
+    let Some((_, newest)) = good.first() else { return Ok(Vec::new()) };
+    let kept = |file: &str| {
+        newest.retained.is_empty() && file == newest.file
+            || newest.retained.iter().any(|f| f == file)
+    };
+    Ok(good
+        .iter()
+        .filter(|(_, m)| kept(&m.file))
+        .map(|(at, m)| Restorable {
+            file: m.file.clone(),
+            sha256: m.sha256.clone(),
+            finished_ms: *at,
+        })
+        .collect())
 }

@@ -175,6 +175,15 @@ pub async fn preview(
             };
             seen.cronjob = template.map(|t| t.as_ref().clone());
             seen.restorable = restorable(context, &env.name).await?;
+            seen.workloads = env
+                .backups
+                .stop_during_restore
+                .iter()
+                .filter_map(|w| {
+                    let d = watch?.deployment(w)?;
+                    Some((w.clone(), d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)))
+                })
+                .collect();
         }
         _ => {}
     }
@@ -183,36 +192,12 @@ pub async fn preview(
     Ok(Preview { plan, decision, seen_version: version })
 }
 
-/// The dumps a restore of `environment` may use: good runs recorded whose file the newest
-/// good run's retention still keeps, newest first.
+/// The dumps a restore of `environment` may use (see `backup::restorable`).
 pub async fn restorable(
     context: &ServerContext,
     environment: &str,
 ) -> Result<Vec<plan::Restorable>, AppError> {
-    let runs = crate::backups::store::runs(&context.db, environment, 200)
-        .await
-        .map_err(|e| internal(&e))?;
-    let good: Vec<(i64, &crate::backups::model::Manifest)> = runs
-        .iter()
-        .filter_map(|r| match &r.outcome {
-            crate::backups::model::Outcome::Succeeded(m) => Some((r.finished_ms.unwrap_or(0), m)),
-            _ => None,
-        })
-        .collect();
-    let Some((_, newest)) = good.first() else { return Ok(Vec::new()) };
-    let kept = |file: &str| {
-        newest.retained.is_empty() && file == newest.file
-            || newest.retained.iter().any(|f| f == file)
-    };
-    Ok(good
-        .iter()
-        .filter(|(_, m)| kept(&m.file))
-        .map(|(at, m)| plan::Restorable {
-            file: m.file.clone(),
-            sha256: m.sha256.clone(),
-            finished_ms: *at,
-        })
-        .collect())
+    super::backup::restorable(&context.db, environment).await.map_err(|e| internal(&e))
 }
 
 fn parse_action(name: &str) -> Result<Action, AppError> {
@@ -326,9 +311,21 @@ pub async fn request(
 }
 
 /// Executes in a task of its own (a client that goes away does not stop it half-way) and
-/// waits for it.
+/// waits for it — except a restore in place, which takes minutes: its page follows it.
 async fn run_now(context: &ServerContext, id: i64) -> Result<Stored, AppError> {
+    let long = store::load(&context.db, id)
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|s| matches!(s.plan, plan::Plan::Restore(_)));
     let task = tokio::spawn(run(context.clone(), id));
+    if long {
+        // Answered at once (approved, about to run): the request's page follows it.
+        return store::load(&context.db, id)
+            .await
+            .map_err(|e| internal(&e))?
+            .ok_or_else(|| AppError::NotFound(format!("There is no request {id}.")));
+    }
     if let Ok(Some(stored)) = task.await {
         return Ok(stored);
     }
@@ -452,6 +449,10 @@ pub async fn run(context: ServerContext, id: i64) -> Option<Stored> {
             match context.live.watches().get(index) {
                 _ if request.plan.is_silence() => {
                     super::silences::execute(&context, &request.plan, &cx).await
+                }
+                Some(watch) if matches!(request.plan, super::plan::Plan::Restore(_)) => {
+                    super::restore::run(&context, watch.client(), &request.plan, &cx, &env.name)
+                        .await
                 }
                 Some(watch) => apply::execute(watch.client(), &request.plan, &cx).await,
                 None => Outcome::Failed("this server watches no cluster".into()),

@@ -79,7 +79,7 @@ fn label(action: Action) -> &'static str {
         Action::Rollback => "Roll back",
         Action::ResumeAutoSync => "Resume auto-sync",
         Action::Backup => "Back up now",
-        Action::Restore => "Restore a copy",
+        Action::Restore => "Restore",
         Action::Silence => "Silence",
         Action::ExpireSilence => "Expire silence",
         Action::View | Action::Approve | Action::BreakGlass | Action::ViewAudit => "",
@@ -163,8 +163,8 @@ pub fn explain(
             env.name, env.backups.cronjob
         ),
         Action::Restore => format!(
-            "Restores a good backup of {} that retention still keeps into a new database beside the live one (a Job made from the CronJob {}'s template, which checks the dump's checksum first): the live database is not touched. Restoring over the live database is not offered in this version.",
-            env.name, env.backups.restore_cronjob
+            "Restores a good backup of {} that retention still keeps (a Job made from the CronJob {}'s template, which checks the dump's checksum first): into a new database beside the live one, which changes nothing live; or over the live database — auto-sync paused, the writers ({}) stopped, a safety backup first, the restore in one transaction, then everything back as it was. The requester and each approver type the environment's name.",
+            env.name, env.backups.restore_cronjob, env.backups.stop_during_restore.join(", ")
         ),
         Action::Silence => format!(
             "Silences alerts of {} in Alertmanager for a while, as amtool silence add does: Alertmanager stops notifying about them and the panel shows them as silenced. The silence always carries the namespace {}, so no other environment's alerts are touched, and it always ends.",

@@ -116,6 +116,22 @@ pub enum Plan {
         taken_ms: i64,
         copy: String,
     },
+    Restore(InPlace),
+}
+
+/// Restore over the live database, step by step (see `actions::restore`): pause
+/// Argo CD's auto-sync, stop `stop` (workload, replicas seen), a safety backup by a Job of
+/// `backup_cronjob`, the restore of `file` by a Job of `template`, the workloads back to
+/// the replicas seen, auto-sync resumed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InPlace {
+    pub template: String,
+    pub backup_cronjob: String,
+    pub file: String,
+    pub sha256: String,
+    pub taken_ms: i64,
+    pub stop: Vec<(String, i32)>,
+    pub pause_auto_sync: Option<AppRef>,
 }
 
 /// A dump a restore may use: recorded as good and still kept by retention.
@@ -142,6 +158,8 @@ pub struct Seen {
     pub jobs: Vec<Job>,
     /// The dumps a restore may use, newest first.
     pub restorable: Vec<Restorable>,
+    /// For a restore: the replicas of the workloads it stops, as seen.
+    pub workloads: Vec<(String, i32)>,
 }
 
 /// One line of a preview: what changes, from what, to what.
@@ -180,6 +198,7 @@ impl Plan {
             Plan::ExpireSilence { id, .. } => format!("Silence/{id}"),
             Plan::Backup { cronjob } => format!("CronJob/{cronjob}"),
             Plan::RestoreCopy { copy, .. } => format!("Database/{copy}"),
+            Plan::Restore(_) => "Database/live".to_owned(),
         }
     }
 
@@ -198,7 +217,7 @@ impl Plan {
             Plan::Silence { .. } => Action::Silence,
             Plan::ExpireSilence { .. } => Action::ExpireSilence,
             Plan::Backup { .. } => Action::Backup,
-            Plan::RestoreCopy { .. } => Action::Restore,
+            Plan::RestoreCopy { .. } | Plan::Restore(_) => Action::Restore,
         }
     }
 
@@ -213,7 +232,8 @@ impl Plan {
             | Plan::Silence { .. }
             | Plan::ExpireSilence { .. }
             | Plan::Backup { .. }
-            | Plan::RestoreCopy { .. } => None,
+            | Plan::RestoreCopy { .. }
+            | Plan::Restore(_) => None,
         }
     }
 
@@ -268,6 +288,7 @@ impl Plan {
                 "none running".into(),
                 format!("a new dump of the database, by a Job made from the CronJob {cronjob}"),
             )],
+            Plan::Restore(r) => backup::restore_lines(r),
             Plan::RestoreCopy { file, taken_ms, copy, .. } => vec![line(
                 "database copy",
                 "none".into(),
@@ -315,7 +336,7 @@ impl Plan {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             Plan::Silence { .. } | Plan::ExpireSilence { .. } => None,
-            Plan::Backup { .. } | Plan::RestoreCopy { .. } => {
+            Plan::Backup { .. } | Plan::RestoreCopy { .. } | Plan::Restore(_) => {
                 seen.cronjob.as_ref().and_then(|c| c.metadata.resource_version.clone())
             }
         }

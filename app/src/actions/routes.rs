@@ -35,7 +35,7 @@ pub async fn action_page(env: &str, action: &str, query: &str) -> Result<ServerH
     let ready = match parsed {
         Action::Scale => asked.replicas.is_some() || asked.min.is_some() || asked.max.is_some(),
         Action::Silence => asked.minutes.is_some(),
-        Action::Restore => asked.file.is_some() && asked.copy.is_some(),
+        Action::Restore => asked.file.is_some(),
         _ => true,
     };
     let ask = Ask {

@@ -301,7 +301,7 @@ impl Page<'_> {
         out.push_str("</section>");
     }
 
-    /// The restores into copies, and the way to ask for one.
+    /// The restores (into copies, and over the live database), and the way to ask for one.
     fn restores(&self, out: &mut String) {
         out.push_str(r#"<section class="panel" id="backup-restores"><h2>Restores</h2>"#);
         if self.restore.is_allowed() && self.last_good().is_some() {
@@ -312,7 +312,7 @@ impl Page<'_> {
             };
             let _ = write!(
                 out,
-                r#"<p><a class="button action" data-action="restore" href="/environments/{}/actions/restore">Restore a copy</a><span class="small muted">{note}</span></p>"#,
+                r#"<p><a class="button action" data-action="restore" href="/environments/{}/actions/restore">Restore</a><span class="small muted">{note}</span></p>"#,
                 html(&encoded(self.environment))
             );
         }

@@ -69,6 +69,7 @@ fn backups(
         ));
     }
     Ok(gantry_app::config::BackupConfig {
+        stop_during_restore: defaults.stop_during_restore,
         cronjob,
         verify_cronjob,
         restore_cronjob,

@@ -1,6 +1,9 @@
 //! The HorizontalPodAutoscaler: keeps its target at the replica count it decided, within
 //! min/max — so a manual scale of an autoscaled workload is undone, as in a real cluster.
 //! The simulated CPU load is steady, so the decision changes only when the bounds do.
+//! A target scaled to zero is left alone, as the real controller leaves it ("scaling is
+//! disabled since the replica count of the target is zero"): that is how a workload is
+//! stopped on purpose.
 
 use serde_json::json;
 
@@ -26,7 +29,22 @@ pub fn reconcile(cluster: &Cluster) {
         let min = hpa["spec"]["minReplicas"].as_i64().unwrap_or(1);
         let max = int(&hpa["spec"]["maxReplicas"]).max(min);
         let current = int(&target["spec"]["replicas"]);
-        let decided = hpa["status"]["desiredReplicas"].as_i64().unwrap_or(current);
+        if current == 0 {
+            let status = json!({
+                "currentReplicas": int(&target["status"]["replicas"]),
+                "desiredReplicas": 0,
+                "conditions": [
+                    {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale"},
+                    {"type": "ScalingActive", "status": "False", "reason": "ScalingDisabled",
+                        "message": "scaling is disabled since the replica count of the target is zero"},
+                ],
+            });
+            super::util::set_status(cluster, ids::HPA, &hpa, status);
+            continue;
+        }
+        // Scaled up again from zero: the decision starts from what it was given.
+        let decided =
+            hpa["status"]["desiredReplicas"].as_i64().filter(|d| *d > 0).unwrap_or(current);
         let desired = decided.clamp(min, max);
         let now = cluster.clock().timestamp();
         let mut last_scale = hpa["status"]["lastScaleTime"].clone();

@@ -1,6 +1,8 @@
 //! Verification and restores against the simulated cluster: the last verification on the
-//! Backups page, the simulated restore Job checking its dump, and Restore a copy from a
-//! kept backup, once per request, changing nothing live.
+//! Backups page, the simulated restore Job checking its dump, Restore a copy from a kept
+//! backup (changing nothing live), and a restore over the live database step by step —
+//! writers stopped, a safety backup, the restore, writers back — also when it fails, and
+//! settled without running a step again after the server stopped mid-way.
 
 use std::time::Duration;
 
@@ -194,5 +196,157 @@ async fn a_copy_is_restored_from_a_kept_backup_once_and_nothing_live_changes(db:
     let (status, body) = ask(&app, &admin, prod).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["request"]["approvals_needed"], 2, "{body}");
+    app.stop().await;
+}
+
+/// The request `id` once it has ended (as its page's API shows it).
+async fn until_ended_request(
+    app: &gantry_tests::TestApp,
+    client: &reqwest::Client,
+    id: i64,
+) -> serde_json::Value {
+    let ended = || async {
+        let (_, body) =
+            gantry_tests::actions::get_json(app, client, &format!("/api/requests/{id}")).await;
+        let state = body["request"]["state"].as_str().unwrap_or_default().to_owned();
+        matches!(state.as_str(), "succeeded" | "failed" | "superseded").then_some(body)
+    };
+    eventually_some(Duration::from_secs(60), "the restore to end", ended).await
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_restore_in_place_stops_the_writers_backs_up_restores_and_brings_them_back(db: PgPool) {
+    use gantry_sim::resources::ids::{APPLICATION, DEPLOYMENT};
+    use gantry_tests::actions::{ask, audit_kinds, object, replicas};
+    const DEV: &str = "co2-calculator-dev";
+    let app = spawn_on_simulator_with(
+        db.clone(),
+        &[("GANTRY_SIMULATOR_SPEED", "20")],
+        Background::OnDemand,
+    )
+    .await;
+    // Dev has never been backed up: one backup first, to restore from.
+    gantry_tests::backups::back_up_by_hand(&app, DEV, "db-backup-first");
+    let (state, _) = gantry_tests::backups::until_ended(&app, "dev", "db-backup-first").await;
+    assert_eq!(state, "succeeded");
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    let file = cluster.nas.list(DEV)[0].file.clone();
+    let backend = replicas(&app, DEV, "backend");
+    let workers = replicas(&app, DEV, "celery-worker");
+    let admin = app.client_as("admin").await;
+    // The preview says what is lost and each step.
+    let preview =
+        app.page_as(&admin, &format!("/environments/dev/actions/restore?file={file}")).await;
+    assert!(preview.contains("are lost") && preview.contains("safety backup"), "{preview}");
+    let body = json!({"environment": "dev", "action": "restore", "file": file, "confirm": "dev", "reason": "bad migration"});
+    let (status, body) = ask(&app, &admin, body).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["request"]["id"].as_i64().unwrap();
+    let done = until_ended_request(&app, &admin, id).await;
+    assert_eq!(done["request"]["state"], "succeeded", "{done}");
+    let result = done["request"]["result"].as_str().unwrap();
+    assert!(
+        result.contains(&format!("{file} restored into co2"))
+            && result.contains("the writers run again"),
+        "{result}"
+    );
+    assert_eq!(
+        (replicas(&app, DEV, "backend"), replicas(&app, DEV, "celery-worker")),
+        (backend, workers),
+        "the writers are back"
+    );
+    let application = object(&app, APPLICATION, "argocd", "co2-calculator-dev");
+    assert!(
+        application["spec"]["syncPolicy"]["automated"].is_object(),
+        "auto-sync resumed: {application}"
+    );
+    let safety = object(&app, JOB, DEV, &format!("db-backup-gantry-{id}"));
+    assert_eq!(
+        safety["metadata"]["annotations"]["gantry/request"],
+        id.to_string(),
+        "a safety backup first"
+    );
+    let restore = object(&app, JOB, DEV, &format!("db-restore-gantry-{id}"));
+    let env = restore["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    assert!(env.contains(&file) && !env.contains("RESTORE_COPY"), "over the live database: {env}");
+    let kinds = audit_kinds(&db, id).await;
+    let steps = kinds.iter().filter(|k| *k == "action_step").count();
+    assert_eq!(steps, 6, "every step audited: {kinds:?}");
+
+    // A restore that fails changes nothing, and the writers still come back.
+    cluster.faults.set(WorkloadFault::FailingRestores, DEV, "", true);
+    let body = json!({"environment": "dev", "action": "restore", "file": file, "confirm": "dev", "reason": "again"});
+    let (status, body) = ask(&app, &admin, body).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["request"]["id"].as_i64().unwrap();
+    let failed = until_ended_request(&app, &admin, id).await;
+    assert_eq!(failed["request"]["state"], "failed", "{failed}");
+    let result = failed["request"]["result"].as_str().unwrap();
+    assert!(
+        result.contains("the restore failed and changed nothing")
+            && result.contains("the writers run again"),
+        "{result}"
+    );
+    assert_eq!(object(&app, DEPLOYMENT, DEV, "backend")["spec"]["replicas"], backend);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_restore_interrupted_before_it_began_brings_the_writers_back_and_runs_nothing(
+    db: PgPool,
+) {
+    use gantry_tests::actions::replicas;
+    const DEV: &str = "co2-calculator-dev";
+    // This machine's previous run stopped dev's writers for a restore, then stopped itself.
+    let plan = json!({"change": "restore", "template": "db-restore", "backup_cronjob": "db-backup",
+        "file": "co2-20261201T020042Z-db-backup-1.dump", "sha256": "0".repeat(64), "taken_ms": 1,
+        "stop": [["backend", 2], ["celery-worker", 2]], "pause_auto_sync": null});
+    let id: i64 = sqlx::query_scalar(
+        "insert into action_request (environment, action, object, requested_by,
+            requested_by_name, reason, plan, preview, approvals_needed, state, executor, started_at)
+         values ('dev', 'restore', 'Database/live', '100', 'Alice Admin', 'bad migration', $1,
+            'database …', 0, 'executing', $2, now())
+         returning request_id",
+    )
+    .bind(plan)
+    .bind(gantry::startup::hostname())
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    let app = spawn_on_simulator_with(db.clone(), &[], Background::OnDemand).await;
+    gantry_tests::history::edit(
+        &app,
+        gantry_sim::resources::ids::DEPLOYMENT,
+        DEV,
+        "celery-worker",
+        |d| {
+            d["spec"]["replicas"] = json!(0);
+        },
+    );
+    // The sweep a restarted server makes: what was left executing is settled now.
+    use gantry_app::actions::engine::sweeper::{sweep_once, Patience};
+    sweep_once(&app.context, Patience::NONE).await;
+    let state: (String, Option<String>) =
+        sqlx::query_as("select state, result from action_request where request_id = $1")
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(state.0, "failed", "{state:?}");
+    let result = state.1.unwrap_or_default();
+    assert!(
+        result.contains("interrupted before the restore began")
+            && result.contains("no step was run again"),
+        "{result}"
+    );
+    assert_eq!(replicas(&app, DEV, "celery-worker"), 2, "the writers are back");
+    let (cluster, _) = app.simulator.as_ref().unwrap();
+    let (jobs, _) = cluster.store.list(JOB, Some(DEV));
+    assert!(
+        !jobs
+            .iter()
+            .any(|j| j["metadata"]["name"].as_str().unwrap().contains(&format!("gantry-{id}"))),
+        "no Job was made"
+    );
     app.stop().await;
 }

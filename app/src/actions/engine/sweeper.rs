@@ -40,6 +40,30 @@ pub async fn reconcile(context: &ServerContext, id: i64) {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default();
     let executor = stored.executor.clone().unwrap_or_default();
+    if let (crate::actions::plan::Plan::Restore(_), Some(watch)) =
+        (&stored.plan, context.live.watches().get(index))
+    {
+        let cx = apply::Context {
+            namespace: &env.namespace,
+            user_id: &stored.requested_by,
+            name: &stored.requested_by_name,
+            reason: &stored.reason,
+            request_id: id,
+            started_at: &started,
+        };
+        let Some((restored, result)) =
+            crate::actions::restore::settle(watch.client(), &stored.plan, &cx).await
+        else {
+            tracing::info!(id, "an interrupted restore is still running; settled when it ends");
+            return;
+        };
+        let state = if restored { State::Succeeded } else { State::Failed };
+        if let Err(error) = store::finish(&context.db, id, &host, state, &result).await {
+            tracing::error!(%error, id, "cannot record a reconciled restore");
+        }
+        refresh_attention_soon(context);
+        return;
+    }
     let (state, result) = if stored.plan.done(&seen, &started, id) {
         (
             State::Succeeded,

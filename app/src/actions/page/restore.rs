@@ -31,23 +31,21 @@ pub fn restore_parameters(page: &ActionPage<'_>) -> AnyView {
             view! { <option value=r.file.clone() selected=selected>{words}</option> }
         })
         .collect_view();
-    // A name of its own for each day, so a second copy does not collide with the first.
-    let copy = page.asked.copy.clone().unwrap_or_else(|| {
-        let base: String = page
-            .env
-            .name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
-            .collect();
-        format!("{base}_restore_{}", chrono::Utc::now().format("%Y%m%d"))
-    });
+    let copy = page.asked.copy.clone().unwrap_or_default();
+    let example: String = page
+        .env
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    let example = format!("{example}_restore_{}", chrono::Utc::now().format("%Y%m%d"));
     view! {
         <form class="panel parameters" method="get" action=action_url id="parameters">
             <label>"Backup " <select name="file" id="file">{options}</select></label>
-            <label>"Into the new database "
-                <input type="text" name="copy" id="copy" maxlength="63" pattern="[a-z][a-z0-9_]*" value=copy required/>
+            <label>"Into a new database (empty: over the live database) "
+                <input type="text" name="copy" id="copy" maxlength="63" pattern="[a-z][a-z0-9_]*" value=copy placeholder=example/>
             </label>
-            <p class="muted small">"The copy is made beside the live database on the same server; nothing live changes."</p>
+            <p class="muted small">"A copy is made beside the live database on the same server and changes nothing live. Over the live database, the writers are stopped, a safety backup is taken first, and Argo CD's auto-sync is paused until the end."</p>
             <button type="submit">"Preview"</button>
         </form>
     }

@@ -4,7 +4,7 @@
 
 use k8s_openapi::api::batch::v1::Job;
 
-use super::{Plan, Seen};
+use super::{AppRef, InPlace, Line, Plan, Seen};
 use crate::config::EnvironmentConfig;
 use crate::error::AppError;
 
@@ -78,17 +78,15 @@ pub fn restore(
             if kept.is_empty() { "none".to_owned() } else { kept.join(", ") }
         )));
     };
-    let Some(copy) = asked.copy.clone() else {
-        return Err(AppError::Invalid(
-            "Name the new database to restore into (copy=<name>): this version restores into a copy beside the live database, never over it.".into(),
-        ));
-    };
     if let Some(job) = running_backup(seen) {
         return Err(AppError::Conflict(format!(
             "A restore of {} is running already (Job {job}): wait for it to end.",
             env.name
         )));
     }
+    let Some(copy) = asked.copy.clone() else {
+        return in_place(env, seen, found);
+    };
     Ok(Plan::RestoreCopy {
         template: template.clone(),
         file: found.file.clone(),
@@ -96,6 +94,85 @@ pub fn restore(
         taken_ms: found.finished_ms,
         copy,
     })
+}
+
+/// Over the live database: the writers stopped (with the replicas they run now, to bring
+/// them back), a safety backup first, auto-sync paused so Argo CD does not start them again.
+fn in_place(
+    env: &EnvironmentConfig,
+    seen: &Seen,
+    found: &super::Restorable,
+) -> Result<Plan, AppError> {
+    let missing: Vec<&str> = env
+        .backups
+        .stop_during_restore
+        .iter()
+        .filter(|w| !seen.workloads.iter().any(|(name, _)| name == *w))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "The panel does not see {} in {}: a restore stops them first, and cannot.",
+            missing.join(", "),
+            env.name
+        )));
+    }
+    let pause_auto_sync = match (&env.argocd_application, &seen.application) {
+        (Some(name), Some(app)) if super::auto_sync(app) => {
+            Some(AppRef { namespace: env.argocd_namespace.clone(), name: name.clone() })
+        }
+        _ => None,
+    };
+    Ok(Plan::Restore(InPlace {
+        template: env.backups.restore_cronjob.clone(),
+        backup_cronjob: env.backups.cronjob.clone(),
+        file: found.file.clone(),
+        sha256: found.sha256.clone(),
+        taken_ms: found.finished_ms,
+        stop: seen.workloads.clone(),
+        pause_auto_sync,
+    }))
+}
+
+/// The in-place restore's preview: what is lost, then each step.
+pub fn restore_lines(r: &InPlace) -> Vec<Line> {
+    let at = chrono::DateTime::from_timestamp_millis(r.taken_ms)
+        .map(|t| t.format("%a %d %b %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let hours = (chrono::Utc::now().timestamp_millis() - r.taken_ms).max(0) / 3_600_000;
+    let mut lines = vec![Line {
+        what: "database",
+        from: "as it is now".into(),
+        to: format!(
+            "as it was at {at} ({}): changes made after it, {hours} hours ago, are lost",
+            r.file
+        ),
+    }];
+    if r.pause_auto_sync.is_some() {
+        lines.push(Line {
+            what: "1. Argo CD auto-sync",
+            from: "on".into(),
+            to: "paused (pinned), resumed at the end".into(),
+        });
+    }
+    for (workload, replicas) in &r.stop {
+        lines.push(Line {
+            what: "2. writers stopped",
+            from: format!("{workload}: {replicas} replicas"),
+            to: format!("0 during the restore, then {replicas} again"),
+        });
+    }
+    lines.push(Line {
+        what: "3. safety backup",
+        from: "—".into(),
+        to: format!("a new dump by the CronJob {}'s template", r.backup_cronjob),
+    });
+    lines.push(Line {
+        what: "4. restore",
+        from: "—".into(),
+        to: format!("{} (checksum checked, one transaction)", r.file),
+    });
+    lines
 }
 
 #[cfg(test)]

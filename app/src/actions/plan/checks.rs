@@ -71,6 +71,14 @@ impl Plan {
             }
             // A new silence means the same whenever it runs.
             Plan::Silence { .. } => {}
+            Plan::Restore(r) => {
+                if now.cronjob.is_none() {
+                    return Err(gone(&format!("the restore template {}", r.template)));
+                }
+                if let Some(job) = running_backup(now) {
+                    return Err(format!("a restore is running already: {job}"));
+                }
+            }
             Plan::RestoreCopy { template, .. } => {
                 if now.cronjob.is_none() {
                     return Err(gone(&format!("the restore template {template}")));
@@ -131,6 +139,17 @@ impl Plan {
                     .unwrap_or_default()
                     .iter()
                     .any(|s| s.comment.ends_with(&marker))
+            }
+            Plan::Restore(r) => {
+                let name = restore_job_name(&r.template, request_id);
+                let restored = now.jobs.iter().any(|j| {
+                    j.metadata.name.as_deref() == Some(name.as_str())
+                        && j.status.as_ref().and_then(|s| s.succeeded).unwrap_or(0) > 0
+                });
+                restored
+                    && r.stop
+                        .iter()
+                        .all(|(w, n)| now.workloads.iter().any(|(x, m)| x == w && m == n))
             }
             Plan::RestoreCopy { template, .. } => {
                 let name = restore_job_name(template, request_id);
