@@ -135,6 +135,34 @@ async fn a_prod_rollback_is_asked_approved_rolled_out_and_audited_in_chromium(db
     app.stop().await;
 }
 
+/// A production restore in Chromium (tests/browser/restore.mjs): an operator chooses a
+/// kept backup and types "prod", two approvers type it too, and the restore runs over the
+/// live database step by step to its end.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_prod_restore_needs_the_typed_name_and_two_approvers_in_chromium(db: PgPool) {
+    let app = spawn_on_simulator(db.clone(), &[("GANTRY_SIMULATOR_SPEED", "20")]).await;
+    // The running recorder has read prod's seeded backups: there is something to restore.
+    let recorded = || async {
+        let n: i64 = sqlx::query_scalar(
+            "select count(*) from backup_run where environment = 'prod' and state = 'succeeded'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap_or(0);
+        n > 0
+    };
+    gantry_tests::eventually(
+        std::time::Duration::from_secs(20),
+        "prod's backups recorded",
+        recorded,
+    )
+    .await;
+    let output_dir = project_root().join("tests/output");
+    run_script("restore.mjs", &app, &output_dir, &[]).await;
+    assert!(output_dir.join("restore-done.png").exists(), "no screenshot saved");
+    app.stop().await;
+}
+
 /// Releases backend 1.8.3 on prod (revision 2) and waits for its ReplicaSet.
 async fn release_backend_1_8_3_on_prod(app: &gantry_tests::TestApp) {
     use gantry_sim::resources::ids::{DEPLOYMENT, REPLICASET};

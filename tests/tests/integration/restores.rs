@@ -115,7 +115,7 @@ async fn a_copy_is_restored_from_a_kept_backup_once_and_nothing_live_changes(db:
         ["replicas"]
         .clone();
 
-    // Refused in words: no copy named (never over the live database), a dump not kept, a
+    // Refused in words: not confirmed by the environment's typed name, a dump not kept, a
     // name that is not a database name.
     let base = json!({"environment": "staging", "action": "restore", "reason": "check last week's numbers"});
     let with = |extra: serde_json::Value| {
@@ -125,7 +125,7 @@ async fn a_copy_is_restored_from_a_kept_backup_once_and_nothing_live_changes(db:
     };
     let (status, body) = ask(&app, &admin, with(json!({"file": file}))).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("never over it"), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("Type the environment's name"), "{body}");
     let (status, body) =
         ask(&app, &admin, with(json!({"file": "co2-19990101T000000Z-x.dump", "copy": "co2_copy"})))
             .await;
