@@ -37,6 +37,9 @@ pub enum WorkloadFault {
     FailingVerification,
     /// Restores in the namespace fail (and, in one transaction, change nothing).
     FailingRestores,
+    /// The namespace's CronJobs miss their schedules (as when the controller is down past
+    /// their starting deadline): no Job is made, a MissSchedule warning is.
+    MissedSchedules,
     /// Argo CD sync operations in the namespace fail.
     FailingSync,
 }

@@ -6,7 +6,7 @@
 // rollout appears on the open overview without a reload; the audit page shows every step.
 import { join } from 'node:path';
 import { argumentsOf, launch, report } from './harness.mjs';
-import { signInAsDemo } from './signin.mjs';
+import { personContext } from './signin.mjs';
 
 const [base, outDir] = argumentsOf('approval.mjs', ['base url', 'output dir']);
 const problems = [];
@@ -14,17 +14,7 @@ const check = (ok, what) => { if (!ok) problems.push(what); };
 const browser = await launch(outDir);
 const REASON = 'backend 1.8.3 fails the CO2 report export';
 
-async function as(person) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => problems.push(`${person}: page error: ${e.message}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') problems.push(`${person}: HTTP ${r.status()}: ${r.url()}`);
-  });
-  await page.goto(base + '/auth/signed-out');
-  await signInAsDemo(page, base, person);
-  return { context, page };
-}
+const as = (person) => personContext(browser, base, person, problems);
 
 const text = async (page, selector) => (await page.locator(selector).textContent()) ?? '';
 

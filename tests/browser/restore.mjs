@@ -7,7 +7,7 @@
 // backup and the writers running again; the Backups page lists the restore.
 import { join } from 'node:path';
 import { argumentsOf, launch, report } from './harness.mjs';
-import { signInAsDemo } from './signin.mjs';
+import { personContext } from './signin.mjs';
 
 const [base, outDir] = argumentsOf('restore.mjs', ['base url', 'output dir']);
 const problems = [];
@@ -15,17 +15,7 @@ const check = (ok, what) => { if (!ok) problems.push(what); };
 const browser = await launch(outDir);
 const REASON = 'a migration emptied the footprint table';
 
-async function as(person) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => problems.push(`${person}: page error: ${e.message}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') problems.push(`${person}: HTTP ${r.status()}: ${r.url()}`);
-  });
-  await page.goto(base + '/auth/signed-out');
-  await signInAsDemo(page, base, person);
-  return { context, page };
-}
+const as = (person) => personContext(browser, base, person, problems);
 
 const text = async (page, selector) => (await page.locator(selector).textContent()) ?? '';
 

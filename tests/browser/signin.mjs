@@ -15,3 +15,17 @@ export async function signInThroughProvider(page, base, issuer, person, next = '
   await page.goto(`${base}${next}`, { waitUntil: 'load' });
   await page.waitForURL((url) => url.origin === base && url.pathname === new URL(next, base).pathname);
 }
+
+// A browser context of its own signed in as demo `person`, whose page errors and HTTP
+// errors are noted in `problems` (several people, each in their own browser).
+export async function personContext(browser, base, person, problems) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`${person}: page error: ${e.message}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') problems.push(`${person}: HTTP ${r.status()}: ${r.url()}`);
+  });
+  await page.goto(base + '/auth/signed-out');
+  await signInAsDemo(page, base, person);
+  return { context, page };
+}

@@ -104,6 +104,7 @@ async fn switch(State(cluster): State<Cluster>, Json(request): Json<FaultRequest
         "slow-backups" => Some(WorkloadFault::SlowBackups),
         "failing-verification" => Some(WorkloadFault::FailingVerification),
         "failing-restores" => Some(WorkloadFault::FailingRestores),
+        "missed-schedules" => Some(WorkloadFault::MissedSchedules),
         "failing-sync" => Some(WorkloadFault::FailingSync),
         _ => None,
     };
@@ -119,6 +120,7 @@ async fn switch(State(cluster): State<Cluster>, Json(request): Json<FaultRequest
                 | WorkloadFault::SlowBackups
                 | WorkloadFault::FailingVerification
                 | WorkloadFault::FailingRestores
+                | WorkloadFault::MissedSchedules
                 | WorkloadFault::FailingSync
         );
         if !namespace_wide && request.workload.is_empty() {

@@ -11,6 +11,7 @@ use super::util::{
     created, int, name, namespace, owned, owner_reference, parse_time, set_status, uid,
 };
 use crate::admission;
+use crate::faults::WorkloadFault;
 use crate::resources::ids;
 use crate::store::str_at;
 use crate::Cluster;
@@ -92,7 +93,18 @@ pub fn reconcile_cronjobs(cluster: &Cluster) {
         if let (Some(last), false) = (last, cj["spec"]["suspend"] == true) {
             if let Some(due) = schedule.latest_between(last, now) {
                 let forbid = cj["spec"]["concurrencyPolicy"] == "Forbid" && !active.is_empty();
-                if !forbid {
+                let missed = cluster.faults.has(WorkloadFault::MissedSchedules, &ns, "");
+                if missed {
+                    let when = due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                    events::record(
+                        cluster,
+                        &cj,
+                        ids::CRONJOB,
+                        true,
+                        "MissSchedule",
+                        &format!("Missed scheduled time to start a job: {when}"),
+                    );
+                } else if !forbid {
                     let minutes = due.timestamp() / 60;
                     // The pods' `job-name` labels come with admission, as for any Job.
                     let spec = cj["spec"]["jobTemplate"]["spec"].clone();

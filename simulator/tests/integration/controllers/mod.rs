@@ -272,6 +272,32 @@ async fn an_image_that_never_pulls_stalls_the_rollout_past_its_deadline() {
 }
 
 #[tokio::test]
+async fn a_missed_schedule_makes_no_job_and_says_so() {
+    let sim = start(600.0).await;
+    let c = &sim.cluster;
+    c.faults.set(WorkloadFault::MissedSchedules, DEV, "", true);
+    let before = list(c, ids::JOB, DEV).len();
+    c.store
+        .update(ids::CRONJOB, DEV, "db-backup", None, |cj| {
+            let mut next = cj.clone();
+            next["spec"]["schedule"] = json!("*/2 * * * *");
+            Ok(next)
+        })
+        .unwrap();
+    wait_for(20, "a MissSchedule warning", || {
+        list(c, ids::EVENT, DEV).into_iter().find(|e| e["reason"] == "MissSchedule")
+    })
+    .await;
+    assert_eq!(list(c, ids::JOB, DEV).len(), before, "no Job for a missed schedule");
+    c.faults.set(WorkloadFault::MissedSchedules, DEV, "", false);
+    wait_for(20, "the next run made again", || {
+        (list(c, ids::JOB, DEV).len() > before).then_some(())
+    })
+    .await;
+    sim.stop().await;
+}
+
+#[tokio::test]
 async fn cron_jobs_create_jobs_that_succeed_or_fail_and_keep_their_history() {
     // Ten simulated minutes per real second.
     let sim = start(600.0).await;
