@@ -256,6 +256,16 @@ pub async fn settle(client: &Client, plan: &Plan, cx: &Context<'_>) -> Option<(b
         };
         (done("Complete"), done("Failed"))
     });
+    // A safety backup still running: its executor may well be alive and waiting for it.
+    let safety = jobs.get_opt(&backup_job_name(&r.backup_cronjob, cx.request_id)).await.ok()?;
+    let safety_running = safety.as_ref().is_some_and(|j| {
+        !j.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
+            cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
+        })
+    });
+    if job.is_none() && safety_running {
+        return None;
+    }
     let (restored, said) = match (job.is_some(), state) {
         (false, _) => {
             (false, "interrupted before the restore began: nothing was restored".to_owned())
