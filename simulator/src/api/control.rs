@@ -70,6 +70,7 @@ async fn requests(State(cluster): State<Cluster>) -> Response {
 
 #[derive(Deserialize)]
 struct NasQuery {
+    #[serde(default)]
     namespace: String,
 }
 
@@ -78,6 +79,14 @@ async fn nas(
     State(cluster): State<Cluster>,
     axum::extract::Query(query): axum::extract::Query<NasQuery>,
 ) -> Response {
+    // A namespace's name or nothing: a hostile value is refused, never repeated.
+    let name = &query.namespace;
+    let fine = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !fine {
+        return bad("namespace must be a namespace's name (lowercase letters, digits and '-')");
+    }
     let dumps: Vec<serde_json::Value> = cluster
         .nas
         .list(&query.namespace)

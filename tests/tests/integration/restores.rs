@@ -350,3 +350,25 @@ async fn a_restore_interrupted_before_it_began_brings_the_writers_back_and_runs_
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_simulated_nas_lists_a_namespaces_dumps_and_refuses_other_values_unrepeated() {
+    let simulator = gantry_sim::Running::start(gantry_sim::Options::default(), 0).await.unwrap();
+    let http = reqwest::Client::new();
+    let base = simulator.url();
+    let listed = http.get(format!("{base}/simulator/nas?namespace={PROD}")).send().await.unwrap();
+    assert_eq!(listed.status(), 200);
+    let body: serde_json::Value = listed.json().await.unwrap();
+    assert_eq!(
+        body["dumps"].as_array().map(Vec::len),
+        Some(3),
+        "prod's three seeded dumps: {body}"
+    );
+    for query in ["namespace=%22%27%3E%3C%2Ftitle%3E%3Cx-probe%3E", "namespace=", ""] {
+        let refused = http.get(format!("{base}/simulator/nas?{query}")).send().await.unwrap();
+        assert_eq!(refused.status(), 400, "{query}");
+        let said = refused.text().await.unwrap();
+        assert!(said.contains("namespace must be") && !said.contains("x-probe"), "{query}: {said}");
+    }
+    simulator.stop().await;
+}
