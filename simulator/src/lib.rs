@@ -10,6 +10,7 @@ pub mod controllers;
 pub mod error;
 pub mod exporter;
 pub mod faults;
+pub mod logs;
 pub mod patch;
 pub mod requests;
 pub mod resources;
@@ -74,6 +75,8 @@ pub struct Cluster {
     pub exporter: exporter::Exporter,
     /// The backup volumes: the dumps backup Jobs wrote and retention kept.
     pub nas: controllers::backups::Nas,
+    /// The containers' logs, as the kubelets keep them.
+    pub logs: logs::LogBook,
 }
 
 impl Cluster {
@@ -87,6 +90,7 @@ impl Cluster {
             requests: requests::Requests::default(),
             exporter: exporter::Exporter::default(),
             nas: controllers::backups::Nas::default(),
+            logs: logs::LogBook::default(),
         }
     }
 

@@ -11,6 +11,10 @@
 //! GET  /simulator/nas?namespace=co2-calculator-prod  the dumps on the simulated NAS
 //! GET  /simulator/history?days=7            the exporters' last days, as OpenMetrics for
 //!                                            `promtool tsdb create-blocks-from openmetrics`
+//! POST /simulator/logs    {"namespace": "co2-calculator-dev", "pod": "backend-…",
+//!                           "text": "a line"}     written into the pod's log now
+//! POST /simulator/request {"namespace": "co2-calculator-dev", "path": "/api/v1/units"}
+//!                          one request through frontend, backend and worker: its trace id
 //! GET  /metrics                              the exporters' series now (Prometheus scrapes)
 //! POST /simulator/git      {"application": "co2-calculator-dev", "reference": "main",
 //!                           "images": {"backend": "registry/.../backend:1.9.1"}}
@@ -37,6 +41,8 @@ pub fn router() -> Router<Cluster> {
         .route("/simulator/git", post(push))
         .route("/simulator/requests", get(requests))
         .route("/simulator/nas", get(nas))
+        .route("/simulator/logs", post(crate::logs::control::write))
+        .route("/simulator/request", post(crate::logs::control::request))
         .route("/simulator/history", get(crate::exporter::history))
         // The application's exporters: answer during a simulated API outage too.
         .route("/metrics", get(crate::exporter::metrics))

@@ -29,6 +29,7 @@ pub async fn handle(cluster: &Cluster, request: Request) -> Result<Response, Api
         (&Method::GET, false, None) => list(cluster, &request),
         (&Method::GET, true, None | Some("status")) => get(cluster, &request),
         (&Method::GET, true, Some("scale")) => get_scale(cluster, &request),
+        (&Method::GET, true, Some("log")) => crate::logs::serve(cluster, &request),
         (&Method::POST, false, None) => create(cluster, &request),
         (&Method::PUT | &Method::PATCH, true, None) => write(cluster, &request, Part::Whole),
         (&Method::PUT | &Method::PATCH, true, Some("status")) => {
@@ -64,7 +65,10 @@ fn get(cluster: &Cluster, request: &Request) -> Result<Response, ApiError> {
     let object = cluster.store.get(request.resource, namespace(request), name(request))?;
     if request.wants_table() {
         let rv = str_at(&object, "/metadata/resourceVersion").to_owned();
-        return Ok(json(StatusCode::OK, &table::table(request.resource, &[object], &rv)));
+        return Ok(json(
+            StatusCode::OK,
+            &table::table(request.resource, &[object], &rv, cluster.clock().now()),
+        ));
     }
     Ok(json(StatusCode::OK, &object))
 }
@@ -119,7 +123,8 @@ fn list(cluster: &Cluster, request: &Request) -> Result<Response, ApiError> {
         }
     }
     if request.wants_table() {
-        let mut body = table::table(request.resource, &matching, &rv.to_string());
+        let mut body =
+            table::table(request.resource, &matching, &rv.to_string(), cluster.clock().now());
         body["metadata"] = metadata;
         return Ok(json(StatusCode::OK, &body));
     }

@@ -3,9 +3,44 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::resources::ids;
+
+/// An age as the apiserver's printers write it: seconds up to two minutes, then
+/// minutes (with seconds under ten), hours (with minutes under eight), days (with hours
+/// under eight days), years.
+pub fn age(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    let s = seconds.max(0);
+    let (m, h, d) = (s / 60, s / 3600, s / 86_400);
+    let with = |big: i64, unit: &str, small: i64, small_unit: &str| {
+        if small == 0 {
+            format!("{big}{unit}")
+        } else {
+            format!("{big}{unit}{small}{small_unit}")
+        }
+    };
+    match () {
+        () if s < 120 => format!("{s}s"),
+        () if m < 10 => with(m, "m", s % 60, "s"),
+        () if m < 180 => format!("{m}m"),
+        () if h < 8 => with(h, "h", m % 60, "m"),
+        () if h < 48 => format!("{h}h"),
+        () if h < 24 * 8 => with(d, "d", h % 24, "h"),
+        () if d < 365 * 2 => format!("{d}d"),
+        () if d < 365 * 8 => with(d / 365, "y", d % 365, "d"),
+        () => format!("{}y", d / 365),
+    }
+}
+
+fn since(value: &Value, now: DateTime<Utc>) -> Option<String> {
+    let at = crate::controllers::util::parse_time(value.as_str()?)?;
+    Some(age((now - at).num_seconds()))
+}
 
 fn columns(resource: usize) -> Vec<(&'static str, &'static str)> {
     let mut columns = vec![("Name", "Name must be unique within a namespace.")];
@@ -56,7 +91,7 @@ fn text(v: &Value) -> String {
     v.as_str().unwrap_or("").to_owned()
 }
 
-fn cells(resource: usize, o: &Value) -> Vec<Value> {
+fn cells(resource: usize, o: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let s = &o["status"];
     let mut cells = vec![json!(text(&o["metadata"]["name"]))];
     let extra: Vec<Value> = match resource {
@@ -81,6 +116,16 @@ fn cells(resource: usize, o: &Value) -> Vec<Value> {
             let waiting = statuses
                 .iter()
                 .find_map(|c| c["state"]["waiting"]["reason"].as_str().map(str::to_owned));
+            // "3 (25s ago)": how long ago the last restart's run ended.
+            let last = statuses
+                .iter()
+                .filter_map(|c| c["lastState"]["terminated"]["finishedAt"].as_str())
+                .max()
+                .and_then(|t| since(&json!(t), now));
+            let restarts = match last {
+                Some(ago) if restarts > 0 => format!("{restarts} ({ago} ago)"),
+                _ => restarts.to_string(),
+            };
             vec![
                 json!(format!("{ready}/{total}")),
                 json!(waiting.unwrap_or_else(|| text(&s["phase"]))),
@@ -105,7 +150,7 @@ fn cells(resource: usize, o: &Value) -> Vec<Value> {
             json!(text(&o["spec"]["schedule"])),
             json!(o["spec"]["suspend"].as_bool().unwrap_or(false).to_string().to_uppercase()),
             json!(s["active"].as_array().map_or(0, Vec::len)),
-            json!(text(&s["lastScheduleTime"])),
+            json!(since(&s["lastScheduleTime"], now).unwrap_or_else(|| "<none>".into())),
         ],
         ids::HPA => vec![
             json!(format!(
@@ -124,11 +169,11 @@ fn cells(resource: usize, o: &Value) -> Vec<Value> {
         _ => vec![],
     };
     cells.extend(extra);
-    cells.push(json!(text(&o["metadata"]["creationTimestamp"])));
+    cells.push(json!(since(&o["metadata"]["creationTimestamp"], now).unwrap_or_default()));
     cells
 }
 
-pub fn table(resource: usize, objects: &[Arc<Value>], rv: &str) -> Value {
+pub fn table(resource: usize, objects: &[Arc<Value>], rv: &str, now: DateTime<Utc>) -> Value {
     let definitions: Vec<Value> = columns(resource)
         .into_iter()
         .enumerate()
@@ -140,7 +185,7 @@ pub fn table(resource: usize, objects: &[Arc<Value>], rv: &str) -> Value {
         .iter()
         .map(|o| {
             json!({
-                "cells": cells(resource, o),
+                "cells": cells(resource, o, now),
                 "object": {
                     "kind": "PartialObjectMetadata",
                     "apiVersion": "meta.k8s.io/v1",
@@ -156,4 +201,31 @@ pub fn table(resource: usize, objects: &[Arc<Value>], rv: &str) -> Value {
         "columnDefinitions": definitions,
         "rows": rows,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age;
+
+    #[test]
+    fn ages_read_as_kubectl_prints_them() {
+        let cases = [
+            (5, "5s"),
+            (119, "119s"),
+            (120, "2m"),
+            (185, "3m5s"),
+            (600, "10m"),
+            (3 * 3600 + 120, "3h2m"),
+            (8 * 3600 + 59, "8h"),
+            (50 * 3600, "2d2h"),
+            (9 * 86_400 + 3600, "9d"),
+            (800 * 86_400, "2y70d"),
+            (3000 * 86_400, "8y"),
+            (-1, "0s"),
+            (-5, "<invalid>"),
+        ];
+        for (seconds, printed) in cases {
+            assert_eq!(age(seconds), printed, "{seconds} s");
+        }
+    }
 }

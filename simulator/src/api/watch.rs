@@ -25,6 +25,8 @@ struct Filter {
     labels: LabelSelector,
     fields: FieldSelector,
     table: bool,
+    /// Tables print ages from the cluster's now.
+    clock: crate::Clock,
 }
 
 impl Filter {
@@ -38,7 +40,12 @@ impl Filter {
     fn line(&self, kind: &str, object: &Value) -> Bytes {
         let object = if self.table {
             let rv = object["metadata"]["resourceVersion"].as_str().unwrap_or("").to_owned();
-            table::table(self.resource, &[std::sync::Arc::new(object.clone())], &rv)
+            table::table(
+                self.resource,
+                &[std::sync::Arc::new(object.clone())],
+                &rv,
+                self.clock.now(),
+            )
         } else {
             object.clone()
         };
@@ -63,6 +70,7 @@ pub fn serve(cluster: &Cluster, request: &Request) -> Result<Response, ApiError>
         labels,
         fields,
         table: request.wants_table(),
+        clock: cluster.clock().clone(),
     };
     let timeout = match request.param("timeoutSeconds") {
         Some(text) => Duration::from_secs(

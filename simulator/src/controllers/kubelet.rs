@@ -34,6 +34,10 @@ pub fn reconcile(cluster: &Cluster) {
         let is_job = pod["metadata"]["ownerReferences"][0]["kind"] == "Job";
         let start = i64::try_from(cluster.options.pod_start.as_secs()).unwrap_or(4);
         let node = node_for(name(&pod));
+        if str_at(&pod, "/spec/nodeName").is_empty() {
+            // The scheduler's binding: the pod is placed on a node before it starts.
+            super::util::modify(cluster, ids::POD, &pod, |p| p["spec"]["nodeName"] = json!(node));
+        }
         let previous = &pod["status"];
         let started_at =
             previous["startTime"].as_str().map_or_else(|| stamp.clone(), str::to_owned);
@@ -88,7 +92,12 @@ pub fn reconcile(cluster: &Cluster) {
                     "Back-off restarting failed container",
                 );
             }
-            running(&pod, &node, &started_at, false, restarts, Some("CrashLoopBackOff"), &stamp)
+            // The latest crash: the run that started at the previous restart, 3 s in.
+            let crashed =
+                born + chrono::Duration::seconds(start + (restarts - 1) * CRASH_PERIOD + 3);
+            let crashed = crashed.min(now).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let crash = Some(("CrashLoopBackOff", crashed.as_str()));
+            running(&pod, &node, &started_at, false, restarts, crash, &stamp)
         } else if fault(WorkloadFault::NeverReady) && !was_ready {
             if previous["phase"] != "Running" {
                 events::record(
@@ -114,6 +123,7 @@ pub fn reconcile(cluster: &Cluster) {
         };
         let mut status = status;
         keep_times(&mut status, previous);
+        keep_last_state(&mut status, previous);
         set_status(cluster, ids::POD, &pod, status);
     }
 }
@@ -183,20 +193,23 @@ fn running(
     started: &str,
     ready: bool,
     restarts: i64,
-    waiting: Option<&str>,
+    // The reason a container waits, and when its last run ended.
+    waiting: Option<(&str, &str)>,
     stamp: &str,
 ) -> Value {
     let state = match waiting {
-        Some(reason) => {
+        Some((reason, _)) => {
             json!({"waiting": {"reason": reason, "message": "back-off restarting failed container"}})
         }
         None => json!({"running": {"startedAt": started}}),
     };
     let mut statuses = container_statuses(pod, &state, ready, restarts);
-    if waiting.is_some() {
+    if let Some((_, ended)) = waiting {
         if let Some(list) = statuses.as_array_mut() {
             for s in list {
-                s["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": started}});
+                let id = s["containerID"].clone();
+                s["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error",
+                    "startedAt": ended, "finishedAt": ended, "containerID": id}});
             }
         }
     }
@@ -239,6 +252,23 @@ fn finished(
         "containerStatuses": container_statuses(pod, &state, false, 0),
         "qosClass": "Burstable",
     })
+}
+
+/// A container that restarted keeps its last run's end (`lastState`) as the kubelet
+/// does, also once it runs again.
+fn keep_last_state(status: &mut Value, previous: &Value) {
+    let Some(new) = status["containerStatuses"].as_array_mut() else { return };
+    for c in new {
+        if c.get("lastState").is_some() || int(&c["restartCount"]) == 0 {
+            continue;
+        }
+        let old = previous["containerStatuses"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|o| o["name"] == c["name"]));
+        if let Some(last) = old.and_then(|o| o.get("lastState")) {
+            c["lastState"] = last.clone();
+        }
+    }
 }
 
 /// Transition times move only when a condition's status changes.

@@ -11,7 +11,7 @@ mod jobs;
 mod kubelet;
 mod replicasets;
 mod statefulsets;
-mod util;
+pub(crate) mod util;
 
 use std::time::Duration;
 
@@ -51,4 +51,5 @@ pub fn pass(cluster: &Cluster) {
     jobs::reconcile_jobs(cluster);
     replicasets::reconcile(cluster);
     kubelet::reconcile(cluster);
+    crate::logs::write(cluster);
 }

@@ -10,13 +10,13 @@ use gantry_sim::resources::ids;
 use gantry_sim::{Options, Running};
 use serde_json::Value;
 
-struct Kubectl {
-    sim: Running,
-    kubeconfig: PathBuf,
+pub struct Kubectl {
+    pub sim: Running,
+    pub kubeconfig: PathBuf,
 }
 
 impl Kubectl {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let sim = Running::start(Options { speed: 20.0, ..Options::default() }, 0)
             .await
             .expect("simulator");
@@ -29,12 +29,12 @@ impl Kubectl {
         Self { sim, kubeconfig }
     }
 
-    fn binary() -> String {
+    pub fn binary() -> String {
         std::env::var("GANTRY_KUBECTL")
             .expect("GANTRY_KUBECTL is not set: run through ./run test (scripts/bootstrap.sh installs kubectl)")
     }
 
-    async fn run(&self, args: &[&str]) -> Output {
+    pub async fn run(&self, args: &[&str]) -> Output {
         tokio::process::Command::new(Self::binary())
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
@@ -45,7 +45,7 @@ impl Kubectl {
     }
 
     /// Runs kubectl and returns its standard output, failing the test on a non-zero exit.
-    async fn ok(&self, args: &[&str]) -> String {
+    pub async fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args).await;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -53,7 +53,7 @@ impl Kubectl {
         stdout
     }
 
-    async fn stop(self) {
+    pub async fn stop(self) {
         let _ = std::fs::remove_file(&self.kubeconfig);
         self.sim.stop().await;
     }
@@ -61,7 +61,7 @@ impl Kubectl {
 
 /// Until the seeded cluster has settled: every Deployment's rollout complete (the
 /// commands below report on them).
-async fn settle(k: &Kubectl) {
+pub async fn settle(k: &Kubectl) {
     let cluster = &k.sim.cluster;
     let settled = || async {
         let (deployments, _) = cluster.store.list(ids::DEPLOYMENT, None);

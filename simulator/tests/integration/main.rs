@@ -6,3 +6,4 @@ mod api;
 mod contract;
 mod controllers;
 mod kubectl;
+mod kubectl_logs;
