@@ -397,7 +397,14 @@ fn app_state(
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
         auth,
         protection,
-        streams: Arc::default(),
+        streams: Arc::new(crate::http::streams::Streams::new(
+            crate::http::live::MOST_PER_SESSION,
+            crate::http::live::MOST_IN_ALL,
+        )),
+        log_streams: Arc::new(crate::http::streams::Streams::new(
+            settings.server.limits.log_streams_per_person,
+            settings.server.limits.log_streams_in_all,
+        )),
         trusted_proxies: Arc::new(settings.server.limits.trusted_proxies.clone()),
         sessions,
         pages: Arc::default(),

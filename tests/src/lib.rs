@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod backups;
 pub mod history;
+pub mod logs;
 pub mod oidc;
 pub mod prometheus;
 

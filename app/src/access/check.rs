@@ -18,7 +18,11 @@ pub fn check(
     let Some(role) = principal.role_on(&environment.name) else {
         return Decision::Denied(Denial::NoRole { environment: env });
     };
-    let needs = action.needs();
+    let needs = match (action, environment.policy.logs) {
+        (Action::ReadLogs, Some(least)) => least,
+        (Action::ReadLogs, None) => return Decision::Denied(Denial::Disabled { environment: env }),
+        _ => action.needs(),
+    };
     if role < needs {
         return Decision::Denied(Denial::RoleTooLow { environment: env, has: role, needs });
     }

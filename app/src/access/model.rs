@@ -63,13 +63,15 @@ pub enum Action {
     Silence,
     /// Expire one of its silences.
     ExpireSilence,
+    /// Read its pods' logs (they can hold personal data: a role of its own).
+    ReadLogs,
     Approve,
     BreakGlass,
     ViewAudit,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::View,
         Action::Sync,
         Action::Scale,
@@ -80,6 +82,7 @@ impl Action {
         Action::Restore,
         Action::Silence,
         Action::ExpireSilence,
+        Action::ReadLogs,
         Action::Approve,
         Action::BreakGlass,
         Action::ViewAudit,
@@ -111,6 +114,7 @@ impl Action {
             Action::Restore => "restore",
             Action::Silence => "silence",
             Action::ExpireSilence => "expire_silence",
+            Action::ReadLogs => "read_logs",
             Action::Approve => "approve",
             Action::BreakGlass => "break_glass",
             Action::ViewAudit => "view_audit",
@@ -134,13 +138,15 @@ impl Action {
             Action::Restore => "restore a backup on",
             Action::Silence => "silence alerts on",
             Action::ExpireSilence => "expire a silence on",
+            Action::ReadLogs => "read the logs of",
             Action::Approve => "approve requests on",
             Action::BreakGlass => "break glass on",
             Action::ViewAudit => "read the audit log of",
         }
     }
 
-    /// The least role that may ask for it.
+    /// The least role that may ask for it (for reading logs, the environment's policy
+    /// may ask for more: [`EnvironmentPolicy::logs`]).
     pub fn needs(self) -> Role {
         match self {
             Action::View => Role::Viewer,
@@ -152,7 +158,8 @@ impl Action {
             | Action::Backup
             | Action::Restore
             | Action::Silence
-            | Action::ExpireSilence => Role::Operator,
+            | Action::ExpireSilence
+            | Action::ReadLogs => Role::Operator,
             Action::Approve | Action::ViewAudit => Role::Approver,
             Action::BreakGlass => Role::Admin,
         }
@@ -186,6 +193,8 @@ pub struct EnvironmentPolicy {
     pub silence: Policy,
     /// Whether an admin may run a change without its approvals, with a written reason.
     pub break_glass: bool,
+    /// Who may read the pods' logs: the least role, or nobody (`None`).
+    pub logs: Option<Role>,
 }
 
 impl EnvironmentPolicy {
@@ -200,7 +209,11 @@ impl EnvironmentPolicy {
             Action::Backup => Some(self.backup),
             Action::Restore => Some(self.restore),
             Action::Silence | Action::ExpireSilence => Some(self.silence),
-            Action::View | Action::Approve | Action::BreakGlass | Action::ViewAudit => None,
+            Action::View
+            | Action::ReadLogs
+            | Action::Approve
+            | Action::BreakGlass
+            | Action::ViewAudit => None,
         }
     }
 
@@ -216,6 +229,7 @@ impl EnvironmentPolicy {
             restore: Policy::Direct,
             silence: Policy::Direct,
             break_glass: true,
+            logs: Some(Role::Operator),
         }
     }
 }
@@ -284,6 +298,12 @@ impl Denial {
             Denial::NoRole { environment } => {
                 format!("You have no role on {environment}, so you cannot {verb} it.")
             }
+            Denial::RoleTooLow { environment, has, needs } if action == Action::ReadLogs => format!(
+                "You are {article} {has} on {environment}; logs can hold personal data, so reading them there needs the {needs} role or above.",
+                article = article(*has),
+                has = has.as_str(),
+                needs = needs.as_str(),
+            ),
             Denial::RoleTooLow { environment, has, needs } => format!(
                 "You are {article} {has} on {environment}; to {verb} it you need to be {needs_article} {needs}.",
                 article = article(*has),

@@ -82,7 +82,11 @@ fn label(action: Action) -> &'static str {
         Action::Restore => "Restore",
         Action::Silence => "Silence",
         Action::ExpireSilence => "Expire silence",
-        Action::View | Action::Approve | Action::BreakGlass | Action::ViewAudit => "",
+        Action::View
+        | Action::ReadLogs
+        | Action::Approve
+        | Action::BreakGlass
+        | Action::ViewAudit => "",
     }
 }
 
@@ -171,7 +175,11 @@ pub fn explain(
             env.name, env.namespace
         ),
         Action::ExpireSilence => "Ends a silence now: Alertmanager notifies about its alerts again.".to_owned(),
-        Action::View | Action::Approve | Action::BreakGlass | Action::ViewAudit => String::new(),
+        Action::View
+        | Action::ReadLogs
+        | Action::Approve
+        | Action::BreakGlass
+        | Action::ViewAudit => String::new(),
     };
     let approvers: Vec<String> = mapping
         .iter()

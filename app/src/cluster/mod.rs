@@ -276,6 +276,31 @@ impl EnvironmentWatch {
             .collect()
     }
 
+    /// The cached pod called `name`.
+    pub fn pod(&self, name: &str) -> Option<Arc<Pod>> {
+        self.pods.state().into_iter().find(|p| p.metadata.name.as_deref() == Some(name))
+    }
+
+    /// The cached warnings about `kind`/`name` ("Pod", "backend-7c9f…"), newest first.
+    pub fn warnings_about(
+        &self,
+        kind: &str,
+        name: &str,
+    ) -> Vec<crate::status::model::WarningEvent> {
+        let mut mine: Vec<_> = self
+            .events
+            .state()
+            .iter()
+            .filter(|e| {
+                e.involved_object.kind.as_deref() == Some(kind)
+                    && e.involved_object.name.as_deref() == Some(name)
+            })
+            .filter_map(|e| crate::status::derive::warning(e))
+            .collect();
+        mine.sort_by_key(|w| std::cmp::Reverse(w.last_ms));
+        mine
+    }
+
     /// The cached Argo CD Application, when the environment has one.
     pub fn application(&self) -> Option<Arc<DynamicObject>> {
         self.applications.state().into_iter().next()

@@ -106,6 +106,8 @@ fn workload(
     // Kubernetes keeps a few revisions; the panel's record keeps them all.
     let history = format!("/history?env={environment}&workload={name}");
     let charts = format!("/monitoring?env={environment}&workload={name}");
+    // Shown to everyone: who may not read logs is told why on that page.
+    let logs = format!("/environments/{environment}/workloads/{name}/logs");
     view! {
         <header class="page-header">
             <h1>{name}</h1>
@@ -114,6 +116,7 @@ fn workload(
             </span>
             <a class="button" href=history id="workload-history">"Full history"</a>
             <a class="button" href=charts.clone() id="workload-metrics-link">"Metrics"</a>
+            <a class="button" href=logs id="workload-logs-link">"Logs"</a>
             {parts::grafana(grafana_url)}
         </header>
         <StaleBanner since=stale_since reason=stale_reason/>

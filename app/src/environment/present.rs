@@ -94,7 +94,7 @@ fn short_revision(revision: &str) -> String {
 }
 
 /// Pods as `kubectl get pods` shows them, with their workload and revision.
-pub fn pods_table(pods: &[&PodInfo], show_workload: bool) -> Table {
+pub fn pods_table(env: &str, pods: &[&PodInfo], show_workload: bool) -> Table {
     let rows = pods
         .iter()
         .map(|p| {
@@ -102,7 +102,10 @@ pub fn pods_table(pods: &[&PodInfo], show_workload: bool) -> Table {
             if let Some(problem) = &p.problem {
                 state = state.class("health-degraded").note(problem.message.clone());
             }
-            let mut cells = vec![Cell::text(&p.name).class("mono")];
+            // Each pod's own page: why it does not run, its logs.
+            let mut cells = vec![Cell::text(&p.name)
+                .class("mono")
+                .link(format!("/environments/{env}/pods/{}", p.name))];
             if show_workload {
                 cells.push(Cell::text(p.workload.clone().unwrap_or_default()));
             }
@@ -317,7 +320,7 @@ pub fn workload_detail(
             .collect(),
         facts,
         grafana_url: config.and_then(|c| c.grafana_url.clone()),
-        pods: pods_table(&pods, false),
+        pods: pods_table(&status.name, &pods, false),
         revisions: revisions_table(&revisions),
         events: events_table(&events),
         metrics: status.figures.as_ref().and_then(|f| pod_figures(&pods, &f.pods)),
@@ -371,7 +374,7 @@ pub fn detail(status: &EnvironmentStatus, config: &EnvironmentConfig) -> Environ
         grafana_url: config.grafana_url.clone(),
         argo: status.argo.as_ref().map(argo_facts),
         workloads: workloads_table(&status.name, &status.workloads, config),
-        pods: pods_table(&pods, true),
+        pods: pods_table(&status.name, &pods, true),
         jobs: jobs_table(&status.jobs),
         events: events_table(&events),
         workload_pages: status

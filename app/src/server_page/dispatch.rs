@@ -28,6 +28,15 @@ pub async fn page(address: &str) -> Result<ServerHtml, AppError> {
         ["environments", env, "actions", action] => {
             crate::actions::routes::action_page(env, action, query).await
         }
+        ["environments", env, "pods", pod] => crate::pods::routes::pod_page(env, pod).await,
+        ["environments", env, "pods", pod, "logs"] => {
+            crate::logs::routes::frame(env, crate::logs::ask::Target::Pod((*pod).to_owned()), query)
+                .await
+        }
+        ["environments", env, "workloads", workload, "logs"] => {
+            let target = crate::logs::ask::Target::Workload((*workload).to_owned());
+            crate::logs::routes::frame(env, target, query).await
+        }
         ["requests", id] => crate::actions::routes::request_page(id).await,
         ["approvals"] => crate::actions::routes::approvals_page().await,
         ["history"] => crate::history::routes::history_page(query).await,

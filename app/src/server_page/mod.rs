@@ -28,17 +28,39 @@ pub fn ServerPage() -> impl IntoView {
             format!("{path}?{}", search.trim_start_matches('?'))
         }
     });
+    view! { <ServerHtmlAt path=Signal::from(path)/> }
+}
+
+/// What the server renders at `path`, asked again whenever `path` or `version` changes
+/// (the page stays as it was while the new one loads); `placed` runs once the HTML is in
+/// the document (the logs panel starts its stream then).
+#[component]
+pub fn ServerHtmlAt(
+    path: Signal<String>,
+    #[prop(optional)] version: Option<Signal<u64>>,
+    #[prop(optional)] placed: Option<Callback<()>>,
+    /// Whether the page sets the document's title.
+    #[prop(default = true)]
+    titled: bool,
+) -> impl IntoView {
     let page = Resource::new(
-        move || path.get(),
-        |path| async move { get_page(path).await.map(Shown::from) },
+        move || (path.get(), version.map(|v| v.get())),
+        |(path, _)| async move { get_page(path).await.map(Shown::from) },
     );
+    if let Some(placed) = placed {
+        Effect::new(move |_| {
+            if matches!(page.get(), Some(Ok(_))) {
+                placed.run(());
+            }
+        });
+    }
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 page.get()
                     .map(|result| match result {
                         Ok(page) => view! {
-                            <leptos_meta::Title text=page.title/>
+                            {titled.then(|| view! { <leptos_meta::Title text=page.title/> })}
                             <div class="detail" inner_html=page.html></div>
                         }
                         .into_any(),

@@ -9,8 +9,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::environment::{EnvironmentPage, WorkloadPage};
+use crate::logs::WorkloadLogsPage;
 use crate::overview::OverviewPage;
 use crate::pages::NotFound;
+use crate::pods::PodPage;
 use crate::server_page::ServerPage;
 
 /// The name the wasm-bindgen output and the stylesheet are published under (`/pkg/gantry.*`).
@@ -60,6 +62,16 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=path!("environments/:env/workloads/:workload")
                             view=WorkloadPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("environments/:env/workloads/:workload/logs")
+                            view=WorkloadLogsPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("environments/:env/pods/:pod")
+                            view=PodPage
                             ssr=SsrMode::Async
                         />
                         <Route

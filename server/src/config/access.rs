@@ -33,6 +33,8 @@ pub struct RawPolicy {
     pub restore: Option<toml::Value>,
     pub silence: Option<toml::Value>,
     pub break_glass: Option<bool>,
+    /// The least role that reads logs, or "disabled".
+    pub logs: Option<String>,
 }
 
 /// A problem: the key's path below the section and what is wrong.
@@ -128,6 +130,7 @@ pub fn guarded() -> EnvironmentPolicy {
         restore: Policy::Approval { approvals: 2, expires_minutes: DEFAULT_EXPIRY_MINUTES },
         silence: one,
         break_glass: true,
+        logs: Some(Role::Operator),
     }
 }
 
@@ -147,6 +150,7 @@ pub fn default_policy(environment: &str) -> EnvironmentPolicy {
             restore: one,
             silence: Policy::Direct,
             break_glass: true,
+            logs: Some(Role::Operator),
         },
         _ => guarded(),
     }
@@ -171,6 +175,16 @@ pub fn validate_policy(raw: Option<RawPolicy>) -> Result<EnvironmentPolicy, Prob
         restore: rule("restore", raw.restore, base.restore)?,
         silence: rule("silence", raw.silence, base.silence)?,
         break_glass: raw.break_glass.unwrap_or(true),
+        logs: match raw.logs.as_deref() {
+            None => base.logs,
+            Some("disabled") => None,
+            Some(word) => Some(Role::parse(word).ok_or_else(|| {
+                (
+                    "policy.logs".to_owned(),
+                    format!("{word:?} is not one of \"viewer\", \"operator\", \"approver\", \"admin\", \"disabled\""),
+                )
+            })?),
+        },
     })
 }
 

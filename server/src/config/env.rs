@@ -38,6 +38,20 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
         raw.server.site_root = Some(v.into());
         set("server.site_root", "GANTRY_SITE_ROOT");
     }
+    for (name, key) in [
+        ("GANTRY_LOG_STREAMS_PER_PERSON", "server.log_streams_per_person"),
+        ("GANTRY_LOG_STREAMS_IN_ALL", "server.log_streams_in_all"),
+    ] {
+        if let Some(v) = vars.get(name) {
+            let n: usize = number(name, key, v)?;
+            if key.ends_with("per_person") {
+                raw.server.log_streams_per_person = Some(n);
+            } else {
+                raw.server.log_streams_in_all = Some(n);
+            }
+            set(key, name);
+        }
+    }
     if let Some(v) = vars.get("GANTRY_SHUTDOWN_GRACE_SECONDS") {
         let key = "server.shutdown_grace_seconds";
         raw.server.shutdown_grace_seconds = Some(number("GANTRY_SHUTDOWN_GRACE_SECONDS", key, v)?);

@@ -69,6 +69,8 @@ pub struct RawServer {
     pub request_timeout_seconds: Option<u64>,
     pub trusted_proxies: Option<Vec<String>>,
     pub allow_demo_on_a_real_cluster: Option<bool>,
+    pub log_streams_per_person: Option<usize>,
+    pub log_streams_in_all: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

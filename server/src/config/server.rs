@@ -23,6 +23,10 @@ pub struct ServerLimits {
     pub request_timeout: Duration,
     /// Proxies whose `X-Forwarded-For` is believed (the ingress controller).
     pub trusted_proxies: Vec<Cidr>,
+    /// Log streams (and downloads) one person may have open at once, and this replica
+    /// in all.
+    pub log_streams_per_person: usize,
+    pub log_streams_in_all: usize,
 }
 
 /// An address range such as `10.0.0.0/8` or one address.
@@ -124,7 +128,23 @@ pub fn validate(
         })?;
         trusted_proxies.push(cidr);
     }
+    let log_streams_per_person = raw.log_streams_per_person.unwrap_or(8);
+    if !(1..=1000).contains(&log_streams_per_person) {
+        return Err(fail(
+            "server.log_streams_per_person",
+            format!("{log_streams_per_person} is out of range; use 1 to 1000"),
+        ));
+    }
+    let log_streams_in_all = raw.log_streams_in_all.unwrap_or(256);
+    if !(1..=10_000).contains(&log_streams_in_all) {
+        return Err(fail(
+            "server.log_streams_in_all",
+            format!("{log_streams_in_all} is out of range; use 1 to 10000"),
+        ));
+    }
     Ok(ServerLimits {
+        log_streams_per_person,
+        log_streams_in_all,
         public_hosts,
         metrics_listen,
         max_connections,

@@ -40,52 +40,6 @@ pub const MOST_PER_SESSION: usize = 16;
 /// Streams this replica holds open in all (memory is measured at 500: README).
 pub const MOST_IN_ALL: usize = 2_000;
 
-/// How many streams are open, in all and per session.
-#[derive(Default)]
-pub struct Streams {
-    open: std::sync::Mutex<std::collections::HashMap<String, usize>>,
-}
-
-/// Counts one open stream until dropped (when the stream ends, however it ends).
-struct Held {
-    streams: std::sync::Arc<Streams>,
-    session: String,
-}
-
-impl Streams {
-    fn hold(self: &std::sync::Arc<Self>, session: &str) -> Result<Held, AppError> {
-        let mut open = self.open.lock().map_err(|_| AppError::TooMany(too_many_in_all()))?;
-        if open.values().sum::<usize>() >= MOST_IN_ALL {
-            return Err(AppError::TooMany(too_many_in_all()));
-        }
-        let mine = open.entry(session.to_owned()).or_default();
-        if *mine >= MOST_PER_SESSION {
-            return Err(AppError::TooMany(format!(
-                "You have {MOST_PER_SESSION} live pages open already; close some tabs of Gantry and reload this one."
-            )));
-        }
-        *mine += 1;
-        Ok(Held { streams: std::sync::Arc::clone(self), session: session.to_owned() })
-    }
-}
-
-fn too_many_in_all() -> String {
-    "Gantry has as many live pages open as it serves; this page will not update by itself. Reload it in a minute.".to_owned()
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        if let Ok(mut open) = self.streams.open.lock() {
-            if let Some(n) = open.get_mut(&self.session) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    open.remove(&self.session);
-                }
-            }
-        }
-    }
-}
-
 /// What one stream still has to send and what it has sent.
 struct Feed {
     updates: tokio::sync::broadcast::Receiver<Update>,
@@ -97,7 +51,7 @@ struct Feed {
     live: std::sync::Arc<gantry_app::cluster::live::Live>,
     /// Whose stream this is, checked again every [`RECHECK`].
     watcher: Watcher,
-    _held: Held,
+    _held: super::streams::Held,
 }
 
 struct Watcher {
@@ -244,7 +198,11 @@ async fn stream(
         }
     }
     let session_id = session.id();
-    let held = state.streams.hold(&session_id.map(|id| id.to_string()).unwrap_or_default())?;
+    let held = state.streams.hold(
+        &session_id.map(|id| id.to_string()).unwrap_or_default(),
+        &format!("You have {MOST_PER_SESSION} live pages open already; close some tabs of Gantry and reload this one."),
+        "Gantry has as many live pages open as it serves; this page will not update by itself. Reload it in a minute.",
+    )?;
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is at once; the session was checked just now.

@@ -16,6 +16,8 @@ pub struct Metrics {
     pool_connections: IntGaugeVec,
     backup_last_success: GaugeVec,
     backup_state: IntGaugeVec,
+    log_streams: IntGauge,
+    log_cut_off: prometheus::IntCounter,
 }
 
 /// One request being answered; counted out when dropped (answered, or cut off).
@@ -81,6 +83,14 @@ impl Metrics {
             ),
             &["environment", "namespace", "state"],
         )?;
+        let log_streams =
+            IntGauge::new("gantry_log_streams_open", "Log streams and downloads open right now.")?;
+        let log_cut_off = prometheus::IntCounter::new(
+            "gantry_log_streams_cut_off_total",
+            "Log streams stopped because their page did not read its lines.",
+        )?;
+        registry.register(Box::new(log_streams.clone()))?;
+        registry.register(Box::new(log_cut_off.clone()))?;
         registry.register(Box::new(backup_last_success.clone()))?;
         registry.register(Box::new(backup_state.clone()))?;
         registry.register(Box::new(requests.clone()))?;
@@ -98,6 +108,8 @@ impl Metrics {
             pool_connections,
             backup_last_success,
             backup_state,
+            log_streams,
+            log_cut_off,
         })
     }
 
@@ -114,8 +126,15 @@ impl Metrics {
 
     /// The exposition text. Pool figures and backup states are read at scrape time so
     /// they are never stale.
-    pub fn render(&self, context: &gantry_app::context::ServerContext) -> String {
+    pub fn render(
+        &self,
+        context: &gantry_app::context::ServerContext,
+        log_streams: usize,
+    ) -> String {
         let pool = &context.db;
+        self.log_streams.set(i64::try_from(log_streams).unwrap_or(i64::MAX));
+        let cut = gantry_app::logs::follow::CUT_OFF.load(std::sync::atomic::Ordering::Relaxed);
+        self.log_cut_off.inc_by(cut.saturating_sub(self.log_cut_off.get()));
         let now_ms = chrono::Utc::now().timestamp_millis();
         for env in context.environments.iter() {
             let glance = context.backups.glance(&env.name, env.backups.max_age_hours, now_ms);

@@ -6,10 +6,12 @@ mod audit;
 mod history;
 pub mod listen;
 pub mod live;
+mod logs;
 mod metrics;
 mod ops;
 pub mod page_cache;
 pub mod protect;
+pub mod streams;
 mod trace;
 
 use std::sync::{Arc, OnceLock};
@@ -56,7 +58,9 @@ pub struct Shared {
     /// The browser protections every response carries.
     pub protection: Arc<protect::Protection>,
     /// Live streams open, per session.
-    pub streams: Arc<live::Streams>,
+    pub streams: Arc<streams::Streams>,
+    /// Log streams and downloads open, per person.
+    pub log_streams: Arc<streams::Streams>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<crate::config::Cidr>>,
 }
@@ -117,6 +121,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(live::router())
+        .merge(logs::router())
         .merge(audit::router())
         .merge(actions::router())
         .merge(history::router())

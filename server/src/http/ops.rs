@@ -62,6 +62,6 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(&state.context),
+        state.metrics.render(&state.context, state.log_streams.open()),
     )
 }

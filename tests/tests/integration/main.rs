@@ -20,6 +20,7 @@ mod history_page;
 mod hostile;
 mod http;
 mod live;
+mod logs;
 mod monitoring;
 mod prometheus;
 mod protection;

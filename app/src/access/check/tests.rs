@@ -47,12 +47,13 @@ fn guarded() -> EnvironmentPolicy {
         restore: approval(2),
         silence: approval(1),
         break_glass: true,
+        logs: Some(Role::Operator),
     }
 }
 
 /// What each role may do on a guarded environment, written out action by action:
 /// A = allowed, 1/2 = needs that many approvals, - = denied.
-const GUARDED_SPEC: [(Action, [&str; 4]); 13] = [
+const GUARDED_SPEC: [(Action, [&str; 4]); 14] = [
     //                       viewer operator approver admin
     (Action::View, ["A", "A", "A", "A"]),
     (Action::Sync, ["-", "1", "1", "1"]),
@@ -64,6 +65,7 @@ const GUARDED_SPEC: [(Action, [&str; 4]); 13] = [
     (Action::Restore, ["-", "2", "2", "2"]),
     (Action::Silence, ["-", "1", "1", "1"]),
     (Action::ExpireSilence, ["-", "1", "1", "1"]),
+    (Action::ReadLogs, ["-", "A", "A", "A"]),
     (Action::Approve, ["-", "-", "A", "A"]),
     (Action::BreakGlass, ["-", "-", "-", "A"]),
     (Action::ViewAudit, ["-", "-", "A", "A"]),
@@ -226,4 +228,36 @@ fn group_names_lose_the_configured_suffix_and_duplicates() {
     assert_eq!(groups, ["co2-admins", "co2-readers", "x_AppGrpU"]);
     let untouched = normalize_groups(["a_AppGrpU".to_owned()], None);
     assert_eq!(untouched, ["a_AppGrpU"]);
+}
+
+#[test]
+fn reading_logs_needs_the_role_the_environment_names_and_says_why() {
+    let mut policy = guarded();
+    let prod = environment("prod", policy.clone());
+    let viewer = person(&[("prod", Role::Viewer)]);
+    let Decision::Denied(denial) = check(Some(&viewer), &prod, Action::ReadLogs) else {
+        panic!("a viewer reads no logs by default");
+    };
+    assert_eq!(
+        denial.reason(Action::ReadLogs),
+        "You are a viewer on prod; logs can hold personal data, so reading them there needs the operator role or above."
+    );
+    policy.logs = Some(Role::Approver);
+    let stricter = environment("prod", policy.clone());
+    let operator = person(&[("prod", Role::Operator)]);
+    assert!(!check(Some(&operator), &stricter, Action::ReadLogs).is_allowed());
+    assert!(
+        check(Some(&person(&[("prod", Role::Approver)])), &stricter, Action::ReadLogs).is_allowed()
+    );
+    policy.logs = Some(Role::Viewer);
+    assert!(
+        check(Some(&viewer), &environment("prod", policy.clone()), Action::ReadLogs).is_allowed()
+    );
+    policy.logs = None;
+    let off = environment("prod", policy);
+    let admin = person(&[("prod", Role::Admin)]);
+    assert_eq!(
+        check(Some(&admin), &off, Action::ReadLogs),
+        Decision::Denied(Denial::Disabled { environment: "prod".to_owned() })
+    );
 }

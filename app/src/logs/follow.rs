@@ -1,0 +1,517 @@
+//! Reading the logs of a pod, or of every pod of a workload merged by time, and
+//! following them: first the last lines (each pod's tail, merged and cut to the number
+//! asked), then each new line as Kubernetes sends it. A container that stops is waited
+//! for and followed again in its next run; a workload's new pods are followed as they
+//! appear. Everything goes through one bounded channel: a page that does not keep up is
+//! cut off rather than held in memory.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use kube::Client;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::ask::{Ask, Target};
+use super::line::{Filter, LogLine};
+use super::read::{next_line, open, Open};
+use crate::cluster::live::Live;
+use crate::error::AppError;
+
+/// Lines held for one page between Kubernetes and the browser.
+pub const BACKLOG: usize = 256;
+/// How long a page may leave a full backlog unread before it is cut off.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+/// Streams cut off since the server started (exported as a metric).
+pub static CUT_OFF: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A container that has just restarted shows its previous run by default for this long.
+const JUST_RESTARTED: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+#[derive(Debug)]
+pub enum Out {
+    Line(LogLine),
+    /// Something the reader should know (a pod started, a container stopped).
+    Note(String),
+    /// The stream is over, and why.
+    End(String),
+    /// The API refused the log before any line (the words say why).
+    Failed(String),
+}
+
+/// One container to read.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub pod: String,
+    pub container: String,
+    pub previous: bool,
+}
+
+/// What a stream reads, resolved from the cluster's view before anything is asked of
+/// the API (so a wrong name is refused at once, in words).
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub namespace: String,
+    pub sources: Vec<Source>,
+    /// The pod's containers, for the choice (pod streams).
+    pub containers: Vec<String>,
+    /// Why the previous run is shown, when the panel chose it.
+    pub previous_note: Option<String>,
+}
+
+fn status_of<'a>(pod: &'a Pod, container: &str) -> Option<&'a ContainerStatus> {
+    pod.status.as_ref()?.container_statuses.as_ref()?.iter().find(|c| c.name == container)
+}
+
+/// The container kubectl would pick: the one its annotation names, else the first.
+pub fn default_container(pod: &Pod) -> Option<String> {
+    let names: Vec<&str> = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.iter().map(|c| c.name.as_str()).collect())
+        .unwrap_or_default();
+    let annotated = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("kubectl.kubernetes.io/default-container"))
+        .filter(|a| names.contains(&a.as_str()));
+    annotated.cloned().or_else(|| names.first().map(|n| (*n).to_owned()))
+}
+
+/// Whether the container ran before (`lastState.terminated`), and when that run ended.
+fn last_run_end(pod: &Pod, container: &str) -> Option<Option<DateTime<Utc>>> {
+    let terminated = status_of(pod, container)?.last_state.as_ref()?.terminated.as_ref()?;
+    Some(terminated.finished_at.as_ref().and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0)))
+}
+
+/// The previous run is what a person wants after a crash: while the container waits to
+/// restart, or when it restarted minutes ago.
+fn just_restarted(pod: &Pod, container: &str, now: DateTime<Utc>) -> Option<String> {
+    let ended = last_run_end(pod, container)?;
+    let state = status_of(pod, container)?.state.as_ref()?;
+    let recent = ended.is_some_and(|t| now - t < JUST_RESTARTED);
+    (state.waiting.is_some() || recent).then(|| {
+        let when = ended
+            .map(|t| crate::backups::page::distance(t.timestamp_millis(), now.timestamp_millis()))
+            .unwrap_or_else(|| "recently".into());
+        format!("Showing the run before the last restart (it ended {when}): its last lines say why it stopped.")
+    })
+}
+
+pub fn plan(live: &Live, index: usize, ask: &Ask, namespace: &str) -> Result<Plan, AppError> {
+    let watch = live.watches().get(index).ok_or_else(|| {
+        AppError::Unavailable("No cluster is configured, so there are no logs to read.".into())
+    })?;
+    let now = Utc::now();
+    match &ask.target {
+        Target::Pod(name) => {
+            let pod = watch.pod(name).ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "There is no pod named “{name}” in {}. Pods of a Deployment get new names when they are replaced; open the current ones from the environment's page.",
+                    ask.env
+                ))
+            })?;
+            let containers: Vec<String> = pod
+                .spec
+                .as_ref()
+                .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default();
+            let container = match &ask.container {
+                Some(c) if containers.contains(c) => c.clone(),
+                Some(c) => {
+                    return Err(AppError::Invalid(format!(
+                        "The pod {name} has no container “{c}”; its containers: {}.",
+                        containers.join(", ")
+                    )))
+                }
+                None => default_container(&pod).ok_or_else(|| {
+                    AppError::Invalid(format!("The pod {name} has no containers."))
+                })?,
+            };
+            let suggested = just_restarted(&pod, &container, now);
+            let previous = ask.previous.unwrap_or(suggested.is_some());
+            if previous && last_run_end(&pod, &container).is_none() {
+                return Err(AppError::Invalid(format!(
+                    "The container {container} of {name} has not restarted, so there is no previous run to show."
+                )));
+            }
+            Ok(Plan {
+                namespace: namespace.to_owned(),
+                sources: vec![Source { pod: name.clone(), container, previous }],
+                containers,
+                previous_note: suggested.filter(|_| ask.previous.is_none()),
+            })
+        }
+        Target::Workload(workload) => {
+            let status = live.snapshot(index).map(|s| s.status);
+            let known =
+                status.as_ref().is_some_and(|s| s.workloads.iter().any(|w| &w.name == workload));
+            if !known {
+                return Err(AppError::NotFound(format!(
+                    "There is no workload named “{workload}” in {}.",
+                    ask.env
+                )));
+            }
+            let previous = ask.previous.unwrap_or(false);
+            let sources = pods_of(live, index, workload)
+                .into_iter()
+                .filter_map(|pod| {
+                    let name = pod.metadata.name.clone()?;
+                    let container = match &ask.container {
+                        Some(c) => c.clone(),
+                        None => default_container(&pod)?,
+                    };
+                    let ran = last_run_end(&pod, &container).is_some();
+                    (!previous || ran).then_some(Source { pod: name, container, previous })
+                })
+                .collect();
+            Ok(Plan {
+                namespace: namespace.to_owned(),
+                sources,
+                containers: Vec::new(),
+                previous_note: None,
+            })
+        }
+    }
+}
+
+/// The workload's pods as the cluster's view has them now.
+fn pods_of(live: &Live, index: usize, workload: &str) -> Vec<Arc<Pod>> {
+    let (Some(watch), Some(snapshot)) = (live.watches().get(index), live.snapshot(index)) else {
+        return Vec::new();
+    };
+    snapshot
+        .status
+        .pods
+        .iter()
+        .filter(|p| p.workload.as_deref() == Some(workload))
+        .filter_map(|p| watch.pod(&p.name))
+        .collect()
+}
+
+/// A started reading: its output, and its tasks (stopped when this is dropped).
+pub struct Reading {
+    pub rx: mpsc::Receiver<Out>,
+    /// Set when the page fell too far behind.
+    pub cut: Arc<AtomicBool>,
+    _tasks: JoinSet<()>,
+}
+
+/// Everything a reading's tasks share.
+#[derive(Clone)]
+struct Shared {
+    client: Client,
+    live: Arc<Live>,
+    index: usize,
+    namespace: String,
+    filter: Filter,
+    tx: mpsc::Sender<Out>,
+    cut: Arc<AtomicBool>,
+}
+
+impl Shared {
+    /// Sends, waiting at most [`PATIENCE`] for room; false when the stream is over.
+    async fn send(&self, out: Out) -> bool {
+        match self.tx.send_timeout(out, PATIENCE).await {
+            Ok(()) => true,
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                if !self.cut.swap(true, Ordering::SeqCst) {
+                    CUT_OFF.fetch_add(1, Ordering::Relaxed);
+                }
+                false
+            }
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
+        }
+    }
+
+    fn pod(&self, name: &str) -> Option<Arc<Pod>> {
+        self.live.watches().get(self.index)?.pod(name)
+    }
+}
+
+/// Starts reading `plan` as `ask` says; `resume` (a reconnecting page's last line) skips
+/// the tail and goes on after it.
+pub fn start(
+    client: Client,
+    live: Arc<Live>,
+    index: usize,
+    plan: Plan,
+    ask: &Ask,
+    resume: Option<DateTime<Utc>>,
+) -> Reading {
+    let (tx, rx) = mpsc::channel(BACKLOG);
+    let cut = Arc::new(AtomicBool::new(false));
+    let shared = Shared {
+        client,
+        live,
+        index,
+        namespace: plan.namespace.clone(),
+        filter: ask.filter.clone(),
+        tx,
+        cut: Arc::clone(&cut),
+    };
+    let mut tasks = JoinSet::new();
+    let ask = ask.clone();
+    tasks.spawn(async move {
+        // The followers live in this set: dropping the reading stops them with it.
+        let mut followers = JoinSet::new();
+        run(shared, plan, ask, resume, &mut followers).await;
+        while followers.join_next().await.is_some() {}
+    });
+    Reading { rx, cut, _tasks: tasks }
+}
+
+async fn run(
+    shared: Shared,
+    plan: Plan,
+    ask: Ask,
+    resume: Option<DateTime<Utc>>,
+    followers: &mut JoinSet<()>,
+) {
+    let workload = matches!(ask.target, Target::Workload(_));
+    if let Some(note) = &plan.previous_note {
+        shared.send(Out::Note(note.clone())).await;
+    }
+    // The tail: each pod's last lines, merged by time, the newest `tail` of them.
+    let mut last_seen: Vec<Option<DateTime<Utc>>> = vec![resume; plan.sources.len()];
+    if resume.is_none() {
+        let tails =
+            futures_util::future::join_all(plan.sources.iter().map(|s| tail(&shared, s, &ask)))
+                .await;
+        let mut merged = Vec::new();
+        for (i, result) in tails.into_iter().enumerate() {
+            match result {
+                Ok(lines) => {
+                    last_seen[i] = lines.iter().filter_map(|l| l.at).max();
+                    merged.extend(lines);
+                }
+                Err(words) if !workload => {
+                    shared.send(Out::Failed(words)).await;
+                    return;
+                }
+                Err(words) => {
+                    shared.send(Out::Note(words)).await;
+                }
+            }
+        }
+        merged.sort_by_key(|l| l.at);
+        let skip = merged.len().saturating_sub(usize::try_from(ask.tail).unwrap_or(usize::MAX));
+        for line in merged.into_iter().skip(skip).filter(|l| shared.filter.keeps(l)) {
+            if !shared.send(Out::Line(line)).await {
+                return;
+            }
+        }
+    }
+    let previous = plan.sources.first().is_some_and(|s| s.previous);
+    if !ask.follow || previous {
+        let why = if previous {
+            "That is the whole of the previous run: it has ended, so there is nothing to follow."
+        } else {
+            "Not following: these were the last lines. Switch follow on to see new ones."
+        };
+        shared.send(Out::End(why.into())).await;
+        return;
+    }
+    if plan.sources.is_empty() && !workload {
+        shared.send(Out::End("Nothing to follow.".into())).await;
+        return;
+    }
+    let mut following: HashSet<String> = HashSet::new();
+    for (source, since) in plan.sources.iter().zip(last_seen) {
+        following.insert(source.pod.clone());
+        followers.spawn(follow(shared.clone(), source.clone(), since, true));
+    }
+    if let Target::Workload(name) = &ask.target {
+        if following.is_empty() {
+            shared
+                .send(Out::Note(format!(
+                    "No pod of {name} runs now; its pods' lines follow when they start."
+                )))
+                .await;
+        }
+        // New pods of the workload are followed as they appear (a scale-up, a rollout).
+        let mut updates = shared.live.subscribe();
+        loop {
+            match updates.recv().await {
+                Ok(update) if update.environment != shared.index => continue,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+            for pod in pods_of(&shared.live, shared.index, name) {
+                let Some(pod_name) = pod.metadata.name.clone() else { continue };
+                if following.contains(&pod_name) {
+                    continue;
+                }
+                let Some(container) = ask.container.clone().or_else(|| default_container(&pod))
+                else {
+                    continue;
+                };
+                following.insert(pod_name.clone());
+                if !shared
+                    .send(Out::Note(format!("Pod {pod_name} started; its lines follow.")))
+                    .await
+                {
+                    return;
+                }
+                let source = Source { pod: pod_name, container, previous: false };
+                followers.spawn(follow(shared.clone(), source, None, false));
+            }
+        }
+    }
+    while followers.join_next().await.is_some() {}
+    shared
+        .send(Out::End(
+            "The pod's container has ended and the pod is gone: nothing more to follow.".into(),
+        ))
+        .await;
+}
+
+/// The last lines of one container, read whole (never following).
+async fn tail(shared: &Shared, source: &Source, ask: &Ask) -> Result<Vec<LogLine>, String> {
+    let o = Open {
+        namespace: &shared.namespace,
+        pod: &source.pod,
+        container: &source.container,
+        previous: source.previous,
+        tail: Some(ask.tail),
+        since: ask.since,
+        follow: false,
+    };
+    let mut lines = open(&shared.client, &o).await?;
+    let pod: Arc<str> = Arc::from(source.pod.as_str());
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    loop {
+        match next_line(&mut lines, &mut buf).await {
+            Ok(Some(cut)) => out.push(LogLine::read(Arc::clone(&pod), &buf, cut)),
+            Ok(None) => return Ok(out),
+            Err(error) => return Err(format!("The log of {} broke off: {error}.", source.pod)),
+        }
+    }
+}
+
+/// Follows one container from `since` (lines at or before it were shown), through its
+/// restarts, until its pod is gone or the stream is over. `from_start`: a pod seen
+/// before (its tail was shown); else a new pod, read from its beginning.
+async fn follow(
+    shared: Shared,
+    source: Source,
+    mut since: Option<DateTime<Utc>>,
+    from_start: bool,
+) {
+    let pod: Arc<str> = Arc::from(source.pod.as_str());
+    let mut buf = Vec::new();
+    let mut seen_start = from_start;
+    loop {
+        let opened = std::time::Instant::now();
+        let o = Open {
+            namespace: &shared.namespace,
+            pod: &source.pod,
+            container: &source.container,
+            previous: false,
+            // Nothing old twice: after the tail, only what comes after it.
+            tail: if seen_start && since.is_none() { Some(0) } else { None },
+            since,
+            follow: true,
+        };
+        match open(&shared.client, &o).await {
+            Ok(mut lines) => {
+                while let Ok(Some(cut)) = next_line(&mut lines, &mut buf).await {
+                    let line = LogLine::read(Arc::clone(&pod), &buf, cut);
+                    // Kubernetes' since is in whole seconds: skip what was shown.
+                    if let (Some(at), Some(last)) = (line.at, since) {
+                        if at <= last {
+                            continue;
+                        }
+                    }
+                    since = line.at.or(since);
+                    if shared.filter.keeps(&line) && !shared.send(Out::Line(line)).await {
+                        return;
+                    }
+                }
+            }
+            Err(words) => {
+                if shared.pod(&source.pod).is_none() {
+                    shared.send(Out::Note(format!("Pod {} is gone.", source.pod))).await;
+                    return;
+                }
+                if !waiting_to_start(&shared, &source) {
+                    shared.send(Out::Note(words)).await;
+                    return;
+                }
+            }
+        }
+        seen_start = true;
+        // The run ended (or the connection did): wait for the next one, or the pod's end.
+        let Some(pod_now) = shared.pod(&source.pod) else {
+            shared.send(Out::Note(format!("Pod {} is gone.", source.pod))).await;
+            return;
+        };
+        let phase = pod_now.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("");
+        if phase == "Succeeded" || phase == "Failed" {
+            shared
+                .send(Out::Note(format!(
+                    "The container {} of {} has ended ({phase}).",
+                    source.container, source.pod
+                )))
+                .await;
+            return;
+        }
+        if pod_now.metadata.deletion_timestamp.is_some() {
+            shared.send(Out::Note(format!("Pod {} is shutting down.", source.pod))).await;
+        } else if !running(&pod_now, &source.container) {
+            let said = format!(
+                "The container {} of {} stopped; its next run follows when it starts.",
+                source.container, source.pod
+            );
+            if !shared.send(Out::Note(said)).await {
+                return;
+            }
+        }
+        if !until_running(&shared, &source).await {
+            shared.send(Out::Note(format!("Pod {} is gone.", source.pod))).await;
+            return;
+        }
+        // A log that keeps breaking off at once is asked again at most once a second.
+        if let Some(rest) = Duration::from_secs(1).checked_sub(opened.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+    }
+}
+
+fn running(pod: &Pod, container: &str) -> bool {
+    status_of(pod, container).and_then(|c| c.state.as_ref()).is_some_and(|s| s.running.is_some())
+}
+
+/// A container that waits (to be pulled, created, restarted) has no log yet.
+fn waiting_to_start(shared: &Shared, source: &Source) -> bool {
+    shared
+        .pod(&source.pod)
+        .and_then(|p| status_of(&p, &source.container).and_then(|c| c.state.clone()))
+        .is_some_and(|s| s.waiting.is_some())
+}
+
+/// Waits until the container runs again (true) or the pod is gone (false), looking at
+/// each change the cluster's view sees and at least every few seconds.
+async fn until_running(shared: &Shared, source: &Source) -> bool {
+    let mut updates = shared.live.subscribe();
+    loop {
+        match shared.pod(&source.pod) {
+            None => return false,
+            Some(pod)
+                if running(&pod, &source.container)
+                    && pod.metadata.deletion_timestamp.is_none() =>
+            {
+                return true
+            }
+            Some(_) => {}
+        }
+        // A change to the environment, or a look again after a while in any case.
+        let _ = tokio::time::timeout(Duration::from_secs(5), updates.recv()).await;
+    }
+}

@@ -1,0 +1,49 @@
+//! The pod page as an address. Anyone who may see the environment sees its pods (their
+//! state is not personal data); the logs below are a permission of their own.
+
+use super::page::PodPage;
+use crate::access::server::{authorize_for, caller};
+use crate::access::{check, Action};
+use crate::context::server_context;
+use crate::error::AppError;
+use crate::logs::ask::is_name;
+use crate::server_page::model::ServerHtml;
+
+pub async fn pod_page(env: &str, pod: &str) -> Result<ServerHtml, AppError> {
+    let context = server_context()?;
+    let caller = caller();
+    authorize_for(&context, &caller, env, Action::View).await?;
+    let Some(index) = context.environments.iter().position(|e| e.name == env) else {
+        return Err(AppError::Internal);
+    };
+    if !is_name(pod) {
+        return Err(AppError::Invalid(
+            "A pod's name has lowercase letters, digits, '-' and '.' only.".into(),
+        ));
+    }
+    let watch = context.live.watches().get(index).ok_or_else(|| {
+        AppError::NotFound(
+            "No cluster is configured, so there are no pods to show (set cluster.source).".into(),
+        )
+    })?;
+    let found = watch.pod(pod).ok_or_else(|| {
+        AppError::NotFound(format!(
+            "There is no pod named “{pod}” in {env}. It may have been replaced: pods of a Deployment get new names; open the current ones from the environment's page."
+        ))
+    })?;
+    let workload = context.live.snapshot(index).and_then(|s| {
+        s.status.pods.iter().find(|p| p.name == pod).and_then(|p| p.workload.clone())
+    });
+    let warnings = watch.warnings_about("Pod", pod);
+    let logs =
+        check(caller.principal(), &context.environments[index], Action::ReadLogs).is_allowed();
+    let page = PodPage {
+        env,
+        pod: &found,
+        workload: workload.as_deref(),
+        warnings: &warnings,
+        logs,
+        now: chrono::Utc::now(),
+    };
+    Ok(ServerHtml { title: format!("{pod} in {env}"), html: page.render() })
+}
