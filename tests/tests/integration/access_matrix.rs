@@ -117,8 +117,9 @@ struct Call {
     answers: (u16, u16),
 }
 
-/// `ids`: one action request per environment, in the order of ENVIRONMENTS.
-fn calls(ids: &[i64; 3]) -> Vec<Call> {
+/// `ids`: one action request per environment, in the order of ENVIRONMENTS; `pods`: a
+/// running backend pod of each.
+fn calls(ids: &[i64; 3], pods: &[String; 3]) -> Vec<Call> {
     let get = |path: &str, page: bool, need| Call {
         method: "GET",
         path: path.to_owned(),
@@ -219,6 +220,16 @@ fn calls(ids: &[i64; 3]) -> Vec<Call> {
         calls.push(get(&diff, true, view));
         let compare = format!("/history/compare?from={env}&to={}", ENVIRONMENTS[(i + 1) % 3]);
         calls.push(get(&compare, true, Need::Both(i, (i + 1) % 3)));
+        // A pod is for everyone who sees the environment; its logs are for operators and up.
+        let pod = &pods[i];
+        calls.push(get(&format!("/environments/{env}/pods/{pod}"), true, view));
+        let path = format!("/environments/{env}/pods/{pod}/logs");
+        calls.push(post("/api/page", vec![("path", path)], view));
+        calls.push(get(&format!("/environments/{env}/workloads/backend/logs"), true, view));
+        let logs = Need::Rank(i, Rank::Operator);
+        calls.push(get(&format!("/api/logs?env={env}&pod={pod}&follow=off"), false, logs));
+        calls.push(get(&format!("/api/logs?env={env}&workload=backend&follow=off"), false, logs));
+        calls.push(get(&format!("/api/logs.txt?env={env}&pod={pod}"), false, logs));
         let id = ids[i];
         calls.push(Call { answers: (200, 404), ..get(&format!("/requests/{id}"), true, view) });
         calls
@@ -250,6 +261,8 @@ async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: 
             ("GANTRY_TRUSTED_PROXIES", "127.0.0.1"),
             ("GANTRY_CONFIG", config.as_str()),
             ("GANTRY_PROMETHEUS_URL", "http://127.0.0.1:9"),
+            // Caps are tested on their own; here each person makes many short reads.
+            ("GANTRY_LOG_STREAMS_PER_PERSON", "100"),
         ],
     )
     .await;
@@ -275,7 +288,21 @@ async fn no_unauthorized_success_and_no_wrongful_denial_in_the_whole_matrix(db: 
     };
     let what = "revision 1 of every backend to be recorded";
     gantry_tests::eventually(std::time::Duration::from_secs(20), what, recorded).await;
-    let calls = calls(&ids);
+    let mut pods: [String; 3] = Default::default();
+    let cluster = &app.simulator.as_ref().expect("a simulated cluster").0;
+    for (i, env) in ENVIRONMENTS.iter().enumerate() {
+        let namespace = format!("co2-calculator-{env}");
+        pods[i] = gantry_tests::eventually_some(
+            std::time::Duration::from_secs(30),
+            "a running backend pod",
+            || async {
+                let name = gantry_tests::logs::running_pod(cluster, &namespace, "backend")?;
+                app.context.live.watches()[i].pod(&name).is_some().then_some(name)
+            },
+        )
+        .await;
+    }
+    let calls = calls(&ids, &pods);
     let (mut checks, mut unauthorized_successes, mut wrongful_denials) = (0, 0, 0);
     let mut mismatches = Vec::new();
     for (person, ranks) in PEOPLE {

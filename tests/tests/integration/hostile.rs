@@ -209,3 +209,79 @@ async fn no_route_reflects_a_hostile_value_unescaped(db: PgPool) {
     assert!(checked > 300, "walked {checked} requests");
     app.stop().await;
 }
+
+/// The pod page and the logs, with hostile values in the address and in the log lines
+/// themselves: the rows the stream hands the browser (placed as HTML) included.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn pods_and_logs_reflect_no_hostile_value(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let cluster = &app.simulator.as_ref().expect("a simulated cluster").0;
+    let namespace = "co2-calculator-prod";
+    let pod = gantry_tests::eventually_some(std::time::Duration::from_secs(30), "a backend", || async {
+        let name = gantry_tests::logs::running_pod(cluster, namespace, "backend")?;
+        // A structured line whose every field is the value, and a plain one.
+        let line = serde_json::json!({"level": HOSTILE, "logger": HOSTILE, "message": HOSTILE, "trace_id": HOSTILE, HOSTILE: HOSTILE});
+        let text = format!("{line}\n{HOSTILE}");
+        let written = cluster.logs.write_now(namespace, &name, "backend", cluster.clock().now(), &text);
+        (written && app.context.live.watches()[2].pod(&name).is_some()).then_some(name)
+    })
+    .await;
+    let value = encoded();
+    let mut addresses = vec![
+        "/environments/prod/pods/{}".to_owned(),
+        "/environments/{}/pods/x".to_owned(),
+        "/environments/prod/workloads/{}/logs".to_owned(),
+        "/environments/prod/workloads/backend/logs?q={}".to_owned(),
+        "/api/logs?env={}&pod=x".to_owned(),
+        "/api/logs?env=prod&pod={}".to_owned(),
+        "/api/logs?env=prod&workload={}".to_owned(),
+        // The hostile lines themselves, unfiltered.
+        format!("/api/logs?env=prod&pod={pod}&follow=off"),
+        format!("/api/logs?env=prod&workload=backend&follow=off"),
+        format!("/api/logs?env=prod&pod={pod}&follow=off&q={{}}"),
+        format!("/api/logs.txt?env=prod&pod={pod}&q={{}}"),
+    ];
+    for key in ["x", "q", "trace", "since", "container", "tail", "level", "previous", "follow"] {
+        addresses.push(format!("/environments/prod/pods/{pod}?follow=off&{key}={{}}"));
+        addresses.push(format!("/api/logs?env=prod&pod={pod}&follow=off&{key}={{}}"));
+    }
+    let addresses: Vec<String> = addresses.into_iter().map(|a| a.replace("{}", &value)).collect();
+    let admin = app.client_as("admin").await;
+    let stakeholder = app.client_as("stakeholder").await;
+    for client in [&admin, &stakeholder] {
+        for address in &addresses {
+            let response = client.get(app.url(address)).send().await.expect("sent");
+            let events = response
+                .headers()
+                .get("content-type")
+                .is_some_and(|t| t.to_str().unwrap_or("").starts_with("text/event-stream"));
+            if events {
+                // The stream's rows are HTML the page places: nothing of the value raw.
+                let body = response.text().await.expect("a finite stream");
+                assert!(!body.contains(MARK), "GET {address}: a row carries the value:\n{body}");
+                assert!(body.contains("event: end"), "GET {address}: {body}");
+                continue;
+            }
+            check(&app, &format!("GET {address}"), response).await;
+            if !address.starts_with("/api/") {
+                let response = client
+                    .post(app.url("/api/page"))
+                    .form(&[("path", address.as_str())])
+                    .send()
+                    .await
+                    .expect("sent");
+                check(&app, &format!("POST /api/page {address}"), response).await;
+                let path =
+                    address.replacen(&format!("/pods/{pod}?"), &format!("/pods/{pod}/logs?"), 1);
+                let response = client
+                    .post(app.url("/api/page"))
+                    .form(&[("path", path.as_str())])
+                    .send()
+                    .await
+                    .expect("sent");
+                check(&app, &format!("POST /api/page {path}"), response).await;
+            }
+        }
+    }
+    app.stop().await;
+}
