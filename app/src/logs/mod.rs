@@ -18,6 +18,8 @@ pub mod read;
 pub mod render;
 #[cfg(feature = "ssr")]
 pub mod routes;
+#[cfg(feature = "hydrate")]
 mod view;
 
-pub use view::{LogPanel, WorkloadLogsPage};
+#[cfg(feature = "hydrate")]
+pub use view::browser::Stream;

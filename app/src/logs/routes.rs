@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::escape::html;
 use crate::server_page::model::{pairs, ServerHtml};
 
+/// The panel alone (the pod page holds it below the pod's state).
 pub async fn frame(env: &str, target: Target, query: &str) -> Result<ServerHtml, AppError> {
     let context = server_context()?;
     let caller = caller();
@@ -31,11 +32,10 @@ pub async fn frame(env: &str, target: Target, query: &str) -> Result<ServerHtml,
     };
     let mut out = String::new();
     if let Target::Workload(w) = &target {
+        let (e, w) = (html(env), html(w));
         let _ = write!(
             out,
-            r#"<header class="page-header"><h1>Logs of <a href="/environments/{e}/workloads/{w}">{w}</a> in {e}</h1><p class="muted">Every pod of {w}, merged by time; each line names its pod. New pods are followed as they start.</p></header>"#,
-            e = html(env),
-            w = html(w)
+            r#"<nav class="crumbs" aria-label="Breadcrumb"><a href="/">Environments</a> / <a href="/environments/{e}">{e}</a> / <a href="/environments/{e}/workloads/{w}">{w}</a> / <span>logs</span></nav><header class="page-header"><h1>Logs of <a href="/environments/{e}/workloads/{w}">{w}</a> in {e}</h1><p class="muted">Every pod of {w}, merged by time; each line names its pod. New pods are followed as they start.</p></header>"#
         );
     }
     out.push_str(r#"<section class="panel logs" id="logs"><h2>Logs</h2>"#);

@@ -1,69 +1,11 @@
 //! The logs in the browser. The server renders the panel (choices, download link, the
-//! place for lines); once it is placed, the page opens its stream (`data-log-stream`)
-//! and appends the rows the server sends, already rendered and escaped. Scrolled to the
-//! end, the view follows; scrolled up, it pauses and counts what waits below until the
-//! reader goes back down or presses Resume. A reconnecting stream goes on after the last
-//! line it had (the browser sends it as `Last-Event-ID`).
+//! place for lines); once the page holding it is placed, [`Stream::attach`] opens its
+//! stream (`data-log-stream`) and appends the rows the server sends, already rendered and
+//! escaped. Scrolled to the end, the view follows; scrolled up, it pauses and counts what
+//! waits below until the reader goes back down or presses Resume. A reconnecting stream
+//! goes on after the last line it had (the browser sends it as `Last-Event-ID`).
 
-use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_params_map};
-
-use crate::server_page::ServerHtmlAt;
-
-/// The logs panel for the server address `path` (the page's query carries the choices).
-#[component]
-pub fn LogPanel(path: Signal<String>) -> impl IntoView {
-    let location = use_location();
-    let full = Signal::derive(move || {
-        let search = location.search.get();
-        let search = search.trim_start_matches('?');
-        if search.is_empty() {
-            path.get()
-        } else {
-            format!("{}?{search}", path.get())
-        }
-    });
-    #[cfg(feature = "hydrate")]
-    let placed = {
-        let current = StoredValue::new_local(None::<browser::Stream>);
-        on_cleanup(move || current.update_value(|s| drop(s.take())));
-        Callback::new(move |()| {
-            current.update_value(|s| *s = browser::Stream::attach());
-        })
-    };
-    #[cfg(not(feature = "hydrate"))]
-    let placed = Callback::new(|()| {});
-    view! { <ServerHtmlAt path=full placed titled=false/> }
-}
-
-/// `/environments/:env/workloads/:workload/logs`: every pod of a workload, merged.
-#[component]
-pub fn WorkloadLogsPage() -> impl IntoView {
-    let params = use_params_map();
-    let env = Memo::new(move |_| params.with(|p| p.get("env").unwrap_or_default()));
-    let workload = Memo::new(move |_| params.with(|p| p.get("workload").unwrap_or_default()));
-    let path = Signal::derive(move || {
-        format!("/environments/{}/workloads/{}/logs", env.get(), workload.get())
-    });
-    view! {
-        <leptos_meta::Title text=move || format!("Logs of {} in {}", workload.get(), env.get())/>
-        <nav class="crumbs" aria-label="Breadcrumb">
-            <a href="/">"Environments"</a>
-            " / "
-            <a href=move || format!("/environments/{}", env.get())>{move || env.get()}</a>
-            " / "
-            <a href=move || format!("/environments/{}/workloads/{}", env.get(), workload.get())>
-                {move || workload.get()}
-            </a>
-            " / "
-            <span>"logs"</span>
-        </nav>
-        <LogPanel path/>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-mod browser {
+pub(super) mod browser {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 

@@ -1,6 +1,5 @@
 //! One pod (`/environments/<env>/pods/<pod>`): its state and why it does not run, in
-//! words, from the watch cache; its logs come from `logs`. Kept current by the live
-//! stream: the page is asked again at each change to its environment.
+//! words, from the watch cache, and its logs panel (`logs`). A server-rendered page.
 
 #[cfg(feature = "ssr")]
 pub mod diagnose;
@@ -8,6 +7,3 @@ pub mod diagnose;
 mod page;
 #[cfg(feature = "ssr")]
 pub mod routes;
-mod view;
-
-pub use view::PodPage;

@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::logs::ask::is_name;
 use crate::server_page::model::ServerHtml;
 
-pub async fn pod_page(env: &str, pod: &str) -> Result<ServerHtml, AppError> {
+pub async fn pod_page(env: &str, pod: &str, query: &str) -> Result<ServerHtml, AppError> {
     let context = server_context()?;
     let caller = caller();
     authorize_for(&context, &caller, env, Action::View).await?;
@@ -45,5 +45,8 @@ pub async fn pod_page(env: &str, pod: &str) -> Result<ServerHtml, AppError> {
         logs,
         now: chrono::Utc::now(),
     };
-    Ok(ServerHtml { title: format!("{pod} in {env}"), html: page.render() })
+    let mut html = page.render();
+    let target = crate::logs::ask::Target::Pod(pod.to_owned());
+    html.push_str(&crate::logs::routes::frame(env, target, query).await?.html);
+    Ok(ServerHtml { title: format!("{pod} in {env}"), html })
 }

@@ -28,7 +28,7 @@ pub async fn page(address: &str) -> Result<ServerHtml, AppError> {
         ["environments", env, "actions", action] => {
             crate::actions::routes::action_page(env, action, query).await
         }
-        ["environments", env, "pods", pod] => crate::pods::routes::pod_page(env, pod).await,
+        ["environments", env, "pods", pod] => crate::pods::routes::pod_page(env, pod, query).await,
         ["environments", env, "pods", pod, "logs"] => {
             crate::logs::routes::frame(env, crate::logs::ask::Target::Pod((*pod).to_owned()), query)
                 .await

@@ -28,31 +28,20 @@ pub fn ServerPage() -> impl IntoView {
             format!("{path}?{}", search.trim_start_matches('?'))
         }
     });
-    view! { <ServerHtmlAt path=Signal::from(path)/> }
-}
-
-/// What the server renders at `path`, asked again whenever `path` or `version` changes
-/// (the page stays as it was while the new one loads); `placed` runs once the HTML is in
-/// the document (the logs panel starts its stream then).
-#[component]
-pub fn ServerHtmlAt(
-    path: Signal<String>,
-    #[prop(optional)] version: Option<Signal<u64>>,
-    #[prop(optional)] placed: Option<Callback<()>>,
-    /// Whether the page sets the document's title.
-    #[prop(default = true)]
-    titled: bool,
-) -> impl IntoView {
     let page = Resource::new(
-        move || (path.get(), version.map(|v| v.get())),
-        |(path, _)| async move { get_page(path).await.map(Shown::from) },
+        move || path.get(),
+        |path| async move { get_page(path).await.map(Shown::from) },
     );
-    if let Some(placed) = placed {
+    // A page with a log panel (a pod, a workload's logs) streams into it once placed;
+    // the stream closes when another page replaces it.
+    #[cfg(feature = "hydrate")]
+    {
+        let stream = StoredValue::new_local(None::<crate::logs::Stream>);
         Effect::new(move |_| {
-            if matches!(page.get(), Some(Ok(_))) {
-                placed.run(());
-            }
+            let placed = matches!(page.get(), Some(Ok(_)));
+            stream.update_value(|s| *s = if placed { crate::logs::Stream::attach() } else { None });
         });
+        on_cleanup(move || stream.update_value(|s| drop(s.take())));
     }
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -60,7 +49,7 @@ pub fn ServerHtmlAt(
                 page.get()
                     .map(|result| match result {
                         Ok(page) => view! {
-                            {titled.then(|| view! { <leptos_meta::Title text=page.title/> })}
+                            <leptos_meta::Title text=page.title/>
                             <div class="detail" inner_html=page.html></div>
                         }
                         .into_any(),

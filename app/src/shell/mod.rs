@@ -9,10 +9,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::environment::{EnvironmentPage, WorkloadPage};
-use crate::logs::WorkloadLogsPage;
 use crate::overview::OverviewPage;
 use crate::pages::NotFound;
-use crate::pods::PodPage;
 use crate::server_page::ServerPage;
 
 /// The name the wasm-bindgen output and the stylesheet are published under (`/pkg/gantry.*`).
@@ -66,12 +64,12 @@ pub fn App() -> impl IntoView {
                         />
                         <Route
                             path=path!("environments/:env/workloads/:workload/logs")
-                            view=WorkloadLogsPage
+                            view=ServerPage
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=path!("environments/:env/pods/:pod")
-                            view=PodPage
+                            view=ServerPage
                             ssr=SsrMode::Async
                         />
                         <Route

@@ -240,3 +240,57 @@ async fn metrics_charts_and_a_firing_alert_reach_the_open_overview_in_chromium(d
     run_script("metrics.mjs", &app, &output_dir, &[&simulator]).await;
     app.stop().await;
 }
+
+/// Pods and logs in Chromium (tests/browser/logs.mjs): a crash-looping pod explained with
+/// its previous run's last lines, the backend's logs followed live while a request is made,
+/// filtered to its trace id, paused by scrolling up; a stakeholder refused with the reason.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_crash_is_explained_and_the_backend_followed_to_one_request_in_chromium(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let (cluster, simulator) = app.simulator.clone().expect("a simulated cluster");
+    let namespace = "co2-calculator-dev";
+    cluster.faults.set(gantry_sim::WorkloadFault::CrashLoop, namespace, "celery-worker", true);
+    let crashing = gantry_tests::eventually_some(
+        Duration::from_secs(30),
+        "a crash-looping worker in the panel's view",
+        || async {
+            let (pods, _) = cluster.store.list(gantry_sim::resources::ids::POD, Some(namespace));
+            let name = pods.iter().find(|p| {
+                p["metadata"]["labels"]["app"] == "celery-worker"
+                    && p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                        == "CrashLoopBackOff"
+            })?["metadata"]["name"]
+                .as_str()?
+                .to_owned();
+            let seen = app.context.live.watches()[0].pod(&name)?;
+            let waiting = seen
+                .status
+                .as_ref()?
+                .container_statuses
+                .as_ref()?
+                .first()?
+                .state
+                .as_ref()?
+                .waiting
+                .is_some();
+            // Its crash is in its log by now (the simulator writes it with the restart).
+            (waiting && !cluster.logs.runs(namespace, &name, "celery-worker").is_empty())
+                .then_some(name)
+        },
+    )
+    .await;
+    // The backend has written enough to fill the view (its chatter at demo speed).
+    let backend =
+        gantry_tests::eventually_some(Duration::from_secs(30), "a running backend", || async {
+            gantry_tests::logs::running_pod(&cluster, namespace, "backend")
+                .filter(|b| !cluster.logs.runs(namespace, b, "backend").is_empty())
+        })
+        .await;
+    let lines =
+        vec![r#"{"level":"INFO","logger":"app.filler","message":"earlier line"}"#; 80].join("\n");
+    assert!(cluster.logs.write_now(namespace, &backend, "backend", cluster.clock().now(), &lines));
+    let output_dir = project_root().join("tests/output");
+    run_script("logs.mjs", &app, &output_dir, &[simulator.as_ref(), crashing.as_ref()]).await;
+    assert!(output_dir.join("logs-trace.png").exists(), "no screenshot saved");
+    app.stop().await;
+}
