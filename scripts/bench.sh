@@ -8,6 +8,8 @@
 #   - for comparison, how long kubectl takes to fetch what the overview shows
 #   - the History page with 10,000 recorded revisions (on a database of its own)
 #   - an anonymous flood of API calls (loopback, 10 s) while a person signs in
+#   - logs: a line from the pod to the open stream, a stream's rows per second, memory
+#     with 200 followed streams
 # Run it through ./run bench (which bootstraps the tools).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -200,6 +202,53 @@ OUTAGE_NEXT=$(page_ms '/monitoring?env=staging&range=6h')
 kill -CONT "$PROM_PID"
 stop_server
 
+# --- logs, on a server of their own (one person may hold 300 streams here): a line from
+# the simulated pod to the open stream, one stream's rows per second, memory with 200
+# followed streams ---
+SERVER_EXTRA="GANTRY_LOG_STREAMS_PER_PERSON=300 GANTRY_LOG_STREAMS_IN_ALL=300"
+rm -f "$KUBECONFIG_FILE"
+start_server
+SERVER_EXTRA=""
+until curl -fs -o /dev/null "http://127.0.0.1:$PORT/ready"; do sleep 0.01; done
+SIM=$(awk '/server:/ {print $2}' "$KUBECONFIG_FILE")
+operator_cookie() {
+  curl -fs -o /dev/null -D - -d person=operator -d next=/ "http://127.0.0.1:$PORT/auth/demo" \
+    | sed -n 's/^set-cookie: \(gantry_session=[^;]*\).*/\1/Ip'
+}
+LOG_COOKIE=$(operator_cookie)
+# A backend pod of each environment, once it runs and writes (its log takes a line).
+targets=()
+for env in dev staging prod; do
+  until pod=$(kubectl --kubeconfig "$KUBECONFIG_FILE" get pods -n "co2-calculator-$env" -l app=backend -o jsonpath='{.items[0].metadata.name}' 2>/dev/null) \
+    && [ -n "$pod" ] && curl -fs -o /dev/null -H 'content-type: application/json' \
+      -d "{\"namespace\":\"co2-calculator-$env\",\"pod\":\"$pod\",\"text\":\"bench ready\"}" "$SIM/simulator/logs"; do
+    sleep 0.2
+  done
+  targets+=("env=$env&pod=$pod")
+  [ "$env" = dev ] && DEV_POD=$pod
+done
+sleep 1
+RSS_LOG_IDLE=$(rss)
+LATENCY=$(python3 scripts/logstreams.py latency "127.0.0.1:$PORT" "$SIM" co2-calculator-dev dev "$DEV_POD" "$LOG_COOKIE" 60)
+LOG_MEDIAN=$(echo "$LATENCY" | awk '{print $2}'); LOG_P95=$(echo "$LATENCY" | awk '{print $3}')
+THROUGHPUT=$(python3 scripts/logstreams.py throughput "127.0.0.1:$PORT" "$SIM" co2-calculator-dev dev "$DEV_POD" "$LOG_COOKIE" 5)
+LOG_RATE=$(echo "$THROUGHPUT" | awk '{ printf "%d", $2 / $3 }')
+for _ in $(seq 1 20); do operator_cookie; done > "$STREAMS_COOKIES"
+LOGS_OUT=$WORK/logstreams.out
+python3 scripts/logstreams.py hold "127.0.0.1:$PORT" 200 6 "${targets[@]}" > "$LOGS_OUT" &
+LOGS_PID=$!
+until grep -q '^open' "$LOGS_OUT" 2>/dev/null; do sleep 0.1; done
+# Lines keep coming to every stream meanwhile (the pods' own chatter, and these).
+for env in dev staging prod; do
+  pod=$(printf '%s\n' "${targets[@]}" | sed -n "s/^env=$env&pod=//p")
+  curl -fs -o /dev/null -H 'content-type: application/json' \
+    -d "{\"namespace\":\"co2-calculator-$env\",\"pod\":\"$pod\",\"text\":\"to every follower\"}" "$SIM/simulator/logs"
+done
+sleep 3
+RSS_LOGS=$(rss)
+wait "$LOGS_PID"
+stop_server
+
 # --- the History page with 10,000 recorded revisions, on a database of its own ---
 HISTORY_URL=$(echo "$URL" | sed 's#/gantry$#/gantry_bench_history#')
 psql -q "$URL" -c 'drop database if exists gantry_bench_history' -c 'create database gantry_bench_history'
@@ -256,5 +305,8 @@ cat <<REPORT
 | Metrics page while Prometheus hangs (first view; the next, within the 5 s breaker) | $OUTAGE_FIRST; $OUTAGE_NEXT |
 | anonymous flood of \`/api/me\` (32 connections, 10 s, loopback) | $FLOOD_RATE req/s ($FLOOD_TOTAL requests, $FLOOD_REFUSED answered 401 or 429), $DENIED_DURING audit events written |
 | signing in meanwhile (12 sign-ins, one every 0.5 s, same address) | $SIGNIN_OK of 12 signed in; $SIGNIN_MS |
+| a log line from the simulated pod to the open stream (60 lines, 100 ms apart) | median $LOG_MEDIAN ms, p95 $LOG_P95 ms |
+| rows one log stream delivers while its pod writes as fast as it can (5 s) | $LOG_RATE rows/s |
+| resident memory, idle / with 200 followed log streams | $(( RSS_LOG_IDLE / 1024 )) MiB / $(( RSS_LOGS / 1024 )) MiB (+$(( (RSS_LOGS - RSS_LOG_IDLE) / 1024 )) MiB) |
 $SIMULATOR
 REPORT

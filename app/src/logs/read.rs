@@ -95,6 +95,30 @@ pub async fn next_line(lines: &mut Lines, line: &mut Vec<u8>) -> std::io::Result
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_apis_refusals_read_as_words() {
+        let o = Open {
+            namespace: "co2-calculator-prod",
+            pod: "backend-1",
+            container: "backend",
+            previous: false,
+            tail: None,
+            since: None,
+            follow: false,
+        };
+        let refused = |code: u16, message: &str| {
+            let status = kube::core::Status::failure(message, "Forbidden").with_code(code);
+            words(&kube::Error::Api(status.boxed()), &o)
+        };
+        let forbidden = refused(403, "pods \"backend-1\" is forbidden: User \"system:serviceaccount:gantry:gantry\" cannot get resource \"pods/log\"");
+        assert!(forbidden.starts_with("Kubernetes refused Gantry the logs of backend-1 in co2-calculator-prod: its service account may not get pods/log there"), "{forbidden}");
+        assert!(refused(404, "pods \"backend-1\" not found").contains("no longer exists"));
+        assert_eq!(
+            refused(400, "container \"backend\" in pod \"backend-1\" is waiting to start: trying and failing to pull image"),
+            "Kubernetes cannot give these logs: Container \"backend\" in pod \"backend-1\" is waiting to start: trying and failing to pull image."
+        );
+    }
+
     fn reader(bytes: &'static [u8]) -> Lines {
         Box::pin(futures_util::io::Cursor::new(bytes))
     }
