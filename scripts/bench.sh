@@ -237,7 +237,10 @@ for _ in $(seq 1 20); do operator_cookie; done > "$STREAMS_COOKIES"
 LOGS_OUT=$WORK/logstreams.out
 python3 scripts/logstreams.py hold "127.0.0.1:$PORT" 200 6 "${targets[@]}" > "$LOGS_OUT" &
 LOGS_PID=$!
-until grep -q '^open' "$LOGS_OUT" 2>/dev/null; do sleep 0.1; done
+until grep -q '^open' "$LOGS_OUT" 2>/dev/null; do
+  kill -0 "$LOGS_PID" 2>/dev/null || { echo "bench: the log streams could not be opened" >&2; exit 1; }
+  sleep 0.1
+done
 # Lines keep coming to every stream meanwhile (the pods' own chatter, and these).
 for env in dev staging prod; do
   pod=$(printf '%s\n' "${targets[@]}" | sed -n "s/^env=$env&pod=//p")

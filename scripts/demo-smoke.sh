@@ -68,4 +68,21 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 grep -q 'data-backup="fresh"' <<<"$backups" || fail "/backups?env=prod does not show the seeded backups as fresh"
-echo "demo smoke: ./run demo signs in a demo person and serves /, /health, /ready and /metrics; kubectl reaches its simulated cluster; /monitoring draws the demo Prometheus' week; /backups shows prod's seeded backups" >&2
+# A pod's page and its logs, as an operator; kubectl reads the same log.
+OPERATOR_JAR=$(mktemp)
+curl -fsS -o /dev/null -c "$OPERATOR_JAR" -d person=operator -d next=/ "http://127.0.0.1:$PORT/auth/demo" || fail "demo sign-in as operator"
+logs=""
+for _ in $(seq 1 100); do
+  pod=$("$GANTRY_KUBECTL" --kubeconfig "$ROOT/tests/output/demo.kubeconfig" -n co2-calculator-dev get pods -l app=backend -o jsonpath='{.items[0].metadata.name}' 2>/dev/null) || pod=""
+  if [ -n "$pod" ]; then
+    logs=$(curl -fsS -b "$OPERATOR_JAR" "http://127.0.0.1:$PORT/api/logs.txt?env=dev&pod=$pod") || logs=""
+    grep -q 'starting the CO2 calculator backend' <<<"$logs" && break
+  fi
+  sleep 0.2
+done
+grep -q 'starting the CO2 calculator backend' <<<"$logs" || fail "/api/logs.txt has no backend lines"
+has 'data-log-stream' curl -fsS -b "$OPERATOR_JAR" "http://127.0.0.1:$PORT/environments/dev/pods/$pod" || fail "the pod page has no logs panel"
+has 'starting the CO2 calculator backend' "$GANTRY_KUBECTL" --kubeconfig "$ROOT/tests/output/demo.kubeconfig" -n co2-calculator-dev logs "$pod" \
+  || fail "kubectl logs cannot read the demo's pod"
+rm -f "$OPERATOR_JAR"
+echo "demo smoke: ./run demo signs in a demo person and serves /, /health, /ready and /metrics; kubectl reaches its simulated cluster; /monitoring draws the demo Prometheus' week; /backups shows prod's seeded backups; a pod's page and logs (and kubectl logs)" >&2

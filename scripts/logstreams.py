@@ -29,7 +29,8 @@ def write(simulator, namespace, pod, text):
 
 
 async def open_stream(host, port, query, cookie):
-    reader, writer = await asyncio.open_connection(host, port)
+    # An event carries up to 200 rows on one data line.
+    reader, writer = await asyncio.open_connection(host, port, limit=16 * 1024 * 1024)
     writer.write(
         f"GET /api/logs?{query} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\nCookie: {cookie}\r\n\r\n".encode()
     )

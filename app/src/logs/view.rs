@@ -136,6 +136,18 @@ pub(super) mod browser {
                 }),
                 &mut listeners,
             );
+            // A pod's state, sent again by the stream whenever it changes.
+            on(
+                &source,
+                "pod",
+                Closure::new(move |e: web_sys::Event| {
+                    let html = e.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string());
+                    if let (Some(html), Some(detail)) = (html, by_id("pod-detail")) {
+                        detail.set_inner_html(&html);
+                    }
+                }),
+                &mut listeners,
+            );
             let v = Rc::clone(&view);
             let closer = source.clone();
             on(

@@ -31,22 +31,57 @@ pub async fn pod_page(env: &str, pod: &str, query: &str) -> Result<ServerHtml, A
             "There is no pod named “{pod}” in {env}. It may have been replaced: pods of a Deployment get new names; open the current ones from the environment's page."
         ))
     })?;
-    let workload = context.live.snapshot(index).and_then(|s| {
-        s.status.pods.iter().find(|p| p.name == pod).and_then(|p| p.workload.clone())
-    });
-    let warnings = watch.warnings_about("Pod", pod);
     let logs =
         check(caller.principal(), &context.environments[index], Action::ReadLogs).is_allowed();
+    let Some(details) = details(&context.live, index, env, &found, logs) else {
+        return Err(AppError::Internal);
+    };
+    // The log stream replaces the state inside as the pod changes.
+    let mut html = format!(r#"<div id="pod-detail">{details}</div>"#);
+    let target = crate::logs::ask::Target::Pod(pod.to_owned());
+    html.push_str(&crate::logs::routes::frame(env, target, query).await?.html);
+    Ok(ServerHtml { title: format!("{pod} in {env}"), html })
+}
+
+/// What a pod's page shows changes with the pod (its resourceVersion) and its warnings:
+/// a stream sends the state again only when this does.
+pub fn fingerprint(
+    live: &crate::cluster::live::Live,
+    index: usize,
+    pod: &k8s_openapi::api::core::v1::Pod,
+) -> String {
+    let name = pod.metadata.name.as_deref().unwrap_or("");
+    let warnings =
+        live.watches().get(index).map(|w| w.warnings_about("Pod", name)).unwrap_or_default();
+    format!(
+        "{}/{}/{}",
+        pod.metadata.resource_version.as_deref().unwrap_or(""),
+        warnings.len(),
+        warnings.first().map_or(0, |w| w.last_ms)
+    )
+}
+
+/// The pod's state as its page shows it.
+pub fn details(
+    live: &crate::cluster::live::Live,
+    index: usize,
+    env: &str,
+    pod: &k8s_openapi::api::core::v1::Pod,
+    logs: bool,
+) -> Option<String> {
+    let name = pod.metadata.name.as_deref()?;
+    let watch = live.watches().get(index)?;
+    let workload = live.snapshot(index).and_then(|s| {
+        s.status.pods.iter().find(|p| p.name == name).and_then(|p| p.workload.clone())
+    });
+    let warnings = watch.warnings_about("Pod", name);
     let page = PodPage {
         env,
-        pod: &found,
+        pod,
         workload: workload.as_deref(),
         warnings: &warnings,
         logs,
         now: chrono::Utc::now(),
     };
-    let mut html = page.render();
-    let target = crate::logs::ask::Target::Pod(pod.to_owned());
-    html.push_str(&crate::logs::routes::frame(env, target, query).await?.html);
-    Ok(ServerHtml { title: format!("{pod} in {env}"), html })
+    Some(page.render())
 }

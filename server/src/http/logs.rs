@@ -46,6 +46,8 @@ struct Admitted {
     reading: Reading,
     workload: bool,
     held: Held,
+    /// The environment, in configuration order.
+    index: usize,
 }
 
 async fn admit(
@@ -112,7 +114,7 @@ async fn admit(
     let workload = matches!(ask.target, Target::Workload(_));
     let reading =
         follow::start(client, std::sync::Arc::clone(&context.live), index, plan, &ask, resume);
-    Ok(Admitted { ask, reading, workload, held })
+    Ok(Admitted { ask, reading, workload, held, index })
 }
 
 /// The time of the last line a reconnecting browser had.
@@ -129,6 +131,14 @@ struct Feed {
     recheck: tokio::time::Interval,
     done: bool,
     buffer: Vec<Out>,
+    /// A pod stream sends the pod's state again when it changes (`pod` events).
+    pod: Option<PodState>,
+}
+
+struct PodState {
+    updates: tokio::sync::broadcast::Receiver<gantry_app::cluster::live::Update>,
+    /// What the page shows now (see `gantry_app::pods::routes::details`).
+    fingerprint: String,
 }
 
 impl Feed {
@@ -157,8 +167,20 @@ impl Feed {
                     follow::PATIENCE.as_secs()
                 ));
             }
+            let changed = async {
+                match &mut self.pod {
+                    Some(p) => p.updates.recv().await.map(|u| u.environment).ok(),
+                    None => std::future::pending().await,
+                }
+            };
             let received = tokio::select! {
                 n = self.admitted.reading.rx.recv_many(&mut self.buffer, BATCH) => n,
+                Some(environment) = changed => {
+                    match self.pod_event(environment) {
+                        Some(event) => return Some(event),
+                        None => continue,
+                    }
+                }
                 _ = self.recheck.tick() => {
                     if !self.still_allowed().await {
                         tracing::debug!("log stream ended: signed out, expired or no longer allowed");
@@ -172,6 +194,27 @@ impl Feed {
             }
             return Some(self.event());
         }
+    }
+
+    /// The pod's state, when its environment changed and what the page shows did too.
+    fn pod_event(&mut self, environment: usize) -> Option<Event> {
+        let index = self.admitted.index;
+        if environment != index {
+            return None;
+        }
+        let Target::Pod(name) = &self.admitted.ask.target else { return None };
+        let live = &self.state.context.live;
+        let pod = live.watches().get(index)?.pod(name)?;
+        let fingerprint = gantry_app::pods::routes::fingerprint(live, index, &pod);
+        let state = self.pod.as_mut()?;
+        if state.fingerprint == fingerprint {
+            return None;
+        }
+        state.fingerprint = fingerprint;
+        // Only someone who may read these logs holds this stream.
+        let html =
+            gantry_app::pods::routes::details(live, index, &self.admitted.ask.env, &pod, true)?;
+        Some(Event::default().event("pod").data(html))
     }
 
     /// The buffered output as one event (rows and notes in order; an end last).
@@ -226,8 +269,23 @@ async fn stream(
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     recheck.reset();
     let closed = state.context.live.closed();
-    let feed =
-        Feed { admitted, state, session: session.id(), recheck, done: false, buffer: Vec::new() };
+    // Subscribed before the pod is read: a change in between is not lost.
+    let pod = match &admitted.ask.target {
+        Target::Pod(name) => {
+            let live = &state.context.live;
+            let updates = live.subscribe();
+            let fingerprint = live
+                .watches()
+                .get(admitted.index)
+                .and_then(|w| w.pod(name))
+                .map(|p| gantry_app::pods::routes::fingerprint(live, admitted.index, &p))
+                .unwrap_or_default();
+            Some(PodState { updates, fingerprint })
+        }
+        Target::Workload(_) => None,
+    };
+    let session = session.id();
+    let feed = Feed { admitted, state, session, recheck, done: false, buffer: Vec::new(), pod };
     let events = futures_util::stream::unfold(feed, |mut feed| async move {
         let event = match feed.buffer.pop() {
             // An end held back behind the rows it followed.

@@ -86,6 +86,17 @@ async fn a_pods_last_lines_come_first_then_each_new_line_and_the_read_is_recorde
     let runs = cluster(&app).logs.runs(DEV, &backend, "backend");
     runs.last().expect("a run").append(cluster(&app).clock().now(), b"caf\xe9 au lait");
     stream.until("caf\u{fffd} au lait").await;
+    // The pod changes (a restart, here a label): its state comes again on the stream.
+    let store = &cluster(&app).store;
+    store
+        .update(gantry_sim::resources::ids::POD, DEV, &backend, None, |p| {
+            let mut p = p.clone();
+            p["metadata"]["labels"]["touched"] = json!("yes");
+            Ok(p)
+        })
+        .unwrap();
+    let state = stream.until(r#"id="pod-facts""#).await;
+    assert!(state.contains("[pod]"), "{state}");
     let reads = gantry_tests::audit_events(&app.db, "log_read").await;
     assert_eq!(reads.len(), 1, "{reads:?}");
     assert_eq!(reads[0].0.as_deref(), Some("operator"));
