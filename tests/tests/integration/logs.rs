@@ -370,3 +370,48 @@ async fn a_page_that_stops_reading_is_cut_off_rather_than_buffered(db: PgPool) {
     assert_eq!(told, Ok(true), "no reason after the lines");
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_pod_with_several_containers_offers_the_choice(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let operator = app.client_as("operator").await;
+    let pod = serde_json::json!({
+        "metadata": {"name": "report-0", "labels": {"app": "report"}},
+        "spec": {"containers": [{"name": "app", "image": "r/report:1"}, {"name": "sidecar", "image": "r/proxy:1"}]},
+    });
+    let pod =
+        gantry_sim::admission::prepare_create(gantry_sim::resources::ids::POD, DEV, pod).unwrap();
+    cluster(&app).store.create(gantry_sim::resources::ids::POD, pod).unwrap();
+    eventually_some(Duration::from_secs(30), "both containers running with a log", || async {
+        let logs = &cluster(&app).logs;
+        let seen = app.context.live.watches()[0].pod("report-0")?;
+        let statuses = seen.status.as_ref()?.container_statuses.as_ref()?;
+        let running = statuses.len() == 2
+            && statuses.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()));
+        (running && !logs.runs(DEV, "report-0", "sidecar").is_empty()).then_some(())
+    })
+    .await;
+    write(&app, "report-0", "from the first container");
+    let runs = cluster(&app).logs.runs(DEV, "report-0", "sidecar");
+    runs.last().unwrap().append(cluster(&app).clock().now(), b"from the sidecar");
+    let page = app.page_as(&operator, "/environments/dev/pods/report-0").await;
+    assert!(
+        page.contains(r#"<select name="container">"#)
+            && page.contains(r#"<option value="sidecar">"#),
+        "{page}"
+    );
+    // The first container by default, as kubectl picks it; the other when asked.
+    let url = app.url("/api/logs?env=dev&pod=report-0&follow=off");
+    let (rows, _) = LogStream::open(&operator, &url).await.to_end().await;
+    assert!(
+        rows.contains("from the first container") && !rows.contains("from the sidecar"),
+        "{rows}"
+    );
+    let url = app.url("/api/logs?env=dev&pod=report-0&follow=off&container=sidecar");
+    let (rows, _) = LogStream::open(&operator, &url).await.to_end().await;
+    assert!(
+        rows.contains("from the sidecar") && !rows.contains("from the first container"),
+        "{rows}"
+    );
+    app.stop().await;
+}
