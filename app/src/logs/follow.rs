@@ -217,20 +217,26 @@ struct Shared {
 impl Shared {
     /// Sends, waiting at most [`PATIENCE`] for room; false when the stream is over.
     async fn send(&self, out: Out) -> bool {
-        match self.tx.send_timeout(out, PATIENCE).await {
-            Ok(()) => true,
-            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
-                if !self.cut.swap(true, Ordering::SeqCst) {
-                    CUT_OFF.fetch_add(1, Ordering::Relaxed);
-                }
-                false
-            }
-            Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
-        }
+        send_or_cut(&self.tx, out, &self.cut).await
     }
 
     fn pod(&self, name: &str) -> Option<Arc<Pod>> {
         self.live.watches().get(self.index)?.pod(name)
+    }
+}
+
+/// Sends `out`, waiting at most [`PATIENCE`] for room: a page that leaves the backlog
+/// full that long is cut off (`cut` set, counted once). False when the stream is over.
+async fn send_or_cut(tx: &mpsc::Sender<Out>, out: Out, cut: &AtomicBool) -> bool {
+    match tx.send_timeout(out, PATIENCE).await {
+        Ok(()) => true,
+        Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+            if !cut.swap(true, Ordering::SeqCst) {
+                CUT_OFF.fetch_add(1, Ordering::Relaxed);
+            }
+            false
+        }
+        Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
     }
 }
 
@@ -513,5 +519,31 @@ async fn until_running(shared: &Shared, source: &Source) -> bool {
         }
         // A change to the environment, or a look again after a while in any case.
         let _ = tokio::time::timeout(Duration::from_secs(5), updates.recv()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_page_that_leaves_its_backlog_full_is_cut_off_after_the_patience() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let cut = AtomicBool::new(false);
+        for _ in 0..2 {
+            assert!(send_or_cut(&tx, Out::Note("a line".into()), &cut).await);
+        }
+        // Read one: room again, and nothing is cut.
+        assert!(rx.recv().await.is_some());
+        assert!(send_or_cut(&tx, Out::Note("a line".into()), &cut).await);
+        let started = tokio::time::Instant::now();
+        assert!(!send_or_cut(&tx, Out::Note("one too many".into()), &cut).await);
+        assert!(cut.load(Ordering::SeqCst));
+        assert_eq!(started.elapsed(), PATIENCE);
+        // A page gone (its receiver dropped) ends the reading without a cut.
+        drop(rx);
+        let other = AtomicBool::new(false);
+        assert!(!send_or_cut(&tx, Out::Note("after".into()), &other).await);
+        assert!(!other.load(Ordering::SeqCst));
     }
 }
