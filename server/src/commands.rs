@@ -14,6 +14,10 @@ pub enum Command {
     AuditVerify {
         anchor: Option<Anchor>,
     },
+    /// Checks a configuration file as the server would read it, and says what it holds.
+    ConfigCheck {
+        file: String,
+    },
 }
 
 /// An event id and the hash it had, as the server logs and posts them every hour.
@@ -32,7 +36,7 @@ impl Anchor {
     }
 }
 
-pub const USAGE: &str = "usage: gantry                                 serve the panel\n       gantry audit verify [--anchor ID:HASH]   check the audit log's hash chain (and that it still holds the anchor: the event and hash the server logs every hour)";
+pub const USAGE: &str = "usage: gantry                                 serve the panel\n       gantry audit verify [--anchor ID:HASH]   check the audit log's hash chain (and that it still holds the anchor: the event and hash the server logs every hour)\n       gantry config check FILE               check a configuration file as the server would read it (exit 2 naming the key)";
 
 /// The command named by `args` (without the program name), or the usage text.
 pub fn parse(args: &[String]) -> Result<Command, &'static str> {
@@ -46,7 +50,54 @@ pub fn parse(args: &[String]) -> Result<Command, &'static str> {
         {
             Anchor::parse(anchor).map(|a| Command::AuditVerify { anchor: Some(a) }).ok_or(USAGE)
         }
+        [config, check, file] if config == "config" && check == "check" => {
+            Ok(Command::ConfigCheck { file: file.clone() })
+        }
         _ => Err(USAGE),
+    }
+}
+
+/// Settings that only ever come from the environment (they are secrets, refused in the
+/// file): a check of the file alone takes them as given when the environment has none.
+const FROM_THE_ENVIRONMENT: [(&str, &str); 2] = [
+    ("GANTRY_DATABASE_URL", "postgres://config-check@127.0.0.1/config-check"),
+    ("GANTRY_OIDC_CLIENT_SECRET", "config-check"),
+];
+
+/// `gantry config check FILE`: the file read as at start, with this environment (and the
+/// environment-only secrets taken as given when absent). Exit 0 and what it holds, or
+/// exit 2 with the one line the server would print.
+pub fn config_check(file: &str, environment: &[(String, String)]) -> ExitCode {
+    let mut vars: Vec<(&str, &str)> = environment
+        .iter()
+        .filter(|(k, _)| k != "GANTRY_CONFIG" && k != "DATABASE_URL")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    for (name, stand_in) in FROM_THE_ENVIRONMENT {
+        if !vars.iter().any(|(k, _)| *k == name) {
+            vars.push((name, stand_in));
+        }
+    }
+    vars.push(("GANTRY_CONFIG", file));
+    match Settings::from_sources(vars) {
+        Ok(settings) => {
+            let names: Vec<&str> = settings.environments.iter().map(|e| e.name.as_str()).collect();
+            eprintln!(
+                "gantry config check: {file} is valid: {} environments ({}), sign-in {}, cluster {:?}",
+                names.len(),
+                names.join(", "),
+                match settings.auth.method {
+                    crate::config::SignInSettings::OpenId(_) => "OpenID Connect",
+                    crate::config::SignInSettings::Demo(_) => "demo",
+                },
+                settings.cluster.source
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("gantry: {error}");
+            ExitCode::from(2)
+        }
     }
 }
 

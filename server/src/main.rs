@@ -1,5 +1,6 @@
 //! `gantry`: reads its configuration, then serves until told to stop (or, with
-//! `gantry audit verify`, checks the audit log).
+//! `gantry audit verify`, checks the audit log; with `gantry config check FILE`, a
+//! configuration file).
 
 use std::process::ExitCode;
 
@@ -18,6 +19,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let gantry::commands::Command::ConfigCheck { file } = &command {
+        let environment: Vec<(String, String)> = std::env::vars().collect();
+        return gantry::commands::config_check(file, &environment);
+    }
     let settings = match gantry::config::Settings::load() {
         Ok(settings) => settings,
         Err(error) => {

@@ -233,3 +233,24 @@ async fn an_anchor_kept_elsewhere_shows_events_cut_off_the_end(db: sqlx::PgPool)
     let bad = run(&["--anchor", "4:not-a-hash"]);
     assert_eq!(bad.status.code(), Some(2), "a malformed anchor is a usage error");
 }
+
+/// `gantry config check FILE`: the example file is valid as it stands (its secrets come
+/// from the environment); a bad key is named with exit status 2, as at start.
+#[test]
+fn config_check_reads_a_file_as_the_server_would_and_names_a_bad_key() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/gantry.example.toml");
+    let output = gantry().args(["config", "check", example]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("is valid: 3 environments (dev, staging, prod)"), "{stderr}");
+    let bad = std::env::temp_dir().join(format!("gantry-check-{}.toml", std::process::id()));
+    std::fs::write(&bad, "[[environments]]\nname = \"prod\"\nnamespace = \"p\"\n[environments.policy]\nlogs = \"everyone\"\n").unwrap();
+    let output = gantry().args(["config", "check", bad.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("environments[0].policy.logs"), "{stderr}");
+    let missing = gantry().args(["config", "check", "/nonexistent/gantry.toml"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let _ = std::fs::remove_file(&bad);
+}
