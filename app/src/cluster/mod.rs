@@ -83,6 +83,8 @@ struct Freshness {
     synced: Vec<&'static str>,
     /// Kinds whose watch has failed: (kind, first failure, latest failure).
     failing: Vec<Failing>,
+    /// Kinds whose first attempt has ended, listed or failed.
+    attempted: Vec<&'static str>,
 }
 
 impl Freshness {
@@ -311,6 +313,18 @@ impl EnvironmentWatch {
         self.freshness.lock().map(|f| f.synced.len() >= KINDS).unwrap_or(false)
     }
 
+    /// Whether every kind has been tried once: listed, or failed (then the environment
+    /// shows as stale with the reason, and the rest of the panel serves on).
+    pub fn settled(&self) -> bool {
+        self.freshness
+            .lock()
+            .map(|f| {
+                let failed_first = f.attempted.iter().filter(|k| !f.synced.contains(k)).count();
+                f.synced.len() + failed_first >= KINDS
+            })
+            .unwrap_or(false)
+    }
+
     /// What the failing watches last said, as "kind: error" (why the view is stale, or
     /// why it has not synced yet: a missing permission, a resource the cluster does not
     /// serve, an unreachable API).
@@ -414,6 +428,9 @@ async fn follow<K>(
                 }
             }
             Err(error) => {
+                if !f.attempted.contains(&kind) {
+                    f.attempted.push(kind);
+                }
                 let now = Utc::now();
                 match f.failing.iter_mut().find(|failing| failing.kind == kind) {
                     Some(entry) => {

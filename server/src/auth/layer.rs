@@ -25,7 +25,7 @@ use gantry_app::error::AppError;
 /// Paths anyone may reach: the platform's probes, the browser assets, and
 /// signing in itself.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/health" | "/ready" | "/favicon.ico") || path.starts_with("/pkg/")
+    matches!(path, "/health" | "/ready" | "/started" | "/favicon.ico") || path.starts_with("/pkg/")
 }
 
 fn is_api(path: &str) -> bool {

@@ -12,7 +12,10 @@ use serde_json::json;
 use super::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/ready", get(ready))
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/started", get(started))
 }
 
 /// On its own listener (`server.metrics_listen`): an Ingress publishing the pages does not
@@ -27,22 +30,49 @@ async fn health() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: this replica can serve pages (its database answers, and every environment's
-/// watch cache has seen the cluster once).
-async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let waiting: Vec<String> = state
-        .context
-        .live
-        .watches()
+/// How far the environments' watches are: those whose first attempt has not ended yet
+/// (each kind listed or failed once), and those that failed (shown as stale or
+/// unreachable, with the reason, while the others serve on).
+fn environments(state: &AppState) -> (Vec<String>, Vec<String>) {
+    let watches = state.context.live.watches();
+    let waiting = watches.iter().filter(|w| !w.settled()).map(|w| w.name().to_owned()).collect();
+    let failing = watches
         .iter()
-        .filter(|w| !w.synced())
-        .map(|w| w.name().to_owned())
+        .filter(|w| w.settled())
+        .filter_map(|w| w.failures().into_iter().next().map(|f| format!("{}: {f}", w.name())))
         .collect();
-    let cluster = if waiting.is_empty() {
-        "ok".to_owned()
-    } else {
-        format!("waiting for the first sync of {}", waiting.join(", "))
-    };
+    (waiting, failing)
+}
+
+fn cluster_words(waiting: &[String], failing: &[String]) -> String {
+    match (waiting.is_empty(), failing.is_empty()) {
+        (false, _) => format!("waiting for the first sync of {}", waiting.join(", ")),
+        (true, true) => "ok".to_owned(),
+        (true, false) => format!("serving; stale: {}", failing.join("; ")),
+    }
+}
+
+/// Startup: every environment's watches have been tried once (the startup probe; a pod
+/// is not restarted while a large cluster is listed the first time).
+async fn started(State(state): State<AppState>) -> impl IntoResponse {
+    let (waiting, failing) = environments(&state);
+    let code = if waiting.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if waiting.is_empty() { "started" } else { "starting" };
+    (
+        code,
+        Json(
+            json!({ "status": status, "checks": { "cluster": cluster_words(&waiting, &failing) } }),
+        ),
+    )
+}
+
+/// Readiness: this replica can serve pages — its database answers, and every
+/// environment's watches have been tried once. One environment whose watch fails (no
+/// permission, its API unreachable) does not make it unready: that environment shows as
+/// stale with the reason, and the others are served.
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let (waiting, failing) = environments(&state);
+    let cluster = cluster_words(&waiting, &failing);
     let database = match crate::db::ping(&state.context.db, Duration::from_secs(2)).await {
         Ok(()) => "ok".to_owned(),
         Err(problem) => {

@@ -28,7 +28,7 @@ pub struct Protection {
 
 /// Paths the platform reaches by address, not by name (kubelet probes send the pod's IP).
 fn any_host(path: &str) -> bool {
-    matches!(path, "/health" | "/ready")
+    matches!(path, "/health" | "/ready" | "/started")
 }
 
 /// Responses that carry no person's data and may be kept by the browser (revalidated).

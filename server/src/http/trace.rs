@@ -13,7 +13,7 @@ use super::AppState;
 use crate::telemetry::TraceId;
 
 /// Endpoints polled by machines every few seconds: logged at debug, not info.
-const QUIET_ROUTES: [&str; 3] = ["/health", "/ready", "/metrics"];
+const QUIET_ROUTES: [&str; 4] = ["/health", "/ready", "/started", "/metrics"];
 
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();

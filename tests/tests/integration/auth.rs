@@ -72,7 +72,7 @@ async fn anonymous_api_calls_get_401_and_pages_redirect(db: PgPool) {
         assert_eq!(browser.get(app.url(path)).send().await.unwrap().status(), 303, "{path}");
     }
     // The platform's endpoints stay open (metrics are on a listener of their own).
-    for path in ["/health", "/ready"] {
+    for path in ["/health", "/ready", "/started"] {
         assert_eq!(browser.get(app.url(path)).send().await.unwrap().status(), 200, "{path}");
     }
     // Five refusals from one address within a minute: one event, which the next one (a

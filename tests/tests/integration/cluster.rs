@@ -125,6 +125,8 @@ async fn watches_that_cannot_list_say_why_and_sync_once_they_can() {
     })
     .await;
     assert!(!watch.synced());
+    // Tried once: the panel is ready and serves on, showing this environment as stale.
+    until(&watch, "settled", |_| watch.settled()).await;
     assert!(
         failures
             .iter()

@@ -79,6 +79,7 @@ async fn health_is_ok_and_ready_checks_the_database(db: PgPool) {
     let ready = app.get("/ready").await;
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.json::<serde_json::Value>().await.unwrap()["checks"]["database"], "ok");
+    assert_eq!(app.get("/started").await.status(), 200);
 
     // With the database gone, the replica is alive but not ready.
     db.close().await;
@@ -87,6 +88,8 @@ async fn health_is_ok_and_ready_checks_the_database(db: PgPool) {
     let body = ready.json::<serde_json::Value>().await.unwrap();
     assert!(body["checks"]["database"].as_str().unwrap().starts_with("unreachable"));
     assert_eq!(app.get("/health").await.status(), 200);
+    // Starting up does not depend on the database.
+    assert_eq!(app.get("/started").await.status(), 200);
     app.stop().await;
 }
 
