@@ -15,7 +15,12 @@ pub async fn post(
     path: &str,
     body: Value,
 ) -> (u16, Value) {
-    let response = client.post(app.url(path)).json(&body).send().await.unwrap();
+    let response = client
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("the request reaches the test server");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -29,12 +34,14 @@ pub async fn step(app: &TestApp, client: &reqwest::Client, id: i64, what: &str) 
 }
 
 pub fn object(app: &TestApp, resource: usize, namespace: &str, name: &str) -> Value {
-    let (cluster, _) = app.simulator.as_ref().unwrap();
-    cluster.store.get(resource, namespace, name).unwrap().as_ref().clone()
+    let (cluster, _) = app.simulator.as_ref().expect("a test server on the simulated cluster");
+    cluster.store.get(resource, namespace, name).expect("the object exists").as_ref().clone()
 }
 
 pub fn replicas(app: &TestApp, namespace: &str, name: &str) -> i64 {
-    object(app, DEPLOYMENT, namespace, name)["spec"]["replicas"].as_i64().unwrap()
+    object(app, DEPLOYMENT, namespace, name)["spec"]["replicas"]
+        .as_i64()
+        .expect("a Deployment has replicas")
 }
 
 /// The kinds of the audit events recorded for request `id`, in order.
@@ -45,12 +52,13 @@ pub async fn audit_kinds(db: &PgPool, id: i64) -> Vec<String> {
     .bind(id)
     .fetch_all(db)
     .await
-    .unwrap()
+    .expect("the audit log can be read")
 }
 
 /// GETs JSON as `client`; the status and the answer's body.
 pub async fn get_json(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Value) {
-    let response = client.get(app.url(path)).send().await.unwrap();
+    let response =
+        client.get(app.url(path)).send().await.expect("the request reaches the test server");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }

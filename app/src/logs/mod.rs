@@ -13,6 +13,8 @@ pub mod follow;
 #[cfg(feature = "ssr")]
 pub mod line;
 #[cfg(feature = "ssr")]
+mod plan;
+#[cfg(feature = "ssr")]
 pub mod read;
 #[cfg(feature = "ssr")]
 pub mod render;

@@ -2,7 +2,8 @@
 //! pod page) and `/environments/<env>/workloads/<name>/logs?…` (a page of its own). It
 //! holds the choices (container, lines, since, run, follow, filters), the download link
 //! and the place the browser streams lines into. Someone who may see the environment
-//! but not read its logs gets the reason instead (recorded as a refusal).
+//! but not read its logs gets the reason instead (recorded as a refusal on the workload's
+//! logs page; the stream and the download record theirs).
 
 use std::fmt::Write as _;
 
@@ -41,7 +42,11 @@ pub async fn frame(env: &str, target: Target, query: &str) -> Result<ServerHtml,
     out.push_str(r#"<section class="panel logs" id="logs"><h2>Logs</h2>"#);
     if let Decision::Denied(denial) = check(caller.principal(), environment, Action::ReadLogs) {
         let reason = denial.reason(Action::ReadLogs);
-        record_denial(&context.db, &caller, Some(env), Action::ReadLogs, &reason).await;
+        // A workload's logs page is asked for logs, and its refusal is on record; the pod
+        // page only shows where its logs would be (no database write per view).
+        if matches!(target, Target::Workload(_)) {
+            record_denial(&context.db, &caller, Some(env), Action::ReadLogs, &reason).await;
+        }
         let _ = write!(
             out,
             r#"<p class="refused" id="logs-refused" role="alert">{}</p></section>"#,

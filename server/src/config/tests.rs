@@ -453,13 +453,19 @@ fn demo_sign_in_on_a_real_cluster_needs_a_setting_that_says_so() {
 #[test]
 fn who_reads_logs_and_how_many_streams_are_checked() {
     let file = std::env::temp_dir().join(format!("gantry-logs-policy-{}.toml", std::process::id()));
-    std::fs::write(&file, "[[environments]]\nname = \"prod\"\nnamespace = \"p\"\n[environments.policy]\nlogs = \"everyone\"\n").unwrap();
-    let error = load(&[("DATABASE_URL", URL), ("GANTRY_CONFIG", file.to_str().unwrap())])
-        .expect_err("not a role");
+    std::fs::write(&file, "[[environments]]\nname = \"prod\"\nnamespace = \"p\"\n[environments.policy]\nlogs = \"everyone\"\n").expect("the temporary folder takes a file");
+    let error = load(&[
+        ("DATABASE_URL", URL),
+        ("GANTRY_CONFIG", file.to_str().expect("a UTF-8 temporary path")),
+    ])
+    .expect_err("not a role");
     assert!(error.to_string().contains("policy.logs"), "{error}");
-    std::fs::write(&file, "[[environments]]\nname = \"prod\"\nnamespace = \"p\"\n[environments.policy]\nlogs = \"disabled\"\n").unwrap();
-    let loaded = load(&[("DATABASE_URL", URL), ("GANTRY_CONFIG", file.to_str().unwrap())])
-        .expect("disabled");
+    std::fs::write(&file, "[[environments]]\nname = \"prod\"\nnamespace = \"p\"\n[environments.policy]\nlogs = \"disabled\"\n").expect("the temporary folder takes a file");
+    let loaded = load(&[
+        ("DATABASE_URL", URL),
+        ("GANTRY_CONFIG", file.to_str().expect("a UTF-8 temporary path")),
+    ])
+    .expect("disabled");
     assert_eq!(loaded.environments[0].policy.logs, None);
     let _ = std::fs::remove_file(&file);
     let defaults = load(&[("DATABASE_URL", URL)]).expect("defaults");

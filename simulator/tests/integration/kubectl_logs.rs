@@ -159,3 +159,22 @@ fn regex_like_age(row: &str) -> bool {
         && last.chars().all(|c| c.is_ascii_digit() || "smhdy".contains(c))
         && last.chars().next().is_some_and(|c| c.is_ascii_digit())
 }
+
+/// The log controls refuse what names nothing, without repeating it.
+#[tokio::test]
+async fn the_log_controls_refuse_hostile_names_without_repeating_them() {
+    let k = Kubectl::start().await;
+    let hostile = "\"'></title></script><x-probe>";
+    let http = reqwest::Client::new();
+    for (path, body, status) in [
+        ("/simulator/logs", json!({"namespace": hostile, "pod": "x", "text": "a"}), 404),
+        ("/simulator/logs", json!({"namespace": DEV, "pod": hostile, "text": "a"}), 404),
+        ("/simulator/request", json!({"namespace": hostile, "path": hostile}), 409),
+    ] {
+        let answer = http.post(format!("{}{path}", k.sim.url())).json(&body).send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), status, "{path} {body}");
+        let text = answer.text().await.unwrap();
+        assert!(!text.contains("x-probe"), "{path}: {text}");
+    }
+    k.stop().await;
+}

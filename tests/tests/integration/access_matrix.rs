@@ -92,6 +92,8 @@ const ENVIRONMENTS: [&str; 3] = ["dev", "staging", "prod"];
 
 #[derive(Clone, Copy, Debug)]
 enum Need {
+    /// Anyone, signed in or not (the platform's probes).
+    Anyone,
     /// Anyone signed in.
     SignedIn,
     /// A role on at least one environment.
@@ -137,6 +139,10 @@ fn calls(ids: &[i64; 3], pods: &[String; 3]) -> Vec<Call> {
         answers: (200, 403),
     };
     let mut calls = vec![
+        // The kubelet's probes carry no session.
+        get("/health", false, Need::Anyone),
+        get("/ready", false, Need::Anyone),
+        get("/started", false, Need::Anyone),
         get("/", true, Need::AnyRole),
         post("/api/overview", vec![], Need::AnyRole),
         get("/me", true, Need::SignedIn),
@@ -240,6 +246,7 @@ fn calls(ids: &[i64; 3], pods: &[String; 3]) -> Vec<Call> {
 
 fn allowed(ranks: &[Option<Rank>; 3], signed_in: bool, need: Need) -> bool {
     match need {
+        Need::Anyone => true,
         Need::SignedIn => signed_in,
         Need::AnyRole => ranks.iter().any(Option::is_some),
         Need::Rank(env, least) => ranks[env].is_some_and(|r| r >= least),

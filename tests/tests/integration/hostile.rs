@@ -49,6 +49,9 @@ fn addresses() -> Vec<String> {
         "/auth/callback?error={}&error_description={}",
         "/auth/callback?state={}&code={}",
         "/auth/signed-out?x={}",
+        "/health?x={}",
+        "/ready?x={}",
+        "/started?x={}",
     ];
     for key in ["env", "user", "action", "outcome", "from", "to", "before"] {
         for base in ["/audit", "/api/audit.csv", "/api/audit.json"] {
