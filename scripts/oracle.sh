@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The conformance oracle: a real kube-apiserver and kube-controller-manager (1.20.2, built
 # from Debian bookworm's `kubernetes` source package) with etcd, on loopback. The contract
-# tests run against it and against the simulated cluster alike.
+# tests run against it and against the simulated cluster alike. RBAC decides what each
+# caller may do (the admin token is in system:masters): the chart's Roles are proven on it.
 #   scripts/oracle.sh build          build once; binaries cached in $GANTRY_TOOLS/oracle
 #   scripts/oracle.sh start DIR      start etcd + apiserver + controller-manager with state
 #                                    in DIR; prints the kubeconfig path
@@ -66,7 +67,7 @@ start() {
   echo $! >"$dir/etcd.pid"
   "$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$ETCD_PORT" --bind-address=127.0.0.1 \
     --advertise-address=127.0.0.1 --secure-port="$API_PORT" --insecure-port=0 --cert-dir="$dir/certs" \
-    --token-auth-file="$dir/tokens.csv" --authorization-mode=AlwaysAllow \
+    --token-auth-file="$dir/tokens.csv" --authorization-mode=RBAC \
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$dir/sa.pub" \
     --service-account-signing-key-file="$dir/sa.key" --service-cluster-ip-range=10.0.0.0/24 \
     --disable-admission-plugins=ServiceAccount >"$dir/apiserver.log" 2>&1 &

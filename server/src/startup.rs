@@ -64,6 +64,9 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     grace: Duration,
+    /// Serving on, unready, between the stop signal and closing the listener.
+    delay: Duration,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
     simulator: Option<gantry_sim::Running>,
     live: Arc<gantry_app::cluster::live::Live>,
     limits: crate::config::ServerLimits,
@@ -119,6 +122,7 @@ impl Application {
             }
         };
         let live = Arc::clone(&state.context.live);
+        let stopping = Arc::clone(&state.stopping);
         Ok(Self {
             listener,
             live,
@@ -129,6 +133,8 @@ impl Application {
             limits: settings.server.limits.clone(),
             metrics_listener,
             grace: settings.server.shutdown_grace,
+            delay: settings.server.shutdown_delay,
+            stopping,
             simulator,
         })
     }
@@ -185,8 +191,20 @@ impl Application {
         }
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let live = Arc::clone(&self.live);
+        let (delay, stopping) = (self.delay, Arc::clone(&self.stopping));
         let signal = async move {
             shutdown.await;
+            // A load balancer (the Service's endpoints, an ingress controller) keeps sending
+            // new requests for a moment after the pod is told to stop: they are still served,
+            // while /ready tells it to take this replica out.
+            stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+            if !delay.is_zero() {
+                tracing::info!(
+                    delay_seconds = delay.as_secs(),
+                    "stop requested: unready, serving on until the delay is over"
+                );
+                tokio::time::sleep(delay).await;
+            }
             tracing::info!("stop requested: finishing requests in flight");
             live.close();
             let _ = stopping_tx.send(());
@@ -406,6 +424,7 @@ fn app_state(
             settings.server.limits.log_streams_in_all,
         )),
         trusted_proxies: Arc::new(settings.server.limits.trusted_proxies.clone()),
+        stopping: Arc::default(),
         sessions,
         pages: Arc::default(),
     }))

@@ -52,6 +52,11 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
             set(key, name);
         }
     }
+    if let Some(v) = vars.get("GANTRY_SHUTDOWN_DELAY_SECONDS") {
+        let key = "server.shutdown_delay_seconds";
+        raw.server.shutdown_delay_seconds = Some(number("GANTRY_SHUTDOWN_DELAY_SECONDS", key, v)?);
+        set(key, "GANTRY_SHUTDOWN_DELAY_SECONDS");
+    }
     if let Some(v) = vars.get("GANTRY_SHUTDOWN_GRACE_SECONDS") {
         let key = "server.shutdown_grace_seconds";
         raw.server.shutdown_grace_seconds = Some(number("GANTRY_SHUTDOWN_GRACE_SECONDS", key, v)?);

@@ -29,6 +29,7 @@ pub struct RawBackups {
     pub cronjob: Option<String>,
     pub verify_cronjob: Option<String>,
     pub restore_cronjob: Option<String>,
+    pub stop_during_restore: Option<Vec<String>>,
     pub max_age_hours: Option<u32>,
     pub hold_changes: Option<bool>,
 }
@@ -68,8 +69,15 @@ fn backups(
             format!("{max_age_hours} is out of range; use 1 to 2160 (90 days)"),
         ));
     }
+    let stop_during_restore = match raw.stop_during_restore {
+        None => defaults.stop_during_restore,
+        Some(names) => names
+            .into_iter()
+            .map(|n| name("stop_during_restore", Some(n), String::new()))
+            .collect::<Result<_, _>>()?,
+    };
     Ok(gantry_app::config::BackupConfig {
-        stop_during_restore: defaults.stop_during_restore,
+        stop_during_restore,
         cronjob,
         verify_cronjob,
         restore_cronjob,

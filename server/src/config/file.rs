@@ -62,6 +62,7 @@ pub struct RawServer {
     pub listen: Option<String>,
     pub site_root: Option<PathBuf>,
     pub shutdown_grace_seconds: Option<u64>,
+    pub shutdown_delay_seconds: Option<u64>,
     pub public_hosts: Option<Vec<String>>,
     pub metrics_listen: Option<String>,
     pub max_connections: Option<usize>,
@@ -129,6 +130,7 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("server.listen", raw.server.listen.is_some()),
         ("server.site_root", raw.server.site_root.is_some()),
         ("server.shutdown_grace_seconds", raw.server.shutdown_grace_seconds.is_some()),
+        ("server.shutdown_delay_seconds", raw.server.shutdown_delay_seconds.is_some()),
         ("server.public_hosts", raw.server.public_hosts.is_some()),
         ("server.metrics_listen", raw.server.metrics_listen.is_some()),
         ("server.max_connections", raw.server.max_connections.is_some()),
@@ -192,6 +194,14 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
         return Err(fail(
             "server.shutdown_grace_seconds",
             format!("{grace} is too long; at most 600 seconds"),
+        ));
+    }
+
+    let delay = raw.server.shutdown_delay_seconds.unwrap_or(0);
+    if delay > 120 {
+        return Err(fail(
+            "server.shutdown_delay_seconds",
+            format!("{delay} is too long; at most 120 seconds"),
         ));
     }
 
@@ -383,6 +393,7 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
             listen,
             site_root: raw.server.site_root.unwrap_or_else(|| PathBuf::from("target/site")),
             shutdown_grace: Duration::from_secs(grace),
+            shutdown_delay: Duration::from_secs(delay),
             limits,
         },
         database: DatabaseSettings {

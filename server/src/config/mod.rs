@@ -76,6 +76,9 @@ pub struct ServerSettings {
     pub site_root: PathBuf,
     /// How long in-flight requests may take to finish after a stop signal.
     pub shutdown_grace: Duration,
+    /// After a stop signal and before the listener closes: /ready says "stopping" and
+    /// every request is still served, so a load balancer stops sending new ones first.
+    pub shutdown_delay: Duration,
     /// Who may reach it and how much they may ask of it.
     pub limits: ServerLimits,
 }

@@ -63,6 +63,8 @@ pub struct Shared {
     pub log_streams: Arc<streams::Streams>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<crate::config::Cidr>>,
+    /// Set when a stop was asked: `/ready` fails from then on (see `server.shutdown_delay`).
+    pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -80,9 +80,14 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
             format!("unreachable: {problem}")
         }
     };
-    let ready = database == "ok" && waiting.is_empty();
+    let stopping = state.stopping.load(std::sync::atomic::Ordering::Relaxed);
+    let ready = database == "ok" && waiting.is_empty() && !stopping;
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let status = if ready { "ready" } else { "not ready" };
+    let status = match (ready, stopping) {
+        (true, _) => "ready",
+        (false, true) => "stopping",
+        (false, false) => "not ready",
+    };
     (
         code,
         Json(json!({ "status": status, "checks": { "database": database, "cluster": cluster } })),

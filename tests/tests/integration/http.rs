@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gantry_tests::{eventually, spawn_app, spawn_app_with, test_settings};
+use gantry_tests::{eventually, eventually_some, spawn_app, spawn_app_with, test_settings};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -155,6 +155,28 @@ async fn each_start_is_recorded_in_the_database(db: PgPool) {
     app.stop().await;
 }
 
+/// Rolling Gantry back (`helm rollback`) starts an older version on a schema a newer one
+/// migrated: the migration it does not know is left alone, and the panel serves.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn an_older_version_starts_on_a_schema_a_newer_one_migrated(db: PgPool) {
+    sqlx::query(
+        "insert into _sqlx_migrations (version, description, success, checksum, execution_time)
+         values (29991231000000, 'from a newer version', true, '\\x00', 1)",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let app = spawn_app(db.clone()).await;
+    assert_eq!(app.get("/ready").await.status(), 200);
+    let kept: i64 =
+        sqlx::query_scalar("select count(*) from _sqlx_migrations where version = 29991231000000")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(kept, 1);
+    app.stop().await;
+}
+
 /// A stop request must not cut off a request already being answered: here a readiness
 /// check waits for the only database connection while the stop arrives.
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
@@ -180,6 +202,28 @@ async fn a_stop_lets_the_request_in_flight_finish(_: PgPoolOptions, options: PgC
     let response = in_flight.await.unwrap().expect("the in-flight request was answered");
     assert_eq!(response.status(), 200);
     tokio::time::timeout(Duration::from_secs(5), app.stop()).await.expect("server stops once idle");
+}
+
+/// A rolling update drops no request: after the stop signal the replica says it is not
+/// ready (the load balancer takes it out) while it still serves every request, for
+/// `server.shutdown_delay_seconds`; only then does it stop.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_stop_first_turns_unready_and_serves_on_for_the_delay(db: PgPool) {
+    let settings = test_settings(&[("GANTRY_SHUTDOWN_DELAY_SECONDS", "60")]);
+    let mut app = spawn_app_with(db, settings).await;
+    assert_eq!(app.get("/ready").await.status(), 200);
+    app.request_stop();
+    let unready = || async {
+        let response = app.get("/ready").await;
+        (response.status() == 503).then_some(response)
+    };
+    let response = eventually_some(Duration::from_secs(20), "/ready to fail", unready).await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "stopping");
+    // Still serving: pages, and the liveness probe (the pod must not be killed early).
+    assert_eq!(app.get("/").await.status(), 200);
+    assert_eq!(app.get("/health").await.status(), 200);
+    assert!(!app.server_finished(), "the server stopped before its delay was over");
 }
 
 /// Working out the page routes switches leptos' resource loading off for the whole

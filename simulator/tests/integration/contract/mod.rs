@@ -443,3 +443,4 @@ mod backups_simulator_only {
 }
 
 mod actions;
+mod least_privilege;

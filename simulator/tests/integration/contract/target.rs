@@ -37,6 +37,12 @@ pub async fn simulated() -> Target {
 }
 
 pub async fn real() -> Target {
+    let client = Client::try_from(real_config().await).unwrap();
+    prepare(client, None, true).await
+}
+
+/// The real apiserver's admin (in system:masters: RBAC lets it do anything).
+pub async fn real_config() -> kube::Config {
     let path = std::env::var("GANTRY_ORACLE_KUBECONFIG")
         .expect("GANTRY_ORACLE_KUBECONFIG is not set: run through ./run test, which starts the real apiserver");
     let kubeconfig = kube::config::Kubeconfig::read_from(path).unwrap();
@@ -47,11 +53,10 @@ pub async fn real() -> Target {
     .await
     .unwrap();
     config.default_retry = false;
-    let client = Client::try_from(config).unwrap();
-    prepare(client, None, true).await
+    config
 }
 
-fn applications_resource() -> ApiResource {
+pub fn applications_resource() -> ApiResource {
     ApiResource {
         group: "argoproj.io".into(),
         version: "v1alpha1".into(),
