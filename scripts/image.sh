@@ -33,9 +33,11 @@ dist() {
   RUSTFLAGS="-C target-feature=+crt-static" cargo build -q -p gantry-server "${flag[@]}" \
     --target "$TARGET" --target-dir "$STATIC_DIR"
   local bin=$STATIC_DIR/$TARGET/$folder/gantry
-  if ldd "$bin" >/dev/null 2>&1; then say "$bin is not static"; exit 1; fi
+  # A dynamic binary names its loader (PT_INTERP); a static one has none.
+  if readelf -l "$bin" | grep -q "program interpreter"; then say "$bin is not static"; exit 1; fi
   rm -rf target/dist; mkdir -p target/dist/site target/dist/etc/ssl/certs
-  cp "$bin" target/dist/gantry
+  # Debug information is for a debugger, not for the image.
+  objcopy --strip-debug "$bin" target/dist/gantry
   cp -r target/site/pkg target/dist/site/pkg
   cp /etc/ssl/certs/ca-certificates.crt target/dist/etc/ssl/certs/
   say "target/dist: $(du -sh target/dist | cut -f1) ($(du -h target/dist/gantry | cut -f1) binary)"
@@ -67,10 +69,10 @@ run_test() {
   say "hadolint"
   "$GANTRY_TOOLS/venv/bin/hadolint" deploy/Dockerfile
   build debug
-  local work; work=$(mktemp -d)
-  local id="gantry-image-test-$$" db=gantry_image_test
-  local pg_url; pg_url=$(scripts/postgres.sh url)
-  local pg_port=${pg_url##*:}; pg_port=${pg_port%%/*}
+  # Globals: the EXIT trap reads them after this function has returned.
+  work=$(mktemp -d)
+  id="gantry-image-test-$$" db=gantry_image_test
+  pg_url=$(scripts/postgres.sh url)
   cleanup() {
     runc kill "$id" KILL >/dev/null 2>&1 || true
     runc delete --force "$id" >/dev/null 2>&1 || true
@@ -79,6 +81,10 @@ run_test() {
     rm -rf "$work"
   }
   trap cleanup EXIT
+  # What an interrupted run left behind.
+  for stale in $(runc list -q 2>/dev/null | grep '^gantry-image-test-' || true); do
+    runc delete --force "$stale" >/dev/null 2>&1 || true
+  done
   psql -q "$pg_url" -c "drop database if exists $db" -c "create database $db" >/dev/null
   # The database is reached by a name only a DNS server knows: the static binary's
   # resolver is what is tested.
@@ -86,6 +92,7 @@ run_test() {
   dns_pid=$!
   wait_for 10 python3 scripts/dns-stub.py --ask 127.0.0.53 db.gantry.test \
     || { say "the DNS stub did not start: $(cat "$work/dns.log")"; exit 1; }
+  kill -0 "$dns_pid" 2>/dev/null || { say "the DNS stub stopped (127.0.0.53:53 taken?): $(cat "$work/dns.log")"; exit 1; }
   umoci unpack --image "target/image:$VERSION" "$work/bundle" >/dev/null
   echo "nameserver 127.0.0.53" >"$work/resolv.conf"
   printf '127.0.0.1 localhost\n' >"$work/hosts"

@@ -6,5 +6,6 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

@@ -194,17 +194,7 @@ impl Application {
         let (delay, stopping) = (self.delay, Arc::clone(&self.stopping));
         let signal = async move {
             shutdown.await;
-            // A load balancer (the Service's endpoints, an ingress controller) keeps sending
-            // new requests for a moment after the pod is told to stop: they are still served,
-            // while /ready tells it to take this replica out.
-            stopping.store(true, std::sync::atomic::Ordering::Relaxed);
-            if !delay.is_zero() {
-                tracing::info!(
-                    delay_seconds = delay.as_secs(),
-                    "stop requested: unready, serving on until the delay is over"
-                );
-                tokio::time::sleep(delay).await;
-            }
+            crate::shutdown::unready_for(delay, &stopping).await;
             tracing::info!("stop requested: finishing requests in flight");
             live.close();
             let _ = stopping_tx.send(());
@@ -470,40 +460,9 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C. Listens from the moment it is
-/// called, not from when it is first awaited: a stop asked while the server is starting
-/// (or in the instant between "listening" and serving) is kept, where a signal nobody
-/// listens for yet kills the process outright.
-pub fn stop_signal() -> impl Future<Output = ()> + Send + 'static {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let terminate = signal(SignalKind::terminate());
-        let interrupt = signal(SignalKind::interrupt());
-        async move {
-            match (terminate, interrupt) {
-                (Ok(mut terminate), Ok(mut interrupt)) => {
-                    tokio::select! {
-                        _ = terminate.recv() => {},
-                        _ = interrupt.recv() => {},
-                    }
-                }
-                // No signal handling here: the process stops when it is killed.
-                _ => std::future::pending::<()>().await,
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 /// `gantry`'s whole life.
 pub async fn run(settings: Settings) -> Result<(), StartupError> {
-    let stop = stop_signal();
+    let stop = crate::shutdown::stop_signal();
     let app = Application::build(&settings).await?;
     let addr = app.local_addr()?;
     tracing::info!(%addr, "Gantry is listening on http://{addr}");

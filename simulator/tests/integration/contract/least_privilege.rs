@@ -21,8 +21,9 @@ use super::*;
 const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/helm/gantry");
 
 fn tool(variable: &str) -> String {
-    std::env::var(variable)
-        .unwrap_or_else(|_| panic!("{variable} is not set: run through ./run test (scripts/bootstrap.sh installs it)"))
+    std::env::var(variable).unwrap_or_else(|_| {
+        panic!("{variable} is not set: run through ./run test (scripts/bootstrap.sh installs it)")
+    })
 }
 
 /// Runs `program`, feeding it `input`; its standard output, or the test fails with what it said.
@@ -154,21 +155,37 @@ async fn real_apiserver_with_rbac() {
     application(&t.client, &argocd, "app", &t.namespace).await;
     application(&t.client, &argocd, "another-team", "elsewhere").await;
     let secrets: Api<Secret> = Api::namespaced(t.client.clone(), &t.namespace);
-    let secret = serde_json::from_value(json!({"metadata": {"name": "postgres"}, "stringData": {"password": "hunter2"}})).unwrap();
+    let secret = serde_json::from_value(
+        json!({"metadata": {"name": "postgres"}, "stringData": {"password": "hunter2"}}),
+    )
+    .unwrap();
     secrets.create(&PostParams::default(), &secret).await.unwrap();
 
     // The chart's ServiceAccount, Roles and RoleBindings, as `helm install` would apply them.
     let rendered = run(
         &tool("GANTRY_HELM"),
-        &["template", "gantry", CHART, "--namespace", &home, "-f", "-",
-          "--show-only", "templates/serviceaccount.yaml", "--show-only", "templates/rbac.yaml",
-          "--show-only", "templates/rbac-argocd.yaml"],
+        &[
+            "template",
+            "gantry",
+            CHART,
+            "--namespace",
+            &home,
+            "-f",
+            "-",
+            "--show-only",
+            "templates/serviceaccount.yaml",
+            "--show-only",
+            "templates/rbac.yaml",
+            "--show-only",
+            "templates/rbac-argocd.yaml",
+        ],
         &values(&t.namespace, &argocd),
     );
     let kubeconfig = std::env::var("GANTRY_ORACLE_KUBECONFIG").unwrap();
     let kubectl = tool("GANTRY_KUBECTL");
-    run(&kubectl, &["--kubeconfig", &kubeconfig, "apply", "-n", &home, "-f", "-"], &rendered);
-    let token = run(&kubectl, &["--kubeconfig", &kubeconfig, "create", "token", "gantry", "-n", &home], "");
+    run(&kubectl, &["--kubeconfig", &kubeconfig, "apply", "-f", "-"], &rendered);
+    let token =
+        run(&kubectl, &["--kubeconfig", &kubeconfig, "create", "token", "gantry", "-n", &home], "");
     let mut config = admin.clone();
     config.auth_info = kube::config::AuthInfo {
         token: Some(token.trim().to_owned().into()),
@@ -186,26 +203,71 @@ async fn real_apiserver_with_rbac() {
     };
     let watch = EnvironmentWatch::start(&gantry, target.clone());
     let as_admin = EnvironmentWatch::start(&t.client, target);
-    eventually("every watch tried once", async || (watch.settled() && as_admin.settled()).then_some(())).await;
+    eventually("every watch tried once", async || {
+        (watch.settled() && as_admin.settled()).then_some(())
+    })
+    .await;
     eventually("the workloads and the Application listed", async || {
-        let names: Vec<_> = watch.deployments().iter().filter_map(|d| d.metadata.name.clone()).collect();
-        (names.len() == 2 && watch.statefulset("db").is_some() && watch.application().is_some()).then_some(())
+        let names: Vec<_> =
+            watch.deployments().iter().filter_map(|d| d.metadata.name.clone()).collect();
+        (names.len() == 2 && watch.statefulset("db").is_some() && watch.application().is_some())
+            .then_some(())
     })
     .await;
     let kinds = |w: &EnvironmentWatch| {
-        let mut k: Vec<String> = w.failures().iter().map(|f| f.split(':').next().unwrap_or_default().to_owned()).collect();
+        let mut k: Vec<String> = w
+            .failures()
+            .iter()
+            .map(|f| f.split(':').next().unwrap_or_default().to_owned())
+            .collect();
         k.sort();
         k
     };
     let failures = watch.failures();
-    assert!(failures.iter().all(|f| !f.contains("403") && !f.to_lowercase().contains("forbidden")), "{failures:?}");
+    assert!(
+        failures.iter().all(|f| !f.contains("403") && !f.to_lowercase().contains("forbidden")),
+        "{failures:?}"
+    );
     assert_eq!(kinds(&watch), kinds(&as_admin), "{failures:?}");
 
-    // Every action, with the ServiceAccount.
+    // Every action, with the ServiceAccount. A rollback to revision 1, pausing auto-sync
+    // (the Application's patch), then resuming it.
     let ns = t.namespace.as_str();
-    let scale = Plan::Scale { kind: WorkloadKind::Deployment, workload: "web".into(), from: 1, to: 2 };
+    rolled_out(&t, "web:1").await;
+    let new_image = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web:2"}]}}}});
+    deployments.patch("web", &PatchParams::default(), &Patch::Strategic(new_image)).await.unwrap();
+    rolled_out(&t, "web:2").await;
+    let argo_apps: Api<DynamicObject> =
+        Api::namespaced_with(t.client.clone(), &argocd, &applications_resource());
+    let automated = json!({"spec": {"syncPolicy": {"automated": {"prune": true}}}});
+    argo_apps.patch("app", &PatchParams::default(), &Patch::Merge(automated)).await.unwrap();
+    let sets = replica_sets(&t).await;
+    let first = sets.iter().find(|rs| revision(rs) == "1").unwrap();
+    let target = gantry_app::actions::plan::template_for_rollback(first).unwrap();
+    let application = AppRef { namespace: argocd.clone(), name: "app".into() };
+    let rollback = Plan::Rollback {
+        workload: "web".into(),
+        from_revision: 2,
+        to_revision: 1,
+        from_images: vec!["web:2".into()],
+        to_images: vec!["web:1".into()],
+        template: gantry_app::actions::plan::template_fingerprint(&target),
+        pause_auto_sync: Some(application.clone()),
+    };
+    let outcome = execute(&gantry, &rollback, &context(ns)).await;
+    assert!(
+        matches!(outcome, Outcome::Done(ref d) if d.contains("paused")),
+        "rollback: {outcome:?}"
+    );
+    let resume = Plan::ResumeAutoSync { application, paused_by: "Oscar Operator (100001)".into() };
+    let outcome = execute(&gantry, &resume, &context(ns)).await;
+    assert!(matches!(outcome, Outcome::Done(_)), "resume auto-sync: {outcome:?}");
+    rolled_out(&t, "web:1").await;
+    let scale =
+        Plan::Scale { kind: WorkloadKind::Deployment, workload: "web".into(), from: 1, to: 2 };
     assert!(matches!(execute(&gantry, &scale, &context(ns)).await, Outcome::Done(_)));
-    let scale_db = Plan::Scale { kind: WorkloadKind::StatefulSet, workload: "db".into(), from: 1, to: 2 };
+    let scale_db =
+        Plan::Scale { kind: WorkloadKind::StatefulSet, workload: "db".into(), from: 1, to: 2 };
     assert!(matches!(execute(&gantry, &scale_db, &context(ns)).await, Outcome::Done(_)));
     for (kind, workload) in [(WorkloadKind::Deployment, "web"), (WorkloadKind::StatefulSet, "db")] {
         let template = match kind {
@@ -253,7 +315,13 @@ async fn real_apiserver_with_rbac() {
     })
     .await;
     let open = gantry_app::logs::read::Open {
-        namespace: ns, pod: &pod, container: "web", previous: false, tail: Some(10), since: None, follow: false,
+        namespace: ns,
+        pod: &pod,
+        container: "web",
+        previous: false,
+        tail: Some(10),
+        since: None,
+        follow: false,
     };
     if let Err(said) = gantry_app::logs::read::open(&gantry, &open).await {
         assert!(!said.contains("refused Gantry"), "{said}");
@@ -261,28 +329,67 @@ async fn real_apiserver_with_rbac() {
 
     // What the panel never does.
     let refused = |what: &str, code: u16| assert_eq!(code, 403, "{what} was not refused");
-    refused("reading a Secret", code(Api::<Secret>::namespaced(gantry.clone(), ns).get("postgres").await));
-    refused("listing Secrets", code(Api::<Secret>::namespaced(gantry.clone(), ns).list(&ListParams::default()).await));
-    let apps: Api<DynamicObject> = Api::namespaced_with(gantry.clone(), &argocd, &applications_resource());
+    refused(
+        "reading a Secret",
+        code(Api::<Secret>::namespaced(gantry.clone(), ns).get("postgres").await),
+    );
+    refused(
+        "listing Secrets",
+        code(Api::<Secret>::namespaced(gantry.clone(), ns).list(&ListParams::default()).await),
+    );
+    let apps: Api<DynamicObject> =
+        Api::namespaced_with(gantry.clone(), &argocd, &applications_resource());
     refused("reading another team's Application", code(apps.get("another-team").await));
     refused("listing every Application", code(apps.list(&ListParams::default()).await));
-    refused("syncing another team's Application", code(apps.patch("another-team", &PatchParams::default(), &Patch::Merge(json!({"operation": {"sync": {}}}))).await));
+    refused(
+        "syncing another team's Application",
+        code(
+            apps.patch(
+                "another-team",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"operation": {"sync": {}}})),
+            )
+            .await,
+        ),
+    );
     let mine: Api<Deployment> = Api::namespaced(gantry.clone(), ns);
     let one = Patch::Merge(json!({"spec": {"replicas": 2}}));
-    refused("scaling an unlisted workload", code(mine.patch_scale("other", &PatchParams::default(), &one).await));
-    refused("patching an unlisted workload", code(mine.patch("other", &PatchParams::default(), &one).await));
-    refused("the autoscaler of an unlisted workload", code(autoscalers.patch("other", &PatchParams::default(), &bounds).await));
+    refused(
+        "scaling an unlisted workload",
+        code(mine.patch_scale("other", &PatchParams::default(), &one).await),
+    );
+    refused(
+        "patching an unlisted workload",
+        code(mine.patch("other", &PatchParams::default(), &one).await),
+    );
+    refused(
+        "the autoscaler of an unlisted workload",
+        code(autoscalers.patch("other", &PatchParams::default(), &bounds).await),
+    );
     let web = deployments.get("web").await.unwrap();
     refused("an update (PUT)", code(mine.replace("web", &PostParams::default(), &web).await));
     refused("a delete", code(mine.delete("web", &DeleteParams::default()).await));
     let mut copy = other.clone();
     copy.metadata.name = Some("made-by-gantry".into());
     refused("creating a Deployment", code(mine.create(&PostParams::default(), &copy).await));
-    let exec = http::Request::post(format!("/api/v1/namespaces/{ns}/pods/{pod}/exec?command=sh&stdout=true"))
-        .body(Vec::new())
-        .unwrap();
+    let exec = http::Request::post(format!(
+        "/api/v1/namespaces/{ns}/pods/{pod}/exec?command=sh&stdout=true"
+    ))
+    .body(Vec::new())
+    .unwrap();
     refused("exec into a pod", code(gantry.request_text(exec).await));
-    refused("listing pods cluster-wide", code(Api::<Pod>::all(gantry.clone()).list(&ListParams::default()).await));
-    refused("listing namespaces", code(Api::<Namespace>::all(gantry.clone()).list(&ListParams::default()).await));
-    refused("reading another namespace", code(Api::<Deployment>::namespaced(gantry.clone(), &home).list(&ListParams::default()).await));
+    refused(
+        "listing pods cluster-wide",
+        code(Api::<Pod>::all(gantry.clone()).list(&ListParams::default()).await),
+    );
+    refused(
+        "listing namespaces",
+        code(Api::<Namespace>::all(gantry.clone()).list(&ListParams::default()).await),
+    );
+    refused(
+        "reading another namespace",
+        code(
+            Api::<Deployment>::namespaced(gantry.clone(), &home).list(&ListParams::default()).await,
+        ),
+    );
 }
