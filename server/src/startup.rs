@@ -302,19 +302,22 @@ async fn start_watches(
     settings: &Settings,
     simulator: Option<&gantry_sim::Running>,
 ) -> Result<Vec<gantry_app::cluster::EnvironmentWatch>, StartupError> {
-    // One client per cluster: environments sharing a context share its connections.
-    let mut clients: Vec<(Option<&String>, kube::Client)> = Vec::new();
+    // One client per cluster: environments sharing a context share its connections, and
+    // one prober that tells all their watches when the cluster's API is back.
+    type Reconnect = std::sync::Arc<gantry_app::cluster::reconnect::Reconnect>;
+    let mut clients: Vec<(Option<&String>, kube::Client, Reconnect)> = Vec::new();
     let mut watches = Vec::with_capacity(settings.environments.len());
     for env in &settings.environments {
         let context = env.cluster_context.as_ref();
-        let client = match clients.iter().find(|(c, _)| *c == context) {
-            Some((_, client)) => client.clone(),
+        let (client, reconnect) = match clients.iter().find(|(c, _, _)| *c == context) {
+            Some((_, client, reconnect)) => (client.clone(), Reconnect::clone(reconnect)),
             None => {
                 let Some(client) = cluster_client(settings, simulator, context).await? else {
                     return Ok(Vec::new());
                 };
-                clients.push((context, client.clone()));
-                client
+                let reconnect = Reconnect::default();
+                clients.push((context, client.clone(), Reconnect::clone(&reconnect)));
+                (client, reconnect)
             }
         };
         let target = gantry_app::cluster::WatchTarget {
@@ -325,7 +328,9 @@ async fn start_watches(
                 .clone()
                 .map(|app| (env.argocd_namespace.clone(), app)),
         };
-        watches.push(gantry_app::cluster::EnvironmentWatch::start(&client, target));
+        let watch =
+            gantry_app::cluster::EnvironmentWatch::start_sharing(&client, target, &reconnect);
+        watches.push(watch);
     }
     tracing::info!(source = ?settings.cluster.source, environments = settings.environments.len(), "watching the cluster");
     Ok(watches)

@@ -15,13 +15,16 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DynamicObject};
 use kube::discovery::ApiResource;
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{watcher, WatchStreamExt};
+use kube::runtime::watcher;
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use reconnect::{CappedBackoff, Reconnect, MAX_RETRY};
+
 pub mod live;
+pub mod reconnect;
 mod view;
 
 /// Which environment to watch.
@@ -33,40 +36,8 @@ pub struct WatchTarget {
     pub application: Option<(String, String)>,
 }
 
-/// Longest wait between two attempts of a failing watch. A kind counts as fresh again once
-/// this much (plus a margin) has passed without an error: a retry has then succeeded.
-const MAX_RETRY: Duration = Duration::from_secs(3);
-
 /// How long a failed watch's retry may take to fail in turn.
 const RETRY_MARGIN: Duration = Duration::from_secs(2);
-
-/// Retry delays for failing watches: 250 ms doubling up to `MAX_RETRY`. Short on purpose:
-/// the panel must notice both an outage and its end within seconds.
-struct CappedBackoff {
-    next: Duration,
-}
-
-impl Default for CappedBackoff {
-    fn default() -> Self {
-        Self { next: Duration::from_millis(250) }
-    }
-}
-
-impl Iterator for CappedBackoff {
-    type Item = Duration;
-
-    fn next(&mut self) -> Option<Duration> {
-        let current = self.next;
-        self.next = (self.next * 2).min(MAX_RETRY);
-        Some(current)
-    }
-}
-
-impl kube::runtime::utils::Backoff for CappedBackoff {
-    fn reset(&mut self) {
-        *self = Self::default();
-    }
-}
 
 /// How the watches of one environment are doing.
 /// A kind whose watch fails: since when, the latest failure, and what it said.
@@ -133,12 +104,18 @@ pub fn application_resource() -> ApiResource {
 impl EnvironmentWatch {
     /// Starts the watches; they run until the value is dropped.
     pub fn start(client: &Client, target: WatchTarget) -> Self {
+        Self::start_sharing(client, target, &Arc::default())
+    }
+
+    /// [`EnvironmentWatch::start`], for environments sharing one client: one prober tells
+    /// all their watches when the API is back after an outage.
+    pub fn start_sharing(client: &Client, target: WatchTarget, reconnect: &Arc<Reconnect>) -> Self {
         let freshness = Arc::new(Mutex::new(Freshness::default()));
         let changed = Arc::new(Notify::new());
         let ns = target.namespace.clone();
         let mut tasks = Vec::new();
         let mut spawn = |task| tasks.push(task);
-        let follows = Follows { freshness: &freshness, changed: &changed };
+        let follows = Follows { freshness: &freshness, changed: &changed, client, reconnect };
         let all = watcher::Config::default;
         let deployments =
             follows.watch("deployments", Api::namespaced(client.clone(), &ns), all(), &mut spawn);
@@ -167,16 +144,8 @@ impl EnvironmentWatch {
                 let config = all().fields(&format!("metadata.name={app}"));
                 let writer = reflector::store::Writer::new(application_resource());
                 let reader = writer.as_reader();
-                let stream = reflector::reflector(
-                    writer,
-                    watcher::watcher(api, config).backoff(CappedBackoff::default()),
-                );
-                spawn(tokio::spawn(follow(
-                    "applications",
-                    stream,
-                    Arc::clone(&freshness),
-                    Arc::clone(&changed),
-                )));
+                let stream = reflector::reflector(writer, reconnect::relisting(api, config));
+                spawn(tokio::spawn(follows.follow("applications", stream)));
                 reader
             }
             None => {
@@ -373,6 +342,8 @@ impl Drop for EnvironmentWatch {
 struct Follows<'a> {
     freshness: &'a Arc<Mutex<Freshness>>,
     changed: &'a Arc<Notify>,
+    client: &'a Client,
+    reconnect: &'a Arc<Reconnect>,
 }
 
 impl Follows<'_> {
@@ -394,60 +365,92 @@ impl Follows<'_> {
             + 'static,
     {
         let (reader, writer) = reflector::store();
-        let stream = reflector::reflector(
-            writer,
-            watcher::watcher(api, config).backoff(CappedBackoff::default()),
-        );
-        spawn(tokio::spawn(follow(
+        let stream = reflector::reflector(writer, reconnect::relisting(api, config));
+        spawn(tokio::spawn(self.follow(kind, stream)));
+        reader
+    }
+
+    /// What one watch's task runs (the watcher itself retries at once: the wait between
+    /// attempts is [`follow`]'s).
+    fn follow<K: Send + 'static>(
+        &self,
+        kind: &'static str,
+        stream: impl futures_util::Stream<Item = Result<watcher::Event<K>, watcher::Error>>
+            + Send
+            + 'static,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        follow(
             kind,
             stream,
             Arc::clone(self.freshness),
             Arc::clone(self.changed),
-        )));
-        reader
+            (self.client.clone(), Arc::clone(self.reconnect)),
+        )
     }
 }
 
-/// Drives one reflector and records whether its watch is healthy.
+/// Drives one reflector and records whether its watch is healthy; after a failure, waits
+/// (backing off, or until the API is back) before the watcher tries again.
 async fn follow<K>(
     kind: &'static str,
     stream: impl futures_util::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
     freshness: Arc<Mutex<Freshness>>,
     changed: Arc<Notify>,
+    (client, reconnect): (Client, Arc<Reconnect>),
 ) {
     futures_util::pin_mut!(stream);
+    let mut backoff = CappedBackoff::default();
     while let Some(event) = stream.next().await {
         // Coalesces: a burst of events wakes the live view once.
         changed.notify_one();
-        let Ok(mut f) = freshness.lock() else { return };
-        match event {
-            Ok(event) => {
-                f.failing.retain(|failing| failing.kind != kind);
-                if matches!(event, watcher::Event::InitDone) && !f.synced.contains(&kind) {
-                    f.synced.push(kind);
-                }
+        let failed = event.is_err();
+        if !record(kind, event, &freshness) {
+            return;
+        }
+        if failed {
+            let delay = backoff.next().unwrap_or(MAX_RETRY);
+            reconnect.wait(&client, delay).await;
+        } else {
+            backoff = CappedBackoff::default();
+        }
+    }
+}
+
+/// Notes what one watch event says of its kind's health; false when the record is gone.
+fn record<K>(
+    kind: &'static str,
+    event: Result<watcher::Event<K>, watcher::Error>,
+    freshness: &Mutex<Freshness>,
+) -> bool {
+    let Ok(mut f) = freshness.lock() else { return false };
+    match event {
+        Ok(event) => {
+            f.failing.retain(|failing| failing.kind != kind);
+            if matches!(event, watcher::Event::InitDone) && !f.synced.contains(&kind) {
+                f.synced.push(kind);
             }
-            Err(error) => {
-                if !f.attempted.contains(&kind) {
-                    f.attempted.push(kind);
+        }
+        Err(error) => {
+            if !f.attempted.contains(&kind) {
+                f.attempted.push(kind);
+            }
+            let now = Utc::now();
+            match f.failing.iter_mut().find(|failing| failing.kind == kind) {
+                Some(entry) => {
+                    entry.latest = now;
+                    entry.error = error.to_string();
                 }
-                let now = Utc::now();
-                match f.failing.iter_mut().find(|failing| failing.kind == kind) {
-                    Some(entry) => {
-                        entry.latest = now;
-                        entry.error = error.to_string();
-                    }
-                    None => {
-                        tracing::warn!(kind, %error, "cluster watch failing; showing the last known state");
-                        f.failing.push(Failing {
-                            kind,
-                            since: now,
-                            latest: now,
-                            error: error.to_string(),
-                        });
-                    }
+                None => {
+                    tracing::warn!(kind, %error, "cluster watch failing; showing the last known state");
+                    f.failing.push(Failing {
+                        kind,
+                        since: now,
+                        latest: now,
+                        error: error.to_string(),
+                    });
                 }
             }
         }
     }
+    true
 }

@@ -137,3 +137,54 @@ async fn watches_that_cannot_list_say_why_and_sync_once_they_can() {
     until(&watch, "synced", |_| watch.synced()).await;
     sim.stop().await;
 }
+
+/// A failed watch may be waiting out a long backoff when the API comes back: the prober
+/// (one per client, asking for the version while any watch waits) wakes it as soon as the
+/// API answers again. Waiting an hour here, so only the prober can end the wait.
+#[tokio::test]
+async fn the_end_of_an_outage_wakes_every_waiting_watch_at_once() {
+    use gantry_app::cluster::reconnect::Reconnect;
+    use std::sync::Arc;
+
+    let sim =
+        Running::start(Options { seed: false, ..Options::default() }, 0).await.expect("simulator");
+    let mut config = kube::Config::new(sim.url().parse().expect("url"));
+    config.default_retry = false;
+    let client = kube::Client::try_from(config).expect("client");
+    let reconnect = Arc::new(Reconnect::default());
+    let waiter = |r: &Arc<Reconnect>| {
+        let (r, c) = (Arc::clone(r), client.clone());
+        tokio::spawn(async move { r.wait(&c, Duration::from_secs(3600)).await })
+    };
+
+    // The API answers: a watch refused for its own reasons keeps its backoff.
+    let asked = sim.cluster.requests.snapshot().reads;
+    let patient = waiter(&reconnect);
+    eventually_some(Duration::from_secs(20), "the prober to ask", || {
+        let reads = sim.cluster.requests.snapshot().reads;
+        async move { (reads > asked).then_some(()) }
+    })
+    .await;
+    // Proving that something does not happen takes time: 300 ms for the wait to end wrongly.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!patient.is_finished(), "a wait ended although the API had not been down");
+    patient.abort();
+
+    // An outage: two watches wait; the prober fails, then the API is back.
+    sim.cluster.faults.set_unavailable(true);
+    let before = sim.cluster.requests.snapshot().reads;
+    let (first, second) = (waiter(&reconnect), waiter(&reconnect));
+    eventually_some(Duration::from_secs(20), "the prober to fail once", || {
+        let reads = sim.cluster.requests.snapshot().reads;
+        async move { (reads > before).then_some(()) }
+    })
+    .await;
+    sim.cluster.faults.set_unavailable(false);
+    for waiting in [first, second] {
+        tokio::time::timeout(Duration::from_secs(20), waiting)
+            .await
+            .expect("the end of the outage ended the wait")
+            .expect("the wait ends cleanly");
+    }
+    sim.stop().await;
+}
