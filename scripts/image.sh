@@ -50,6 +50,8 @@ build() {
     --target runtime-from-dist -t "localhost/gantry:$VERSION" . >/dev/null
   rm -rf target/image
   "${BUILDAH[@]}" push -q "localhost/gantry:$VERSION" "oci:target/image:$VERSION" >/dev/null
+  # The image the tag named before: not kept (each build would add its size).
+  "${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true
   say "localhost/gantry:$VERSION built; OCI layout in target/image"
 }
 

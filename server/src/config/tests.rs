@@ -22,6 +22,8 @@ fn file_with(text: &str) -> tempfile_path::TempFile {
 
 /// Sign-in, the role mapping and the policies.
 mod auth;
+/// What a cluster install relies on.
+mod install;
 
 /// A file in the system temp folder, removed on drop (no extra crate for one helper).
 mod tempfile_path {
