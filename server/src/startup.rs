@@ -431,7 +431,12 @@ async fn start_simulator(settings: &Settings) -> Result<Option<gantry_sim::Runni
     if !config.enabled {
         return Ok(None);
     }
-    let options = gantry_sim::Options { speed: config.speed, ..gantry_sim::Options::default() };
+    let options = gantry_sim::Options {
+        speed: config.speed,
+        environments: config.environments,
+        extra_workloads: config.extra_workloads,
+        ..gantry_sim::Options::default()
+    };
     let running = gantry_sim::Running::start(options, config.port)
         .await
         .map_err(|source| StartupError::Simulator { port: config.port, source })?;

@@ -46,6 +46,12 @@ pub struct Options {
     pub pod_start: Duration,
     /// Whether controllers run (off: a plain API server, as for contract tests).
     pub controllers: bool,
+    /// How many environments the seed makes (see [`seed::environment_names`]): the CO2
+    /// calculator's three by default, up to 100 to measure a platform team's cluster.
+    pub environments: usize,
+    /// Deployments of 10 replicas each that every seeded environment runs besides the
+    /// calculator's five (0 by default).
+    pub extra_workloads: usize,
 }
 
 impl Default for Options {
@@ -57,6 +63,8 @@ impl Default for Options {
             bookmark_interval: Duration::from_secs(30),
             pod_start: Duration::from_secs(4),
             controllers: true,
+            environments: 3,
+            extra_workloads: 0,
         }
     }
 }

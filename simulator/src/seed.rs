@@ -67,10 +67,29 @@ fn deployment(name: &str, namespace: &str, replicas: u32, version: &str, c: &Val
     })
 }
 
+/// The seeded environments' names: dev, staging and prod (as many as `count` allows),
+/// then `env-004`, `env-005`, … each running as prod does. Gantry's default configuration
+/// names the same ones.
+pub fn environment_names(count: usize) -> Vec<String> {
+    (0..count)
+        .map(|i| match ENVIRONMENTS.get(i) {
+            Some((name, ..)) => (*name).to_owned(),
+            None => format!("env-{:03}", i + 1),
+        })
+        .collect()
+}
+
+/// Replicas of each extra workload ([`crate::Options::extra_workloads`]).
+pub const EXTRA_REPLICAS: u32 = 10;
+
 pub fn co2_calculator(cluster: &Cluster) {
     create(cluster, ids::NAMESPACE, "", json!({"metadata": {"name": ARGOCD_NAMESPACE}}));
     create(cluster, ids::CRD, "", application_crd());
-    for (env, version, revision, target) in ENVIRONMENTS {
+    let [.., prod] = ENVIRONMENTS;
+    for name in environment_names(cluster.options.environments) {
+        let (_, version, revision, target) =
+            ENVIRONMENTS.into_iter().find(|(env, ..)| *env == name).unwrap_or(prod);
+        let env = name.as_str();
         let ns = format!("co2-calculator-{env}");
         create(
             cluster,
@@ -119,6 +138,12 @@ pub fn co2_calculator(cluster: &Cluster) {
                 &container("redis", "redis:7.2.5-alpine", "50m", "128Mi", Some(6379)),
             ),
         );
+        for i in 1..=cluster.options.extra_workloads {
+            let name = format!("service-{i:02}");
+            let c = container(&name, &image("backend"), "20m", "64Mi", Some(8080));
+            let extra = deployment(&name, &ns, EXTRA_REPLICAS, version, &c);
+            create(cluster, ids::DEPLOYMENT, &ns, extra);
+        }
         create(
             cluster,
             ids::HPA,

@@ -130,6 +130,20 @@ pub fn apply(vars: &Vars, raw: &mut RawSettings) -> Result<(), ConfigError> {
         })?);
         set(key, "GANTRY_SIMULATOR_SPEED");
     }
+    for (name, key) in [
+        ("GANTRY_SIMULATOR_ENVIRONMENTS", "simulator.environments"),
+        ("GANTRY_SIMULATOR_EXTRA_WORKLOADS", "simulator.extra_workloads"),
+    ] {
+        if let Some(v) = vars.get(name) {
+            let n = number(name, key, v)?;
+            if key == "simulator.environments" {
+                raw.simulator.environments = Some(n);
+            } else {
+                raw.simulator.extra_workloads = Some(n);
+            }
+            set(key, name);
+        }
+    }
     if let Some(v) = vars.get("GANTRY_SIMULATOR_KUBECONFIG") {
         raw.simulator.kubeconfig = Some(v.into());
         set("simulator.kubeconfig", "GANTRY_SIMULATOR_KUBECONFIG");

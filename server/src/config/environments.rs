@@ -325,11 +325,18 @@ pub fn validate(
 /// its Argo CD Application, with the workloads the calculator runs and scaling bounds
 /// that leave production its headroom.
 pub fn defaults() -> Vec<EnvironmentConfig> {
-    ["dev", "staging", "prod"]
-        .into_iter()
+    defaults_for(&["dev".to_owned(), "staging".to_owned(), "prod".to_owned()])
+}
+
+/// [`defaults`] for the simulator's environments: each beyond the three is set up as
+/// prod is (its policy, its bounds).
+pub fn defaults_for(names: &[String]) -> Vec<EnvironmentConfig> {
+    names
+        .iter()
         .map(|name| {
+            let name = name.as_str();
             let namespace = format!("co2-calculator-{name}");
-            let prod = name == "prod";
+            let prod = !matches!(name, "dev" | "staging");
             // (workload, kind, min, max)
             let bounds: [(&str, WorkloadKind, i32, i32); 5] = [
                 (

@@ -97,6 +97,8 @@ pub struct RawSimulator {
     pub port: Option<u16>,
     pub speed: Option<f64>,
     pub kubeconfig: Option<PathBuf>,
+    pub environments: Option<usize>,
+    pub extra_workloads: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,6 +152,8 @@ pub fn parse(text: &str, path: &str) -> Result<RawSettings, ConfigError> {
         ("simulator.port", raw.simulator.port.is_some()),
         ("simulator.speed", raw.simulator.speed.is_some()),
         ("simulator.kubeconfig", raw.simulator.kubeconfig.is_some()),
+        ("simulator.environments", raw.simulator.environments.is_some()),
+        ("simulator.extra_workloads", raw.simulator.extra_workloads.is_some()),
         ("access.groups", raw.access.groups.is_some()),
         ("access.values_visible_to", raw.access.values_visible_to.is_some()),
         ("notifications.webhook_url", raw.notifications.webhook_url.is_some()),
@@ -255,11 +259,27 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
     if !(0.1..=3600.0).contains(&speed) {
         return Err(fail("simulator.speed", format!("{speed} is out of range; use 0.1 to 3600")));
     }
+    let seeded = raw.simulator.environments.unwrap_or(3);
+    if !(1..=100).contains(&seeded) {
+        return Err(fail(
+            "simulator.environments",
+            format!("{seeded} is out of range; use 1 to 100"),
+        ));
+    }
+    let extra_workloads = raw.simulator.extra_workloads.unwrap_or(0);
+    if extra_workloads > 50 {
+        return Err(fail(
+            "simulator.extra_workloads",
+            format!("{extra_workloads} is out of range; use 0 to 50"),
+        ));
+    }
     let simulator = SimulatorSettings {
         enabled: raw.simulator.enabled.unwrap_or(false),
         port: raw.simulator.port.unwrap_or(16443),
         speed,
         kubeconfig: raw.simulator.kubeconfig,
+        environments: seeded,
+        extra_workloads,
     };
 
     let source = match raw.cluster.source.as_deref() {
@@ -290,6 +310,11 @@ pub fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
     let cluster = ClusterSettings { source, context: raw.cluster.context };
 
     let environments = match raw.environments {
+        // The simulator's environments, named as it seeds them (the CO2 calculator's three
+        // unless simulator.environments says otherwise).
+        None if simulator.enabled => {
+            environments::defaults_for(&gantry_sim::seed::environment_names(seeded))
+        }
         None => environments::defaults(),
         Some(list) => environments::validate(list, source == ClusterSource::Kubeconfig).map_err(
             |(key, problem)| {

@@ -67,6 +67,9 @@ pub struct SimulatorSettings {
     pub speed: f64,
     /// Where to write a kubeconfig for kubectl, if anywhere.
     pub kubeconfig: Option<PathBuf>,
+    /// How many environments it seeds, and how many extra workloads each runs.
+    pub environments: usize,
+    pub extra_workloads: usize,
 }
 
 #[derive(Debug, Clone)]
