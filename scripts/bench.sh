@@ -10,6 +10,7 @@
 #   - an anonymous flood of API calls (loopback, 10 s) while a person signs in
 #   - logs: a line from the pod to the open stream, a stream's rows per second, memory
 #     with 200 followed streams
+#   - the cost curve at 1, 10 and 50 environments (scripts/scale-bench.sh): its own table
 # Run it through ./run bench (which bootstraps the tools).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -313,3 +314,7 @@ cat <<REPORT
 | resident memory, idle / with 200 followed log streams | $(( RSS_LOG_IDLE / 1024 )) MiB / $(( RSS_LOGS / 1024 )) MiB (+$(( (RSS_LOGS - RSS_LOG_IDLE) / 1024 )) MiB) |
 $SIMULATOR
 REPORT
+
+# --- the cost curve with the number of environments (a table of its own) ---
+echo
+scripts/scale-bench.sh

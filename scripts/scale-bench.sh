@@ -49,6 +49,7 @@ start_server() {
     GANTRY_METRICS_LISTEN=off "$BIN" >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
 }
+# Starts the server and sets READY_MS (not echoed: a subshell would lose the server's pid).
 ready_ms() {
   local t0 t1; t0=$(date +%s%N)
   start_server
@@ -57,7 +58,7 @@ ready_ms() {
     sleep 0.01
   done
   t1=$(date +%s%N)
-  echo $(( (t1 - t0) / 1000000 ))
+  READY_MS=$(( (t1 - t0) / 1000000 ))
 }
 sign_in() {
   curl -fs -o /dev/null -D - -d person=stakeholder -d next=/ "http://127.0.0.1:$PORT/auth/demo" \
@@ -79,9 +80,10 @@ LUA
 declare -A READY RSS PODS OVERVIEW ENVPAGE PER1000 CHANGE KUBECTL SEEDED
 for n in $SIZES; do
   echo "scale: $n environments" >&2
-  "$SERVE" "$n" 15 "$WORK/kubeconfig" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+  rm -f "$WORK/serve.out" "$WORK/serve.out.part"
+  "$SERVE" "$n" 15 "$WORK/kubeconfig" >"$WORK/serve.out.part" 2>"$WORK/serve.err" &
   SIM_PID=$!
-  until [ -s "$WORK/serve.out" ]; do
+  until [ -s "$WORK/serve.out.part" ] && cp "$WORK/serve.out.part" "$WORK/serve.out"; do
     kill -0 "$SIM_PID" 2>/dev/null || { echo "scale: the simulator stopped: $(tail -3 "$WORK/serve.err")" >&2; exit 1; }
     sleep 0.2
   done
@@ -90,9 +92,9 @@ for n in $SIZES; do
   SEEDED[$n]=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["seconds"], 1))' "$WORK/serve.out")
   config "$n" >"$WORK/gantry.toml"
   starts=()
-  for _ in 1 2 3; do starts+=("$(ready_ms)"); stop_server; done
+  for _ in 1 2 3; do ready_ms; starts+=("$READY_MS"); stop_server; done
   READY[$n]=$(printf '%s\n' "${starts[@]}" | median)
-  ready_ms >/dev/null
+  ready_ms
   sleep 2
   RSS[$n]=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
   COOKIE=$(sign_in)

@@ -94,6 +94,50 @@ async fn the_seed_holds_the_co2_calculator_in_three_namespaces() {
     sim.stop().await;
 }
 
+/// A platform team's cluster, for the scale benchmark: more environments (each set up as
+/// prod), each with extra workloads of 10 replicas besides the calculator's five.
+#[tokio::test]
+async fn the_seed_grows_to_more_environments_with_extra_workloads() {
+    assert_eq!(gantry_sim::seed::environment_names(1), ["dev"]);
+    assert_eq!(
+        gantry_sim::seed::environment_names(5),
+        ["dev", "staging", "prod", "env-004", "env-005"]
+    );
+    let options =
+        Options { controllers: false, environments: 5, extra_workloads: 2, ..Options::default() };
+    let (sim, client) = start_with(options).await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "co2-calculator-env-005");
+    let mut names: Vec<(String, Option<i32>)> = deployments
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|d| (d.metadata.name.unwrap_or_default(), d.spec.and_then(|s| s.replicas)))
+        .collect();
+    names.sort();
+    let expected = [
+        ("backend", Some(3)),
+        ("celery-worker", Some(2)),
+        ("frontend", Some(2)),
+        ("redis", Some(1)),
+        ("service-01", Some(10)),
+        ("service-02", Some(10)),
+    ];
+    assert_eq!(names, expected.map(|(n, r)| (n.to_owned(), r)));
+    let apps = applications(&client).list(&ListParams::default()).await.unwrap();
+    let mut apps: Vec<String> = apps.items.into_iter().filter_map(|a| a.metadata.name).collect();
+    apps.sort();
+    assert_eq!(apps.len(), 5);
+    assert!(apps.contains(&"co2-calculator-env-004".to_owned()), "{apps:?}");
+    // Each runs prod's version.
+    let env4: Api<Deployment> = Api::namespaced(client.clone(), "co2-calculator-env-004");
+    let frontend = env4.get("frontend").await.unwrap();
+    let image = frontend.spec.unwrap().template.spec.unwrap().containers[0].image.clone();
+    assert_eq!(image.as_deref(), Some("registry.example.org/co2-calculator/frontend:1.8.2"));
+    sim.stop().await;
+}
+
 #[tokio::test]
 async fn a_missing_object_is_a_404_with_the_apiservers_message() {
     let (sim, client) = start().await;

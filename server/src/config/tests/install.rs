@@ -38,3 +38,29 @@ fn the_writers_a_restore_stops_can_be_named() {
     assert!(error.contains("backups.stop_during_restore"), "{error}");
     assert!(error.contains("\"Web Server\" is not a Kubernetes object name"), "{error}");
 }
+
+/// The demo at a platform team's size: Gantry shows the environments the simulator seeds.
+#[test]
+fn the_simulator_can_seed_more_environments_and_gantry_shows_them() {
+    let settings = load(&[
+        ("DATABASE_URL", URL),
+        ("GANTRY_SIMULATOR", "true"),
+        ("GANTRY_SIMULATOR_ENVIRONMENTS", "5"),
+        ("GANTRY_SIMULATOR_EXTRA_WORKLOADS", "15"),
+    ])
+    .expect("valid");
+    let names: Vec<&str> = settings.environments.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["dev", "staging", "prod", "env-004", "env-005"]);
+    assert_eq!(settings.environments[4].namespace, "co2-calculator-env-005");
+    assert_eq!((settings.simulator.environments, settings.simulator.extra_workloads), (5, 15));
+    // Set up as prod is: its approvals.
+    assert_eq!(settings.environments[4].policy.restore, settings.environments[2].policy.restore);
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_SIMULATOR_ENVIRONMENTS", "0")])
+        .expect_err("out of range")
+        .to_string();
+    assert!(error.contains("simulator.environments"), "{error}");
+    let error = load(&[("DATABASE_URL", URL), ("GANTRY_SIMULATOR_EXTRA_WORKLOADS", "51")])
+        .expect_err("out of range")
+        .to_string();
+    assert!(error.contains("simulator.extra_workloads"), "{error}");
+}
