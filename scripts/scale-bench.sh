@@ -66,7 +66,8 @@ sign_in() {
 }
 api_requests() { curl -fs "$SIM/simulator/requests" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin).values()))'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-p99() { awk '/99%/ {print $2}'; }
+p99() { awk '$1 == "99%" {print $2}'; }
+p50() { awk '$1 == "50%" {print $2}'; }
 views() { awk '/requests in/ {print $1}'; }
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.2f", v / 1000; else if (v ~ /ms$/) printf "%.1f", v + 0; else printf "%.0f", v * 1000 }'; }
 cat > "$WORK/distinct.lua" <<'LUA'
@@ -77,7 +78,7 @@ request = function()
 end
 LUA
 
-declare -A READY RSS PODS OVERVIEW ENVPAGE PER1000 CHANGE KUBECTL SEEDED
+declare -A READY RSS PODS OVERVIEW ENVPAGE PER1000 CHANGE KUBECTL SEEDED OVERVIEW_P50
 for n in $SIZES; do
   echo "scale: $n environments" >&2
   rm -f "$WORK/serve.out" "$WORK/serve.out.part"
@@ -102,7 +103,8 @@ for n in $SIZES; do
   for _ in $(seq 1 20); do sign_in; done >"$STREAMS_COOKIES"
   before=$(api_requests)
   out=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" -s "$WORK/distinct.lua" "http://127.0.0.1:$PORT/")
-  OVERVIEW[$n]="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out") req/s, p99 $(ms "$(p99 <<<"$out")") ms"
+  OVERVIEW[$n]="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out") req/s, p50 $(ms "$(p50 <<<"$out")") ms, p99 $(ms "$(p99 <<<"$out")") ms"
+  OVERVIEW_P50[$n]=$(ms "$(p50 <<<"$out")")
   total=$(views <<<"$out")
   out=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/environments/prod")
   [ "$n" = 1 ] && out=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/environments/dev")
@@ -140,3 +142,5 @@ line="| environment page, 64 connections |"; for n; do line+=" ${ENVPAGE[$n]} |"
 line="| Kubernetes API requests per 1,000 views |"; for n; do line+=" ${PER1000[$n]} |"; done; echo "$line"
 line="| change to screen, 200 open streams of dev (5 scales) |"; for n; do line+=" ${CHANGE[$n]} |"; done; echo "$line"
 line="| kubectl, the same kinds in every namespace (median of 3) |"; for n; do line+=" ${KUBECTL[$n]} ms |"; done; echo "$line"
+line="| kubectl's time ÷ the overview's median answer under load |"
+for n; do line+=" $(awk -v k="${KUBECTL[$n]}" -v o="${OVERVIEW_P50[$n]}" 'BEGIN { printf "%.0f×", k / o }') |"; done; echo "$line"
