@@ -24,6 +24,21 @@ async fn done(t: &Target, plan: &Plan) -> bool {
     plan.done(&seen, "2026-11-26T10:00:00Z", 42)
 }
 
+/// Rolling web (revision 2, web:2) back to `first` (revision 1, web:1), pausing the
+/// Application's auto-sync.
+pub(super) fn web_back_to_revision_1(first: &ReplicaSet, application: &AppRef) -> Plan {
+    let target = plan::template_for_rollback(first).unwrap();
+    Plan::Rollback {
+        workload: "web".into(),
+        from_revision: 2,
+        to_revision: 1,
+        from_images: vec!["web:2".into()],
+        to_images: vec!["web:1".into()],
+        template: plan::template_fingerprint(&target),
+        pause_auto_sync: Some(application.clone()),
+    }
+}
+
 fn image_of(d: &k8s_openapi::api::apps::v1::Deployment) -> String {
     d.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0]
         .image
@@ -80,17 +95,8 @@ contract!(gantry_rolls_back_to_a_kept_revision_and_pins_auto_sync, |t| {
 
     let sets = replica_sets(&t).await;
     let first = sets.iter().find(|rs| revision(rs) == "1").unwrap();
-    let target = plan::template_for_rollback(first).unwrap();
     let application = AppRef { namespace: t.namespace.clone(), name: "app".into() };
-    let rollback = Plan::Rollback {
-        workload: "web".into(),
-        from_revision: 2,
-        to_revision: 1,
-        from_images: vec!["web:2".into()],
-        to_images: vec!["web:1".into()],
-        template: plan::template_fingerprint(&target),
-        pause_auto_sync: Some(application.clone()),
-    };
+    let rollback = web_back_to_revision_1(first, &application);
     let outcome = execute(&t.client, &rollback, &context(&t.namespace)).await;
     assert!(matches!(outcome, Outcome::Done(ref d) if d.contains("paused")), "{outcome:?}");
     assert_eq!(image_of(&t.deployments().get("web").await.unwrap()), "web:1");

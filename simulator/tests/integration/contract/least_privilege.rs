@@ -243,17 +243,8 @@ async fn real_apiserver_with_rbac() {
     argo_apps.patch("app", &PatchParams::default(), &Patch::Merge(automated)).await.unwrap();
     let sets = replica_sets(&t).await;
     let first = sets.iter().find(|rs| revision(rs) == "1").unwrap();
-    let target = gantry_app::actions::plan::template_for_rollback(first).unwrap();
     let application = AppRef { namespace: argocd.clone(), name: "app".into() };
-    let rollback = Plan::Rollback {
-        workload: "web".into(),
-        from_revision: 2,
-        to_revision: 1,
-        from_images: vec!["web:2".into()],
-        to_images: vec!["web:1".into()],
-        template: gantry_app::actions::plan::template_fingerprint(&target),
-        pause_auto_sync: Some(application.clone()),
-    };
+    let rollback = super::actions::web_back_to_revision_1(first, &application);
     let outcome = execute(&gantry, &rollback, &context(ns)).await;
     assert!(
         matches!(outcome, Outcome::Done(ref d) if d.contains("paused")),
