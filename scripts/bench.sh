@@ -105,6 +105,38 @@ ENVIRONMENT=$(load /environments/prod)
 API_DURING=$(( $(api_requests) - API_BEFORE ))
 RSS_LOAD=$(rss)
 
+# --- every page a person opens, each rendered for every request (none of them is kept;
+# the overview by a new address each time), as the admin sees them (every button, every
+# environment), 64 connections, 5 s each; with a request waiting for approval ---
+ADMIN_COOKIE=$(curl -fs -o /dev/null -D - -d person=admin -d next=/ "http://127.0.0.1:$PORT/auth/demo" \
+  | sed -n 's/^set-cookie: \(gantry_session=[^;]*\).*/\1/Ip')
+OPERATOR_COOKIE=$(curl -fs -o /dev/null -D - -d person=operator -d next=/ "http://127.0.0.1:$PORT/auth/demo" \
+  | sed -n 's/^set-cookie: \(gantry_session=[^;]*\).*/\1/Ip')
+REQUEST_ID=$(curl -fs -H "Cookie: $OPERATOR_COOKIE" -H 'content-type: application/json' \
+  -d '{"environment":"prod","action":"restart","workload":"backend","reason":"bench: a request waiting"}' \
+  "http://127.0.0.1:$PORT/api/actions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["request"]["id"])')
+POD=$(kubectl --kubeconfig "$KUBECONFIG_FILE" get pods -n co2-calculator-prod -l app=backend -o jsonpath='{.items[0].metadata.name}')
+cat > "$WORK/new-address.lua" <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  local sep = "?"
+  if string.find(wrk.path, "?", 1, true) then sep = "&" end
+  return wrk.format(nil, wrk.path .. sep .. "n=" .. n)
+end
+LUA
+PAGES_TABLE=""
+for page in "overview|/|new" "environment|/environments/prod" "workload|/environments/prod/workloads/backend" \
+  "pod|/environments/prod/pods/$POD" "workload logs|/environments/prod/workloads/backend/logs" \
+  "action (scale form)|/environments/prod/actions/scale?workload=backend" "request|/requests/$REQUEST_ID" \
+  "approvals|/approvals" "history|/history" "audit|/audit" "backups|/backups" "me|/me"; do
+  IFS='|' read -r title address fresh <<<"$page"
+  out=$(wrk -t2 -c64 -d5s --latency -H "Cookie: $ADMIN_COOKIE" ${fresh:+-s "$WORK/new-address.lua"} "http://127.0.0.1:$PORT$address" 2>&1)
+  bad=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  [ -z "$bad" ] || { echo "bench: $address answered $bad errors" >&2; exit 1; }
+  PAGES_TABLE+="| $title (\`$address\`) | $(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}') | $(ms "$(echo "$out" | awk '$1=="50%" {print $2}')") | $(ms "$(echo "$out" | awk '$1=="99%" {print $2}')") |"$'\n'
+done
+
 # --- 500 open live streams, with changes flowing to them ---
 STREAMS_OUT=$WORK/streams.out
 python3 scripts/streams.py "127.0.0.1:$PORT" 500 8 > "$STREAMS_OUT" &
@@ -313,6 +345,12 @@ cat <<REPORT
 | rows one log stream delivers while its pod writes as fast as it can (5 s) | $LOG_RATE rows/s |
 | resident memory, idle / with 200 followed log streams | $(( RSS_LOG_IDLE / 1024 )) MiB / $(( RSS_LOGS / 1024 )) MiB (+$(( (RSS_LOGS - RSS_LOG_IDLE) / 1024 )) MiB) |
 $SIMULATOR
+
+Every page rendered for each request, as the admin sees it (64 connections, 5 s each):
+
+| page | req/s | p50 | p99 |
+|---|---|---|---|
+$PAGES_TABLE
 REPORT
 
 # --- the cost curve with the number of environments (a table of its own) ---

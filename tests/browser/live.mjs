@@ -4,7 +4,8 @@
 // Proves: with the overview open, `kubectl scale` shows on screen without a reload, and
 // measures change-to-screen latency (from kubectl's write returning to the DOM change,
 // and from kubectl's start); an API outage shows the stale banner (time measured) and
-// recovery clears it; the environment and workload pages render, hydrate and update.
+// recovery clears it; the environment and workload pages render, hydrate and update (a
+// page loaded whole keeps its buttons when the stream replaces its content).
 // Prints one JSON line starting with "LIVE " with the measurements.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,6 +129,26 @@ try {
     .catch(() => problems.push('workload page: no revisions'));
   check(await page.locator('[data-table="pods"] tbody tr').count() >= 1, 'workload page: no pods');
   await page.screenshot({ path: join(outDir, 'workload.png'), fullPage: true });
+
+  // A workload page loaded whole (hydrated, not reached by a link), by someone with
+  // buttons: the stream's next version replaces the page, the buttons stay.
+  const opContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const op = await opContext.newPage();
+  watch(op);
+  await signInAsDemo(op, base, 'operator');
+  await op.goto(base + '/environments/dev/workloads/frontend', { waitUntil: 'load' });
+  await op.waitForSelector('#live[data-state="live"]', { timeout: 10000 });
+  await op.evaluate(() => { window.__noReload = true; });
+  const buttons = await op.locator('#actions a.action').count();
+  check(buttons > 0, 'workload page: the operator is offered no action');
+  const pods = await op.locator('[data-table="pods"] tbody tr').count();
+  const now = Number((await kubectl('get', 'deployment', 'frontend', '-n', 'co2-calculator-dev', '-o', 'jsonpath={.spec.replicas}')).stdout);
+  await kubectl('scale', 'deployment', 'frontend', '-n', 'co2-calculator-dev', `--replicas=${now + 1}`);
+  await op.waitForFunction((n) => document.querySelectorAll('[data-table="pods"] tbody tr').length === n, pods + 1, { timeout: 10000 })
+    .catch(() => problems.push(`hydrated workload page: the pods did not go from ${pods} to ${pods + 1}`));
+  check(await op.locator('#actions a.action').count() === buttons, 'hydrated workload page: the buttons went with the update');
+  check(await op.evaluate(() => window.__noReload === true), 'hydrated workload page: the page reloaded');
+  await kubectl('scale', 'deployment', 'frontend', '-n', 'co2-calculator-dev', `--replicas=${now}`);
 } catch (e) {
   problems.push(`test error: ${e.stack || e}`);
 } finally {

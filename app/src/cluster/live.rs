@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use super::EnvironmentWatch;
 use crate::backups::model::BackupGlance;
 use crate::config::EnvironmentConfig;
-use crate::environment::model::EnvironmentDetail;
+use crate::environment::model::{EnvironmentDetail, PageHtml};
 use crate::overview::model::EnvironmentCard;
 use crate::status::model::{Attention, EnvironmentStatus, Figures};
 
@@ -36,6 +36,8 @@ pub struct Snapshot {
     pub status: Arc<EnvironmentStatus>,
     /// The environment and workload pages' content.
     pub detail: Arc<EnvironmentDetail>,
+    /// The same pages rendered at the change (a view only brings their ages to its time).
+    pub pages: Arc<PageHtml>,
     /// The overview's card.
     pub card: Arc<EnvironmentCard>,
     /// JSON of the status, the pages' HTML (rendered at the change) and the card, in the
@@ -111,10 +113,12 @@ pub struct Live {
 }
 
 /// What the pages make of one status, once per change: the environment and workload
-/// pages' content, the overview's card, and the pages' HTML as JSON for the streams.
+/// pages' content, the overview's card, and the pages' HTML, as such for the page views
+/// and as JSON for the streams.
 pub struct Presented {
     pub detail: EnvironmentDetail,
     pub card: EnvironmentCard,
+    pub pages: Arc<PageHtml>,
     pub pages_json: Arc<str>,
 }
 
@@ -134,11 +138,12 @@ fn snapshot(
     version: u64,
     synced: bool,
 ) -> Snapshot {
-    let Presented { detail, card, pages_json } = present(&status, config);
+    let Presented { detail, card, pages, pages_json } = present(&status, config);
     Snapshot {
         json: [to_json(&status), pages_json, to_json(&card)],
         status: Arc::new(status),
         detail: Arc::new(detail),
+        pages,
         card: Arc::new(card),
         version,
         synced,

@@ -19,14 +19,21 @@ pub struct ActionBars {
     pub workloads: Vec<(String, String)>,
 }
 
-/// The environment named `name`, from the live view (memory only), if the caller may see it.
+/// The environment named `name`, from the live view (memory only), if the caller may see
+/// it: its own page, or with `workload` that workload's page (and only that one).
 #[server(prefix = "/api", endpoint = "environment", output = crate::codec::JsonAnswer)]
-pub async fn get_environment(name: String) -> Result<EnvironmentView, AppError> {
-    crate::error::answer(environment_view(name).await)
+pub async fn get_environment(
+    name: String,
+    workload: Option<String>,
+) -> Result<EnvironmentView, AppError> {
+    crate::error::answer(environment_view(name, workload).await)
 }
 
 #[cfg(feature = "ssr")]
-async fn environment_view(name: String) -> Result<EnvironmentView, AppError> {
+async fn environment_view(
+    name: String,
+    workload: Option<String>,
+) -> Result<EnvironmentView, AppError> {
     use crate::actions::offers;
     let (context, _) = crate::access::server::authorize(&name, crate::access::Action::View).await?;
     let Some(i) = context.environments.iter().position(|e| e.name == name) else {
@@ -42,21 +49,33 @@ async fn environment_view(name: String) -> Result<EnvironmentView, AppError> {
     let principal = caller.principal();
     let pinned = snapshot.status.argo.as_ref().is_some_and(|a| a.pinned.is_some());
     // The pinned state and what waits for people sit with the environment's buttons.
-    let mut environment = crate::actions::page::environment_notes(&snapshot.status);
-    environment.push_str(&offers::bar(&name, &offers::environment_offers(principal, env, pinned)));
-    let actions = ActionBars {
-        environment,
-        workloads: env
-            .workloads
-            .iter()
-            .map(|w| {
-                (w.name.clone(), offers::bar(&name, &offers::workload_offers(principal, env, w)))
-            })
-            .collect(),
+    let now = chrono::Utc::now().timestamp_millis();
+    // As rendered at the last change, with ages counted from now.
+    let Some(pages) = super::page(&snapshot.pages, workload.as_deref(), now) else {
+        return Err(AppError::NotFound(format!(
+            "There is no workload named “{}” in {name}.",
+            workload.unwrap_or_default()
+        )));
     };
-    // Rendered for this request, so ages count from now.
-    Ok(EnvironmentView {
-        pages: super::pages(&snapshot.detail, chrono::Utc::now().timestamp_millis()),
-        actions,
-    })
+    let actions = match &workload {
+        None => {
+            // The pinned state and what waits for people sit with the environment's buttons.
+            let mut bar = crate::actions::page::environment_notes(&snapshot.status);
+            bar.push_str(&offers::bar(&name, &offers::environment_offers(principal, env, pinned)));
+            ActionBars { environment: bar, workloads: Vec::new() }
+        }
+        Some(w) => ActionBars {
+            environment: String::new(),
+            workloads: env
+                .workloads
+                .iter()
+                .filter(|c| c.name == *w)
+                .map(|c| {
+                    let bar = offers::bar(&name, &offers::workload_offers(principal, env, c));
+                    (c.name.clone(), bar)
+                })
+                .collect(),
+        },
+    };
+    Ok(EnvironmentView { pages, actions })
 }

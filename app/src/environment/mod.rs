@@ -18,7 +18,7 @@ mod workload;
 
 pub use api::{get_environment, ActionBars, EnvironmentView, GetEnvironment};
 #[cfg(feature = "ssr")]
-pub use page::pages;
+pub use page::{page, pages, restamp};
 pub use workload::WorkloadPage;
 
 use leptos::prelude::*;
@@ -32,18 +32,22 @@ use model::PageHtml;
 /// The page's content: loaded once, then replaced by what the stream pushes.
 #[derive(Clone, Copy)]
 pub(crate) struct Followed {
-    pub view: Resource<Result<EnvironmentView, AppError>>,
+    pub view: Resource<Result<Held, AppError>>,
     pub pushed: RwSignal<Option<PageHtml>>,
     pub connection: ReadSignal<Connection>,
     pub env: Memo<String>,
 }
 
 impl Followed {
-    /// Loads the environment named in the address and follows its changes.
-    pub fn start() -> Self {
+    /// Loads the page of the environment named in the address (or of its `workload`) and
+    /// follows the environment's changes.
+    pub fn start(workload: Option<Memo<String>>) -> Self {
         let params = use_params_map();
         let env = Memo::new(move |_| params.with(|p| p.get("env").unwrap_or_default()));
-        let view = Resource::new(move || env.get(), get_environment);
+        let view = Resource::new(
+            move || (env.get(), workload.map(|w| w.get())),
+            |(env, workload)| async move { get_environment(env, workload).await.map(Held) },
+        );
         let pushed: RwSignal<Option<PageHtml>> = RwSignal::new(None);
         let connection = live::follow(
             live::View::Detail,
@@ -61,7 +65,7 @@ impl Followed {
     pub fn current(self) -> Option<Result<(PageHtml, ActionBars), AppError>> {
         let (pushed, env) = (self.pushed, self.env);
         self.view.get().map(|result| {
-            result.map(|v| {
+            result.map(|Held(v)| {
                 let pages = pushed.get().filter(|p| p.name == env.get()).unwrap_or(v.pages);
                 (pages, v.actions)
             })
@@ -69,9 +73,30 @@ impl Followed {
     }
 }
 
+/// What the page's resource holds. It travels to the browser for hydration without the
+/// pages' HTML: the server has already written that HTML into the page, and hydration
+/// leaves `inner_html` as the server wrote it (see `server_page::Shown`); carrying it
+/// again, escaped twice, was three quarters of the environment page's bytes and a quarter
+/// of its time. Fetched in the browser (a link followed), it holds the HTML, then placed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Held(pub EnvironmentView);
+
+impl serde::Serialize for Held {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let EnvironmentView { pages, actions } = &self.0;
+        let unwritten = PageHtml {
+            name: pages.name.clone(),
+            environment: String::new(),
+            workloads: pages.workloads.iter().map(|(w, _)| (w.clone(), String::new())).collect(),
+        };
+        EnvironmentView { pages: unwritten, actions: actions.clone() }.serialize(serializer)
+    }
+}
+
 #[component]
 pub fn EnvironmentPage() -> impl IntoView {
-    let followed = Followed::start();
+    let followed = Followed::start(None);
     let env = followed.env;
     view! {
         <Title text=move || format!("{} environment", env.get())/>

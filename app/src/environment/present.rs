@@ -400,16 +400,20 @@ pub fn detail(status: &EnvironmentStatus, config: &EnvironmentConfig) -> Environ
 mod tests;
 
 /// The live view's presentation of a status (see `cluster::live::Present`): the pages'
-/// content, the overview card, and the pages' HTML rendered once for every stream.
+/// content, the overview card, and the pages' HTML rendered once for every view and
+/// every stream.
 #[cfg(feature = "ssr")]
 pub fn for_live(
     status: &EnvironmentStatus,
     config: &EnvironmentConfig,
 ) -> crate::cluster::live::Presented {
     let detail = detail(status, config);
-    let pages_json = crate::cluster::live::to_json(&super::pages(
-        &detail,
-        chrono::Utc::now().timestamp_millis(),
-    ));
-    crate::cluster::live::Presented { card: crate::overview::card(status), detail, pages_json }
+    let pages = std::sync::Arc::new(super::pages(&detail, chrono::Utc::now().timestamp_millis()));
+    let pages_json = crate::cluster::live::to_json(&*pages);
+    crate::cluster::live::Presented {
+        card: crate::overview::card(status),
+        detail,
+        pages,
+        pages_json,
+    }
 }

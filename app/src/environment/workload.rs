@@ -9,10 +9,10 @@ use crate::error::AppError;
 
 #[component]
 pub fn WorkloadPage() -> impl IntoView {
-    let followed = Followed::start();
-    let env = followed.env;
     let params = use_params_map();
     let workload = Memo::new(move |_| params.with(|p| p.get("workload").unwrap_or_default()));
+    let followed = Followed::start(Some(workload));
+    let env = followed.env;
     view! {
         <Title text=move || format!("{} in {}", workload.get(), env.get())/>
         <Crumbs env workload=Some(workload) connection=followed.connection/>

@@ -256,6 +256,29 @@ async fn the_environment_and_workload_pages_show_pods_revisions_and_jobs(db: PgP
         "no metrics selector"
     );
 
+    // Each page is written once: not the other pages of the environment, and not again in
+    // the hydration data (hydration keeps what the server wrote; the live stream brings
+    // the next version whole).
+    for (path, tables, absent) in [
+        (
+            "/environments/prod",
+            ["workloads", "pods", "jobs", "events"].as_slice(),
+            "workload-history",
+        ),
+        ("/environments/prod/workloads/backend", &["pods", "revisions", "events"], "env-title"),
+    ] {
+        let page = app.get(path).await.text().await.unwrap();
+        for name in tables {
+            assert_eq!(
+                page.matches(&format!("data-table=\"{name}\"")).count(),
+                1,
+                "{path}: {name}"
+            );
+        }
+        assert_eq!(page.matches("data-table=").count(), tables.len(), "{path}: other tables");
+        assert!(!page.contains(absent), "{path} carries another page ({absent})");
+    }
+
     for (path, message) in [
         (
             "/environments/qa",

@@ -203,3 +203,34 @@ fn a_workload_page_holds_only_its_pods_revisions_and_events() {
     assert!(frontend.events.rows.is_empty());
     assert!(!frontend.facts.iter().any(|f| f.label == "Metrics selector"));
 }
+
+#[test]
+fn a_page_rendered_at_a_change_and_brought_to_now_is_the_page_rendered_now() {
+    let d = detail(&status(), &config());
+    // Ages from 1 s and 9 s since the epoch: a minute later, then three hours later.
+    let (then, now) = (61_000, 3 * 3_600_000);
+    let rendered = crate::environment::pages(&d, then);
+    let fresh = crate::environment::pages(&d, now);
+    assert_ne!(rendered.environment, fresh.environment, "no age on the page");
+    assert!(rendered.environment.contains(">1m</span>"), "{}", rendered.environment);
+    let shown = crate::environment::page(&rendered, None, now).expect("the environment's page");
+    assert_eq!(shown.environment, fresh.environment);
+    assert!(shown.workloads.is_empty(), "the workload pages travel with the environment's");
+    for (name, html) in &fresh.workloads {
+        let shown = crate::environment::page(&rendered, Some(name), now).expect(name);
+        assert_eq!(shown.workloads, [(name.clone(), html.clone())]);
+        assert!(shown.environment.is_empty());
+    }
+    assert!(crate::environment::page(&rendered, Some("nginx"), now).is_none());
+}
+
+#[test]
+fn restamping_copies_what_is_not_an_age_as_it_is() {
+    use crate::environment::restamp;
+    let odd = r#"<span data-since="x">5s</span> <span data-since="7">never closed"#;
+    assert_eq!(restamp(odd, 100_000), odd);
+    assert_eq!(
+        restamp(r#"<td><span data-since="0">1s</span> ago</td>"#, 125_000),
+        r#"<td><span data-since="0">2m</span> ago</td>"#
+    );
+}
