@@ -212,7 +212,7 @@ fn a_page_rendered_at_a_change_and_brought_to_now_is_the_page_rendered_now() {
     let rendered = crate::environment::pages(&d, then);
     let fresh = crate::environment::pages(&d, now);
     assert_ne!(rendered.environment, fresh.environment, "no age on the page");
-    assert!(rendered.environment.contains(">1m</span>"), "{}", rendered.environment);
+    assert!(rendered.environment.contains(">60s</span>"), "{}", rendered.environment);
     let shown = crate::environment::page(&rendered, None, now).expect("the environment's page");
     assert_eq!(shown.environment, fresh.environment);
     assert!(shown.workloads.is_empty(), "the workload pages travel with the environment's");
