@@ -392,8 +392,10 @@ mod tests {
                 .map(|o| {
                     format!(
                         "{}/{}",
-                        o["metadata"]["namespace"].as_str().unwrap(),
-                        o["metadata"]["name"].as_str().unwrap()
+                        o["metadata"]["namespace"]
+                            .as_str()
+                            .expect("every stored pod has a namespace"),
+                        o["metadata"]["name"].as_str().expect("every stored pod has a name")
                     )
                 })
                 .collect::<Vec<_>>()
