@@ -23,6 +23,8 @@ pub struct ServerContext {
     pub monitoring: Option<Arc<crate::monitoring::Monitoring>>,
     /// When each environment's last good backup finished (kept by `backups::recorder`).
     pub backups: Arc<crate::backups::known::Known>,
+    /// The record pages' newest rows, kept between writes (`records`).
+    pub records: Arc<crate::records::Records>,
 }
 
 /// The server context of the current request (provided by the server to every render

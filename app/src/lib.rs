@@ -29,5 +29,7 @@ pub mod cluster;
 pub mod context;
 #[cfg(feature = "ssr")]
 pub mod history;
+#[cfg(feature = "ssr")]
+pub mod records;
 
 pub use shell::{shell, App};

@@ -181,6 +181,13 @@ impl Application {
         // anchor every hour (`anchor`).
         let mut background =
             Background(vec![crate::anchor::start(self.context.db.clone(), self.webhook)]);
+        // Hears which recorded tables change, so the record pages' kept rows are dropped
+        // on every replica (`records`); not a timer, so it runs in tests too.
+        let records = gantry_app::records::listen::run(
+            self.context.db.clone(),
+            Arc::clone(&self.context.records),
+        );
+        background.0.push(tokio::spawn(records));
         if self.background {
             background.0.push(gantry_app::actions::engine::start(self.context.clone()));
             background.0.push(gantry_app::history::recorder::start(self.context.clone()));
@@ -406,6 +413,7 @@ fn app_state(
             }),
             monitoring,
             backups: Arc::default(),
+            records: Arc::default(),
         },
         metrics: Arc::new(Metrics::new(settings.database.max_connections)?),
         auth,

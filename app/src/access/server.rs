@@ -48,7 +48,7 @@ pub struct AccessEvent<'a> {
 /// failure means: a sign-in that cannot be recorded is refused; a refusal that cannot be
 /// recorded is still refused, and the failure is logged here.
 pub async fn record(
-    db: &sqlx::PgPool,
+    context: &ServerContext,
     caller: &Caller,
     event: AccessEvent<'_>,
 ) -> Result<(), sqlx::Error> {
@@ -69,7 +69,8 @@ pub async fn record(
         forwarded_for: caller.forwarded_for.as_deref(),
         ..crate::audit::NewEvent::default()
     };
-    let result = crate::audit::append(db, &entry).await;
+    let result = crate::audit::append(&context.db, &entry).await;
+    context.records.wrote(&[crate::records::Topic::Audit]);
     if let Err(error) = &result {
         tracing::error!(%error, kind = event.kind, "cannot append to the audit log");
     }
@@ -78,7 +79,7 @@ pub async fn record(
 
 /// Records that `caller` was refused `action` on `environment`.
 pub async fn record_denial(
-    db: &sqlx::PgPool,
+    context: &ServerContext,
     caller: &Caller,
     environment: Option<&str>,
     action: Action,
@@ -94,7 +95,7 @@ pub async fn record_denial(
         reason: Some(reason),
     };
     // Already logged inside; the refusal stands either way.
-    let _ = record(db, caller, event).await;
+    let _ = record(context, caller, event).await;
 }
 
 /// Asks the one check whether the caller may do `action` on `environment`. A refusal is
@@ -129,7 +130,7 @@ pub async fn authorize_for(
         )));
     }
     let reason = denial.reason(action);
-    record_denial(&context.db, caller, Some(environment), action, &reason).await;
+    record_denial(context, caller, Some(environment), action, &reason).await;
     Err(denial.refusal_with(reason))
 }
 
@@ -147,7 +148,7 @@ pub async fn visible_environments_for(
 ) -> Result<Vec<usize>, AppError> {
     let Some(principal) = caller.principal() else {
         let reason = Denial::SignInRequired.reason(Action::View);
-        record_denial(&context.db, caller, None, Action::View, &reason).await;
+        record_denial(context, caller, None, Action::View, &reason).await;
         return Err(AppError::SignInRequired(reason));
     };
     let visible: Vec<usize> = context
@@ -159,7 +160,7 @@ pub async fn visible_environments_for(
         .collect();
     if visible.is_empty() {
         let reason = no_access_reason(principal);
-        record_denial(&context.db, caller, None, Action::View, &reason).await;
+        record_denial(context, caller, None, Action::View, &reason).await;
         return Err(AppError::Forbidden(reason));
     }
     Ok(visible)

@@ -11,6 +11,7 @@ use super::store::{self, StepError, Stored, Who};
 use crate::access::server::{record_denial, Caller};
 use crate::access::{check, Action, Decision, Policy};
 use crate::error::AppError;
+use crate::records::Topic;
 use crate::{config::EnvironmentConfig, context::ServerContext};
 
 pub use super::settings::Settings;
@@ -223,7 +224,7 @@ async fn allowed(
     let decision = check(caller.principal(), env, action);
     if let Decision::Denied(denial) = &decision {
         let reason = denial.reason(action);
-        record_denial(&context.db, caller, Some(&env.name), action, &reason).await;
+        record_denial(context, caller, Some(&env.name), action, &reason).await;
         return Err(denial.refusal_with(reason));
     }
     Ok(decision)
@@ -297,7 +298,8 @@ pub async fn request(
         break_glass: ask.break_glass,
         seen_version: seen_version.as_deref(),
     };
-    let stored = store::insert(&context.db, &new, &who(caller)).await.map_err(|e| internal(&e))?;
+    let stored = wrote(context, store::insert(&context.db, &new, &who(caller)).await)
+        .map_err(|e| internal(&e))?;
     notify(
         context,
         &stored,
@@ -352,17 +354,14 @@ pub async fn decide(
     }
     // Deciding takes the approver role there; the rules refuse anyone else (recorded).
     let approver = check(caller.principal(), env, Action::Approve).is_allowed();
-    let decided = store::decide(&context.db, id, &who(caller), approver, approve, comment).await;
+    let decided = wrote(
+        context,
+        store::decide(&context.db, id, &who(caller), approver, approve, comment).await,
+    );
     let decided = match decided {
         Err(StepError::Refused(refused @ (Refused::OwnRequest | Refused::NotAnApprover))) => {
-            record_denial(
-                &context.db,
-                caller,
-                Some(&env.name),
-                Action::Approve,
-                &refused.to_string(),
-            )
-            .await;
+            record_denial(context, caller, Some(&env.name), Action::Approve, &refused.to_string())
+                .await;
             return Err(StepError::Refused(refused).into());
         }
         other => other?,
@@ -384,7 +383,7 @@ pub async fn decide(
 /// The requester withdraws their request.
 pub async fn cancel(context: &ServerContext, caller: &Caller, id: i64) -> Result<Stored, AppError> {
     visible(context, caller, id).await?;
-    let stored = store::cancel(&context.db, id, &who(caller)).await?;
+    let stored = wrote(context, store::cancel(&context.db, id, &who(caller)).await)?;
     refresh_attention_soon(context);
     Ok(stored)
 }
@@ -398,7 +397,7 @@ pub async fn acknowledge(
     let stored = visible(context, caller, id).await?;
     let env = environment(context, &stored.environment)?.1;
     allowed(context, caller, env, Action::Approve).await?;
-    let stored = store::acknowledge(&context.db, id, &who(caller)).await?;
+    let stored = wrote(context, store::acknowledge(&context.db, id, &who(caller)).await)?;
     refresh_attention_soon(context);
     Ok(stored)
 }
@@ -413,7 +412,9 @@ pub async fn visible(
     let Some(principal) = caller.principal() else {
         return Err(AppError::SignInRequired("Sign in first.".into()));
     };
-    let stored = store::load(&context.db, id).await.map_err(|e| internal(&e))?;
+    let records = &context.records;
+    let kept = records.request.get(&records.versions, id.to_string(), store::load(&context.db, id));
+    let stored = Option::clone(&*kept.await.map_err(|e| internal(&e))?);
     let env =
         stored.as_ref().and_then(|s| context.environments.iter().find(|e| e.name == s.environment));
     match (stored, env) {
@@ -424,10 +425,16 @@ pub async fn visible(
     }
 }
 
+/// `result`, once the kept record pages know the requests were written to (`records`).
+pub(crate) fn wrote<T>(context: &ServerContext, result: T) -> T {
+    context.records.wrote(&[Topic::Requests, Topic::Audit]);
+    result
+}
+
 /// Claims and executes an approved request; `None` when someone else claimed it.
 pub async fn run(context: ServerContext, id: i64) -> Option<Stored> {
     let host = context.actions.host.clone();
-    let claimed = match store::claim(&context.db, id, &host).await {
+    let claimed = match wrote(&context, store::claim(&context.db, id, &host).await) {
         Ok(Some(claimed)) => claimed,
         Ok(None) => return None,
         Err(error) => {
@@ -466,7 +473,8 @@ pub async fn run(context: ServerContext, id: i64) -> Option<Stored> {
         Outcome::Failed(error) => (State::Failed, error),
     };
     tracing::info!(id, state = state.as_str(), %result, "action executed");
-    if let Err(error) = store::finish(&context.db, id, &host, state, &result).await {
+    if let Err(error) = wrote(&context, store::finish(&context.db, id, &host, state, &result).await)
+    {
         // Left `executing`: the sweeper reconciles it against the cluster.
         tracing::error!(%error, id, "cannot record how an action ended");
     }

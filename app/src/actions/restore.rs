@@ -45,6 +45,7 @@ async fn audited(context: &ServerContext, cx: &Context<'_>, env: &str, step: &st
     if let Err(error) = crate::audit::append(&context.db, &event).await {
         tracing::error!(%error, request = cx.request_id, step, "cannot audit a restore step");
     }
+    context.records.wrote(&[crate::records::Topic::Audit]);
 }
 
 /// Waits for the Job `name` to end: `Ok(report)` when it succeeded, `Err(reason)` else.

@@ -113,7 +113,11 @@ pub async fn approvals_page() -> Result<ServerHtml, AppError> {
             crate::access::check(Some(&principal), e, Action::Approve).is_allowed()
         })
     };
-    let requests = crate::actions::store::recent(&context.db, &visible, false, 200)
+    let records = &context.records;
+    let newest = crate::actions::store::recent(&context.db, &visible, false, 200);
+    let requests = records
+        .recent_requests
+        .get(&records.versions, visible.join("\n"), newest)
         .await
         .map_err(|error| AppError::internal("cannot read action requests", &error))?;
     let me = principal.user_id.as_str();

@@ -12,10 +12,67 @@ pub struct Page<'a> {
     pub scope: &'a Scope,
     /// The query string as asked (for the export links), without `before` and `verify`.
     pub query: String,
-    pub rows: Vec<Row>,
-    pub more: bool,
+    pub events: &'a Events,
     pub chain: Option<Verdict>,
     pub may_verify: bool,
+}
+
+/// One page of events, rendered: what every reader with the same scope and filter is
+/// shown, so it is rendered once per change of the log (`records`), not once per view.
+pub struct Events {
+    pub count: usize,
+    /// Older events exist: the next page starts before `last`.
+    pub more: bool,
+    pub last: Option<i64>,
+    /// The table's rows.
+    pub html: String,
+}
+
+impl Events {
+    /// The first `most` of `rows` (one more was read to know whether there are more).
+    pub fn render(rows: &[Row], most: usize) -> Events {
+        let shown = &rows[..rows.len().min(most)];
+        Events {
+            count: shown.len(),
+            more: rows.len() > most,
+            last: shown.last().map(|r| r.id),
+            html: Owner::new().with(|| rows_html(shown)),
+        }
+    }
+}
+
+fn rows_html(rows: &[Row]) -> String {
+    rows.iter()
+        .cloned()
+        .map(|Row { id, occurred_at, event: r, .. }| {
+            let who = match (&r.display_name, &r.user_id) {
+                (Some(name), Some(id)) => format!("{name} ({id})"),
+                (None, Some(id)) => id.clone(),
+                _ => "—".to_owned(),
+            };
+            let what = match &r.action {
+                Some(action) => format!("{} · {action}", r.kind.replace('_', " ")),
+                None => r.kind.replace('_', " "),
+            };
+            let place = match (&r.environment, &r.object) {
+                (Some(env), Some(object)) => format!("{env} / {object}"),
+                (Some(env), None) => env.clone(),
+                _ => "—".to_owned(),
+            };
+            view! {
+                <tr data-event=id data-kind=r.kind>
+                    <td class="mono small">{occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
+                    <td>{who}</td>
+                    <td>{what}</td>
+                    <td>{place}</td>
+                    <td class=format!("outcome-{}", r.outcome)>{r.outcome.clone()}</td>
+                    <td class="small">{r.reason.clone().unwrap_or_default()}</td>
+                    <td class="mono small">{r.client_addr.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view()
+        .to_html()
 }
 
 fn chain_panel(chain: Option<Verdict>, may_verify: bool, query: &str) -> impl IntoView {
@@ -56,7 +113,7 @@ fn chain_panel(chain: Option<Verdict>, may_verify: bool, query: &str) -> impl In
 pub fn render(page: Page<'_>) -> String {
     let owner = Owner::new();
     owner.with(move || {
-        let Page { filter, scope, query, rows, more, chain, may_verify } = page;
+        let Page { filter, scope, query, events, chain, may_verify } = page;
         let env_options = scope
             .environments
             .iter()
@@ -76,42 +133,12 @@ pub fn render(page: Page<'_>) -> String {
             .map(|o| view! { <option value=o selected=outcome == o>{o}</option> })
             .collect_view();
         let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-        let older = (more && !rows.is_empty()).then(|| {
-            let last = rows.last().map_or(0, |r| r.id);
+        let older = events.more.then_some(events.last).flatten().map(|last| {
             let href = format!("/audit?{query}{}before={last}", if query.is_empty() { "" } else { "&" });
             view! { <p><a href=href id="older">"Older events"</a></p> }
         });
-        let count = rows.len();
-        let body = rows
-            .into_iter()
-            .map(|Row { id, occurred_at, event: r, .. }| {
-                let who = match (&r.display_name, &r.user_id) {
-                    (Some(name), Some(id)) => format!("{name} ({id})"),
-                    (None, Some(id)) => id.clone(),
-                    _ => "—".to_owned(),
-                };
-                let what = match &r.action {
-                    Some(action) => format!("{} · {action}", r.kind.replace('_', " ")),
-                    None => r.kind.replace('_', " "),
-                };
-                let place = match (&r.environment, &r.object) {
-                    (Some(env), Some(object)) => format!("{env} / {object}"),
-                    (Some(env), None) => env.clone(),
-                    _ => "—".to_owned(),
-                };
-                view! {
-                    <tr data-event=id data-kind=r.kind>
-                        <td class="mono small">{occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
-                        <td>{who}</td>
-                        <td>{what}</td>
-                        <td>{place}</td>
-                        <td class=format!("outcome-{}", r.outcome)>{r.outcome.clone()}</td>
-                        <td class="small">{r.reason.clone().unwrap_or_default()}</td>
-                        <td class="mono small">{r.client_addr.clone().unwrap_or_default()}</td>
-                    </tr>
-                }
-            })
-            .collect_view();
+        let count = events.count;
+        let body = events.html.clone();
         let csv = format!("/api/audit.csv?{query}");
         let json = format!("/api/audit.json?{query}");
         view! {
@@ -158,7 +185,7 @@ pub fn render(page: Page<'_>) -> String {
                             <th scope="col">"From"</th>
                         </tr>
                     </thead>
-                    <tbody>{body}</tbody>
+                    <tbody inner_html=body></tbody>
                 </table>
                 {older}
             </section>

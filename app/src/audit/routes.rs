@@ -22,7 +22,7 @@ pub async fn readable(
     let Some(scope) = Scope::of(principal, &context.environments) else {
         let reason =
             "Reading the audit log takes the approver or admin role on an environment.".to_owned();
-        record_denial(&context.db, caller, None, Action::ViewAudit, &reason).await;
+        record_denial(context, caller, None, Action::ViewAudit, &reason).await;
         return Err(AppError::Forbidden(reason));
     };
     let filter = parse(asked).map_err(AppError::Invalid)?;
@@ -30,7 +30,7 @@ pub async fn readable(
         filter.environment.as_deref().filter(|e| !scope.environments.iter().any(|s| s == e))
     {
         let reason = format!("You may not read the audit log of {env}.");
-        record_denial(&context.db, caller, Some(env), Action::ViewAudit, &reason).await;
+        record_denial(context, caller, Some(env), Action::ViewAudit, &reason).await;
         return Err(AppError::Forbidden(reason));
     }
     Ok((scope, filter))
@@ -40,11 +40,18 @@ pub async fn audit_page(query: &str) -> Result<ServerHtml, AppError> {
     let context = server_context()?;
     let asked = pairs(query);
     let (scope, filter) = readable(&context, &caller(), &asked).await?;
-    let rows = fetch(&context.db, &filter, &scope, PAGE + 1)
+    let records = &context.records;
+    let key = format!("{scope:?} {filter:?}");
+    let most = usize::try_from(PAGE).unwrap_or(usize::MAX);
+    let read = async {
+        let rows = fetch(&context.db, &filter, &scope, PAGE + 1).await?;
+        Ok::<_, sqlx::Error>(crate::audit::page::Events::render(&rows, most))
+    };
+    let events = records
+        .audit
+        .get(&records.versions, key, read)
         .await
         .map_err(|error| AppError::internal("cannot read the audit log", &error))?;
-    let more = rows.len() > usize::try_from(PAGE).unwrap_or(usize::MAX);
-    let rows: Vec<_> = rows.into_iter().take(usize::try_from(PAGE).unwrap_or(usize::MAX)).collect();
     // Checking the chain reads every event: only on request, and only for admins (it
     // covers events they may not otherwise see, though it shows only the verdict).
     let may_verify = scope.without_environment;
@@ -64,8 +71,7 @@ pub async fn audit_page(query: &str) -> Result<ServerHtml, AppError> {
         filter: &filter,
         scope: &scope,
         query,
-        rows,
-        more,
+        events: &events,
         chain,
         may_verify,
     });

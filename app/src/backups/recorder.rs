@@ -59,7 +59,9 @@ impl Recorder {
             store::settle_vanished(&context.db, &env.name, &present).await?;
             context.backups.refresh(&context.db).await
         };
-        match written.await {
+        let written = written.await;
+        context.records.wrote(&[crate::records::Topic::Backups]);
+        match written {
             Ok(()) => {
                 let ended = new.iter().filter(|r| r.outcome != Outcome::Running).count();
                 if ended > 0 {

@@ -41,7 +41,11 @@ pub async fn backups_page(query: &str) -> Result<ServerHtml, AppError> {
         .and_then(|s| s.as_ref())
         .and_then(|s| next_run(&s.schedule, s.time_zone.as_deref(), now))
         .map(|t| t.timestamp_millis());
-    let runs = super::store::runs(&context.db, &environment.name, LISTED)
+    let records = &context.records;
+    let newest = super::store::runs(&context.db, &environment.name, LISTED);
+    let runs = records
+        .backup_runs
+        .get(&records.versions, environment.name.clone(), newest)
         .await
         .map_err(|error| AppError::internal("cannot read the backup runs", &error))?;
     let page = Page {

@@ -60,6 +60,19 @@ fn time_ms(field: &str, text: &str, end_of_day: bool) -> Result<i64, String> {
     Ok(day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis())
 }
 
+/// [`timeline`] as kept between two writes to the history or the requests (`records`):
+/// what the History page and its exports read.
+pub async fn kept_timeline(
+    context: &ServerContext,
+    environments: &[String],
+    filter: &store::Filter,
+) -> Result<std::sync::Arc<Vec<timeline::Entry>>, sqlx::Error> {
+    let records = &context.records;
+    let key = format!("{environments:?} {filter:?}");
+    let read = timeline(context, environments, filter);
+    records.timeline.get(&records.versions, key, read).await
+}
+
 /// The timeline for `environments` (those the person may see), newest first.
 pub async fn timeline(
     context: &ServerContext,

@@ -82,12 +82,64 @@ pub struct Page<'a> {
     pub person: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
-    pub entries: Vec<Entry>,
+    pub timeline: &'a Timeline,
     pub query: String,
     /// The address of the next (older) page, when this one is full.
     pub older: Option<String>,
-    /// Environments where the viewer may ask for a rollback (the link is offered there).
-    pub may_roll_back: Vec<String>,
+}
+
+/// The timeline's rows, rendered: what everyone who sees the same environments with the
+/// same filter (and may roll back in the same ones) is shown, so it is rendered once per
+/// change of the history or the requests (`records`), not once per view.
+pub struct Timeline {
+    pub count: usize,
+    /// When the oldest entry shown happened (where the next page ends).
+    pub oldest_ms: Option<i64>,
+    pub html: String,
+}
+
+impl Timeline {
+    /// `entries`, with "roll back to this" in the environments of `may_roll_back`.
+    pub fn render(entries: &[Entry], may_roll_back: &[String]) -> Timeline {
+        let html = Owner::new()
+            .with(|| entries.iter().map(|e| row(e, may_roll_back)).collect_view().to_html());
+        Timeline { count: entries.len(), oldest_ms: entries.last().map(|e| e.at_ms), html }
+    }
+}
+
+fn row(e: &Entry, may_roll_back: &[String]) -> impl IntoView {
+    let e = e.clone();
+    let href = format!("#{}", e.id);
+    let env = e.environment.clone();
+    let links = e.revision.map(|(n, before)| {
+        let diff = before.map(|b| {
+            let href = format!(
+                "/history/diff?env={}&workload={}&from={b}&to={n}",
+                e.environment, e.object
+            );
+            view! { <a class="diff-link" href=href>"diff"</a> " " }
+        });
+        let deployment = e.kind.as_deref() == Some("Deployment");
+        let back = (deployment && may_roll_back.contains(&e.environment)).then(|| {
+            let href = format!(
+                "/environments/{}/actions/rollback?workload={}&revision={n}",
+                e.environment, e.object
+            );
+            view! { <a class="rollback-link" href=href>"roll back to this"</a> }
+        });
+        view! { <br/><span class="small">{diff}{back}</span> }
+    });
+    let outcome_class = format!("outcome {}", e.outcome.replace(' ', "-"));
+    view! {
+        <tr id=e.id.clone() data-environment=env data-outcome=e.outcome.clone()>
+            <td class="mono small"><a href=href>{when(e.at_ms)}</a></td>
+            <td>{e.environment}</td>
+            <td>{e.object}</td>
+            <td>{e.what}{links}</td>
+            <td class="small"><span class=outcome_class>{e.outcome_words}</span></td>
+            <td class="small">{e.who}</td>
+        </tr>
+    }
 }
 
 pub fn render(page: Page<'_>) -> String {
@@ -97,35 +149,8 @@ pub fn render(page: Page<'_>) -> String {
             let selected = page.environment.as_deref() == Some(e.as_str());
             view! { <option value=e.clone() selected=selected>{e.clone()}</option> }
         }).collect_view();
-        let count = page.entries.len();
-        let may_roll_back = page.may_roll_back;
-        let rows = page.entries.into_iter().map(|e| {
-            let href = format!("#{}", e.id);
-            let env = e.environment.clone();
-            let links = e.revision.map(|(n, before)| {
-                let diff = before.map(|b| {
-                    let href = format!("/history/diff?env={}&workload={}&from={b}&to={n}", e.environment, e.object);
-                    view! { <a class="diff-link" href=href>"diff"</a> " " }
-                });
-                let deployment = e.kind.as_deref() == Some("Deployment");
-                let back = (deployment && may_roll_back.contains(&e.environment)).then(|| {
-                    let href = format!("/environments/{}/actions/rollback?workload={}&revision={n}", e.environment, e.object);
-                    view! { <a class="rollback-link" href=href>"roll back to this"</a> }
-                });
-                view! { <br/><span class="small">{diff}{back}</span> }
-            });
-            let outcome_class = format!("outcome {}", e.outcome.replace(' ', "-"));
-            view! {
-                <tr id=e.id.clone() data-environment=env data-outcome=e.outcome.clone()>
-                    <td class="mono small"><a href=href>{when(e.at_ms)}</a></td>
-                    <td>{e.environment}</td>
-                    <td>{e.object}</td>
-                    <td>{e.what}{links}</td>
-                    <td class="small"><span class=outcome_class>{e.outcome_words}</span></td>
-                    <td class="small">{e.who}</td>
-                </tr>
-            }
-        }).collect_view();
+        let count = page.timeline.count;
+        let rows = page.timeline.html.clone();
         let export = format!("/api/history.json?{}", page.query);
         let csv = format!("/api/history.csv?{}", page.query);
         view! {
@@ -147,7 +172,7 @@ pub fn render(page: Page<'_>) -> String {
                 <h2>{format!("Timeline ({count} entries, newest first)")}</h2>
                 <table class="table">
                     <thead><tr><th>"When"</th><th>"Environment"</th><th>"What"</th><th>"Change"</th><th>"Outcome"</th><th>"Who and why"</th></tr></thead>
-                    <tbody>{rows}</tbody>
+                    <tbody inner_html=rows></tbody>
                 </table>
                 {page.older.map(|href| view! { <p><a class="button" href=href id="older">"Older entries"</a></p> })}
             </section>

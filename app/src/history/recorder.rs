@@ -130,8 +130,10 @@ async fn observe(context: &ServerContext, i: usize, known: &mut Known) -> bool {
         [new_revisions.len(), new_sets.len(), new_entries.len(), new_failures.len()] != [0; 4];
     if anything {
         let db = &context.db;
-        match super::store::record(db, &new_revisions, &new_sets, &new_entries, &new_failures).await
-        {
+        let recorded =
+            super::store::record(db, &new_revisions, &new_sets, &new_entries, &new_failures).await;
+        context.records.wrote(&[crate::records::Topic::History]);
+        match recorded {
             Ok(added) => {
                 tracing::debug!(environment = %env.name, added, "history recorded");
             }
@@ -145,7 +147,9 @@ async fn observe(context: &ServerContext, i: usize, known: &mut Known) -> bool {
     let changed: Vec<_> =
         rollouts.iter().filter(|r| !known.rollouts.contains(&rollout_key(r))).cloned().collect();
     if !changed.is_empty() {
-        if let Err(error) = super::store::settle(&context.db, &changed).await {
+        let settled = super::store::settle(&context.db, &changed).await;
+        context.records.wrote(&[crate::records::Topic::History]);
+        if let Err(error) = settled {
             tracing::warn!(%error, environment = %env.name, "cannot record rollout outcomes; will retry");
             return false;
         }

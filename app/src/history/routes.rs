@@ -33,14 +33,29 @@ pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
         .iter()
         .filter_map(|n| context.environments.iter().position(|e| &e.name == n))
         .collect();
-    let entries = crate::history::timeline(&context, &names, &filter)
-        .await
-        .map_err(|error| AppError::internal("cannot read the history", &error))?;
     let statuses = visible
         .iter()
         .filter_map(|i| context.live.snapshot(*i))
         .map(|s| s.status.as_ref().clone())
         .collect();
+    let caller = caller();
+    let may_roll_back: Vec<String> = visible
+        .iter()
+        .map(|i| &context.environments[*i])
+        .filter(|e| crate::access::check(caller.principal(), e, Action::Rollback).is_allowed())
+        .map(|e| e.name.clone())
+        .collect();
+    let records = &context.records;
+    let read = async {
+        let entries = crate::history::kept_timeline(&context, &names, &filter).await?;
+        Ok::<_, sqlx::Error>(crate::history::page::Timeline::render(&entries, &may_roll_back))
+    };
+    let key = format!("{names:?} {filter:?} {may_roll_back:?}");
+    let timeline = records
+        .timeline_rows
+        .get(&records.versions, key, read)
+        .await
+        .map_err(|error| AppError::internal("cannot read the history", &error))?;
     let typed = |key: &str| {
         asked.iter().find(|(k, v)| k == key && !v.trim().is_empty()).map(|(_, v)| v.clone())
     };
@@ -49,10 +64,10 @@ pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
     // A full page has older entries: the next page ends where this one does. Times have a
     // second's precision, so the boundary's millisecond is included (an entry of that
     // moment may show on both pages rather than on neither).
-    let older = (entries.len() == usize::try_from(super::LIMIT).unwrap_or(usize::MAX))
-        .then(|| entries.last())
+    let older = (timeline.count == usize::try_from(super::LIMIT).unwrap_or(usize::MAX))
+        .then_some(timeline.oldest_ms)
         .flatten()
-        .and_then(|last| chrono::DateTime::from_timestamp_millis(last.at_ms + 1))
+        .and_then(|last| chrono::DateTime::from_timestamp_millis(last + 1))
         .map(|end| {
             let end = end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             let kept = asked.iter().filter(|(k, _)| k != "to");
@@ -60,15 +75,7 @@ pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
             next.extend_pairs(kept).append_pair("to", &end);
             format!("/history?{}", next.finish())
         });
-    let caller = caller();
-    let may_roll_back = visible
-        .iter()
-        .map(|i| &context.environments[*i])
-        .filter(|e| crate::access::check(caller.principal(), e, Action::Rollback).is_allowed())
-        .map(|e| e.name.clone())
-        .collect();
     let html = crate::history::page::render(crate::history::page::Page {
-        may_roll_back,
         statuses,
         environments: &names,
         environment: filter.environment.clone(),
@@ -76,7 +83,7 @@ pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
         person,
         from,
         to,
-        entries,
+        timeline: &timeline,
         query,
         older,
     });

@@ -45,7 +45,7 @@ pub async fn frame(env: &str, target: Target, query: &str) -> Result<ServerHtml,
         // A workload's logs page is asked for logs, and its refusal is on record; the pod
         // page only shows where its logs would be (no database write per view).
         if matches!(target, Target::Workload(_)) {
-            record_denial(&context.db, &caller, Some(env), Action::ReadLogs, &reason).await;
+            record_denial(&context, &caller, Some(env), Action::ReadLogs, &reason).await;
         }
         let _ = write!(
             out,

@@ -104,7 +104,7 @@ async fn refused(state: &AppState, caller: &Caller, error: &SignInError) -> Resp
         action: None,
         reason: Some(&reason),
     };
-    let _ = record(&state.context.db, caller, event).await;
+    let _ = record(&state.context, caller, event).await;
     (error.status(), Html(pages::sign_in_failed(&reason))).into_response()
 }
 
@@ -248,7 +248,7 @@ async fn complete(
         action: None,
         reason: Some(&reason),
     };
-    if record(&state.context.db, caller, event).await.is_err() {
+    if record(&state.context, caller, event).await.is_err() {
         let _ = session.flush().await;
         return refused(state, caller, &SignInError::Unrecorded).await;
     }
@@ -317,7 +317,7 @@ async fn logout(
         reason: None,
     };
     // The session is gone either way; a lost record is logged where it failed.
-    let _ = record(&state.context.db, &caller, event).await;
+    let _ = record(&state.context, &caller, event).await;
     tracing::info!(user_id = %signed_in.user_id, "signed out");
     let at_provider = state.auth.openid.as_ref().and_then(|openid| {
         let mut after = match &state.auth.settings.method {

@@ -127,7 +127,7 @@ pub async fn identify(
             } else {
                 reason.clone()
             };
-            record_denial(&state.context.db, &caller, None, Action::View, &reason).await;
+            record_denial(&state.context, &caller, None, Action::View, &reason).await;
         }
         return refuse(&path, AppError::SignInRequired(reason.clone()), "Sign in first");
     };
@@ -206,7 +206,7 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
         }
     };
     gantry_app::access::server::record(
-        &state.context.db,
+        &state.context,
         &caller,
         gantry_app::access::server::AccessEvent {
             kind: "denied",

@@ -146,7 +146,7 @@ async fn refuse(
         }
         _ => denial.reason(Action::View),
     };
-    record_denial(&state.context.db, caller, environment, Action::View, &reason).await;
+    record_denial(&state.context, caller, environment, Action::View, &reason).await;
     denial.refusal_with(reason)
 }
 

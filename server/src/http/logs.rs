@@ -102,9 +102,9 @@ async fn admit(
         ..gantry_app::audit::NewEvent::default()
     };
     // A read that cannot be recorded is not made.
-    gantry_app::audit::append(&context.db, &event)
-        .await
-        .map_err(|e| AppError::internal("cannot record a log read in the audit log", &e))?;
+    let appended = gantry_app::audit::append(&context.db, &event).await;
+    context.records.wrote(&[gantry_app::records::Topic::Audit]);
+    appended.map_err(|e| AppError::internal("cannot record a log read in the audit log", &e))?;
     let client = context
         .live
         .watches()

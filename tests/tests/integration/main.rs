@@ -24,6 +24,7 @@ mod logs;
 mod monitoring;
 mod prometheus;
 mod protection;
+mod records;
 mod restores;
 mod sessions;
 mod silences;

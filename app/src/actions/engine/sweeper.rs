@@ -58,7 +58,9 @@ pub async fn reconcile(context: &ServerContext, id: i64) {
             return;
         };
         let state = if restored { State::Succeeded } else { State::Failed };
-        if let Err(error) = store::finish(&context.db, id, &host, state, &result).await {
+        if let Err(error) =
+            super::wrote(context, store::finish(&context.db, id, &host, state, &result).await)
+        {
             tracing::error!(%error, id, "cannot record a reconciled restore");
         }
         refresh_attention_soon(context);
@@ -76,7 +78,9 @@ pub async fn reconcile(context: &ServerContext, id: i64) {
         )
     };
     tracing::warn!(id, state = state.as_str(), "reconciled an interrupted action");
-    if let Err(error) = store::finish(&context.db, id, &host, state, &result).await {
+    if let Err(error) =
+        super::wrote(context, store::finish(&context.db, id, &host, state, &result).await)
+    {
         tracing::error!(%error, id, "cannot record a reconciled action");
     }
     refresh_attention_soon(context);
@@ -132,7 +136,7 @@ pub async fn settle_own(context: &ServerContext) {
 /// but not claimed within `patience`, settles what another server abandoned, and refreshes
 /// what waits for people. The server runs it every 2 s; tests run it when they need it.
 pub async fn sweep_once(context: &ServerContext, patience: Patience) {
-    match store::expire_due(&context.db).await {
+    match super::wrote(context, store::expire_due(&context.db).await) {
         Ok(expired) => {
             for id in &expired {
                 if let Ok(Some(stored)) = store::load(&context.db, *id).await {
