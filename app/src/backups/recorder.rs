@@ -56,12 +56,14 @@ impl Recorder {
         let present: Vec<String> = observed.runs.iter().map(|r| r.uid.clone()).collect();
         let written = async {
             store::record(&context.db, &env.name, &env.backups.cronjob, &new).await?;
-            store::settle_vanished(&context.db, &env.name, &present).await?;
+            let vanished = store::settle_vanished(&context.db, &env.name, &present).await?;
+            // Most passes write nothing: the kept record pages are told only when one did.
+            if !new.is_empty() || vanished > 0 {
+                context.records.wrote(&[crate::records::Topic::Backups]);
+            }
             context.backups.refresh(&context.db).await
         };
-        let written = written.await;
-        context.records.wrote(&[crate::records::Topic::Backups]);
-        match written {
+        match written.await {
             Ok(()) => {
                 let ended = new.iter().filter(|r| r.outcome != Outcome::Running).count();
                 if ended > 0 {

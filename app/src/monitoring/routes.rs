@@ -101,9 +101,22 @@ pub fn parse(
     Ok(Asked { environment, workload, range, custom })
 }
 
+/// [`read_markers`], kept until the history or the requests are written (`records`): a
+/// window ends on a step, so views within one step and without a change read nothing.
+async fn markers(
+    context: &ServerContext,
+    asked: &Asked,
+    window: &Window,
+) -> Result<std::sync::Arc<Vec<Marker>>, sqlx::Error> {
+    let records = &context.records;
+    let key = format!("{} {:?} {} {}", asked.environment, asked.workload, window.start, window.end);
+    let read = read_markers(context, asked, window);
+    records.markers.get(&records.versions, key, read).await
+}
+
 /// The panel's own changes in `window`: releases and syncs from the recorded history, and
 /// the scalings Gantry ran (a scaling makes no revision, so the history has no entry).
-async fn markers(
+async fn read_markers(
     context: &ServerContext,
     asked: &Asked,
     window: &Window,

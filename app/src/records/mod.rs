@@ -113,18 +113,33 @@ const MOST_KEPT: usize = 64;
 pub struct Kept<V> {
     topics: &'static [Topic],
     rows: Mutex<HashMap<String, (u64, Arc<V>)>>,
+    /// The readings under way, per key: the views that miss together (64 at once, right
+    /// after a write) wait for one reading instead of each making its own.
+    reading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// How many times the database was read for it (tests and benchmarks say how often).
     loads: AtomicU64,
 }
 
 impl<V> Kept<V> {
     pub fn new(topics: &'static [Topic]) -> Self {
-        Kept { topics, rows: Mutex::new(HashMap::new()), loads: AtomicU64::new(0) }
+        Kept {
+            topics,
+            rows: Mutex::new(HashMap::new()),
+            reading: Mutex::new(HashMap::new()),
+            loads: AtomicU64::new(0),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Arc<V>)>> {
         // A poisoned map only ever held whole entries.
         self.rows.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn current(&self, key: &str, stamp: Option<u64>) -> Option<Arc<V>> {
+        let stamp = stamp?;
+        let kept = self.lock();
+        let (at, rows) = kept.get(key)?;
+        (*at == stamp).then(|| Arc::clone(rows))
     }
 
     /// The rows kept for `key` if nothing they depend on was written since, else `load`'s,
@@ -134,13 +149,22 @@ impl<V> Kept<V> {
     where
         F: Future<Output = Result<V, E>>,
     {
-        let stamp = versions.stamp(self.topics);
-        if let Some(stamp) = stamp {
-            if let Some((at, rows)) = self.lock().get(&key) {
-                if *at == stamp {
-                    return Ok(Arc::clone(rows));
-                }
+        if let Some(rows) = self.current(&key, versions.stamp(self.topics)) {
+            return Ok(rows);
+        }
+        // One reading per key at a time; who waited finds it kept.
+        let gate = {
+            let mut reading =
+                self.reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if reading.len() >= MOST_KEPT && !reading.contains_key(&key) {
+                reading.retain(|_, gate| Arc::strong_count(gate) > 1);
             }
+            Arc::clone(reading.entry(key.clone()).or_default())
+        };
+        let _turn = gate.lock().await;
+        let stamp = versions.stamp(self.topics);
+        if let Some(rows) = self.current(&key, stamp) {
+            return Ok(rows);
         }
         self.loads.fetch_add(1, Ordering::Relaxed);
         let rows = Arc::new(load.await?);
@@ -187,6 +211,8 @@ pub struct Records {
     pub timeline_rows: Kept<crate::history::page::Timeline>,
     /// One page of the audit log, rendered, per scope and filter.
     pub audit: Kept<crate::audit::page::Events>,
+    /// The Metrics page's deploy and scaling markers, per environment, workload and window.
+    pub markers: Kept<Vec<crate::monitoring::chart::Marker>>,
     /// An environment's newest backup runs.
     pub backup_runs: Kept<Vec<crate::backups::store::Run>>,
 }
@@ -203,6 +229,7 @@ impl Default for Records {
             timeline_rows: Kept::new(&[History, Requests]),
             audit: Kept::new(&[Audit]),
             backup_runs: Kept::new(&[Backups]),
+            markers: Kept::new(&[History, Requests]),
         }
     }
 }

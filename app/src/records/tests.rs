@@ -73,3 +73,33 @@ async fn bounded() {
     }
     assert!(!kept.is_empty());
 }
+
+/// On this test's single-threaded runtime every spawned view runs up to where it waits
+/// (one in its reading, the others at the gate) before the test goes on from `yield_now`.
+#[tokio::test]
+async fn views_that_miss_together_wait_for_one_reading() {
+    let versions = Arc::new(listening());
+    let kept = Arc::new(Kept::<u32>::new(&[Topic::Audit]));
+    let (release, released) = tokio::sync::watch::channel(false);
+    let views: Vec<_> = (0..8u32)
+        .map(|i| {
+            let (kept, versions, mut released) =
+                (Arc::clone(&kept), Arc::clone(&versions), released.clone());
+            tokio::spawn(async move {
+                let reading = async move {
+                    let _ = released.wait_for(|r| *r).await;
+                    Ok::<_, ()>(i)
+                };
+                *kept.get(&versions, "a".to_owned(), reading).await.expect("it reads")
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    release.send(true).expect("the views listen");
+    let mut seen = Vec::new();
+    for view in views {
+        seen.push(view.await.expect("the view ends"));
+    }
+    assert_eq!(kept.loads(), 1, "one reading for eight views");
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "all got that reading: {seen:?}");
+}

@@ -97,3 +97,23 @@ async fn a_lost_notification_connection_keeps_nothing_it_may_have_missed(db: PgP
     assert!(audit_page(&app).await.contains("written-while-not-heard"));
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_write_that_changes_no_row_drops_nothing(db: PgPool) {
+    let app = gantry_tests::spawn_app(db.clone()).await;
+    hearing(&app).await;
+    let versions = &app.context.records.versions;
+    let (requests, audit) = (versions.stamp(&[Topic::Requests]), versions.stamp(&[Topic::Audit]));
+    // What the sweeper runs every 2 s: an UPDATE that, with nothing due, matches no row.
+    let expired = gantry_app::actions::store::expire_due(&db).await.unwrap();
+    assert!(expired.is_empty());
+    // Notifications arrive in commit order: once this later one is heard, one for the
+    // expiry would have been too.
+    written_elsewhere(&db, "a later write").await;
+    eventually(PATIENCE, "the later write to be heard", || async {
+        versions.stamp(&[Topic::Audit]) != audit
+    })
+    .await;
+    assert_eq!(versions.stamp(&[Topic::Requests]), requests, "the requests' rows were dropped");
+    app.stop().await;
+}
