@@ -6,7 +6,7 @@
 
 use super::apply::{self, Outcome};
 use super::lifecycle::{Refused, State};
-use super::plan::{self, Asked, Plan, Seen};
+use super::plan::{self, Asked, Plan};
 use super::store::{self, StepError, Stored, Who};
 use crate::access::server::{record_denial, Caller};
 use crate::access::{check, Action, Decision, Policy};
@@ -91,57 +91,6 @@ fn environment<'a>(
     }
 }
 
-/// What the watch caches hold about the objects `action` on `workload` concerns.
-fn cached(
-    context: &ServerContext,
-    index: usize,
-    env: &EnvironmentConfig,
-    workload: Option<&str>,
-) -> Result<Seen, AppError> {
-    let Some(watch) = context.live.watches().get(index) else {
-        return Err(AppError::Unavailable(
-            "This server watches no cluster, so it can change nothing.".into(),
-        ));
-    };
-    if !watch.synced() {
-        return Err(AppError::Unavailable(format!("The panel has not seen {} yet (its cluster view is still loading). Try again in a moment.", env.name)));
-    }
-    let mut seen = Seen {
-        application: watch.application().and_then(|a| serde_json::to_value(a.as_ref()).ok()),
-        ..Seen::default()
-    };
-    if let Some(cronjob) = watch.cronjob(&env.backups.cronjob) {
-        seen.jobs = watch.runs_of(&cronjob).into_iter().map(|(j, _)| j.as_ref().clone()).collect();
-        seen.cronjob = Some(cronjob.as_ref().clone());
-    }
-    if let Some(config) = workload.and_then(|w| env.workload(w)) {
-        let kind = plan::kind_name(config.kind);
-        if let Some(d) = watch.deployment(&config.name).filter(|_| kind == "Deployment") {
-            seen.replicasets =
-                watch.replicasets_of(&d).iter().map(|rs| rs.as_ref().clone()).collect();
-            seen.deployment = Some(d.as_ref().clone());
-        }
-        seen.statefulset = watch
-            .statefulset(&config.name)
-            .filter(|_| kind == "StatefulSet")
-            .map(|s| s.as_ref().clone());
-        seen.autoscaler = watch.autoscaler_for(kind, &config.name).map(|h| h.as_ref().clone());
-    }
-    Ok(seen)
-}
-
-/// Whether a stored request's plan still holds against the watch caches (its page says
-/// so before anyone approves); `None` when the caches cannot tell.
-pub fn holds_now(
-    context: &ServerContext,
-    index: usize,
-    stored: &Stored,
-) -> Option<Result<(), String>> {
-    let env = context.environments.get(index)?;
-    let seen = cached(context, index, env, stored.plan.workload()).ok()?;
-    Some(stored.plan.holds(&seen))
-}
-
 /// A plan as previewed: what it will do, how it is allowed, the version it was made from.
 pub struct Preview {
     pub plan: Plan,
@@ -158,7 +107,7 @@ pub async fn preview(
     let (index, env) = environment(context, &ask.environment)?;
     let action = parse_action(&ask.action)?;
     let decision = allowed(context, caller, env, action).await?;
-    let mut seen = cached(context, index, env, ask.asked.workload.as_deref())?;
+    let mut seen = cached(context, index, env, ask.asked.workload.as_deref(), Parts::ALL)?;
     match action {
         Action::Silence => {
             super::silences::alertmanager(context)?;
@@ -487,8 +436,11 @@ pub async fn run(context: ServerContext, id: i64) -> Option<Stored> {
 }
 
 pub mod notify;
+mod seen;
 pub mod sweeper;
 
 pub use notify::refresh_attention;
 use notify::{notify, refresh_attention_soon};
+pub use seen::holds_now;
+use seen::{cached, Parts};
 pub use sweeper::{reconcile, start};

@@ -78,7 +78,6 @@ pub async fn request_page(id: &str) -> Result<ServerHtml, AppError> {
     let principal = signed_in()?;
     let index = context.environments.iter().position(|e| e.name == stored.environment);
     let env = index.map(|i| &context.environments[i]).ok_or(AppError::Internal)?;
-    let now = index.and_then(|i| engine::holds_now(&context, i, &stored));
     let approver = crate::access::check(Some(&principal), env, Action::Approve).is_allowed();
     let mine = stored.requested_by == principal.user_id;
     let rules = stored.rules();
@@ -86,6 +85,8 @@ pub async fn request_page(id: &str) -> Result<ServerHtml, AppError> {
         stored.state,
         crate::actions::lifecycle::State::Pending | crate::actions::lifecycle::State::Approved
     );
+    // Whether the plan still holds matters only while it may still run.
+    let now = index.filter(|_| open).and_then(|i| engine::holds_now(&context, i, &stored));
     let allowed = crate::actions::page::Allowed {
         decide: approver
             && !mine

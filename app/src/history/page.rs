@@ -2,6 +2,8 @@
 //! recorded revision and Argo CD sync, newest first, with the Gantry request that caused
 //! it when there was one. Rendered on the server, like the other record pages.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 
 use super::timeline::Entry;
@@ -14,7 +16,7 @@ fn when(ms: i64) -> String {
 }
 
 /// What runs where: workload × environment → version, and since when (from the live view).
-fn current(statuses: &[EnvironmentStatus]) -> AnyView {
+fn current(statuses: &[Arc<EnvironmentStatus>]) -> AnyView {
     let mut workloads: Vec<String> = Vec::new();
     for s in statuses {
         for w in &s.workloads {
@@ -74,7 +76,7 @@ fn current(statuses: &[EnvironmentStatus]) -> AnyView {
 }
 
 pub struct Page<'a> {
-    pub statuses: Vec<EnvironmentStatus>,
+    pub statuses: Vec<Arc<EnvironmentStatus>>,
     pub environments: &'a [String],
     pub environment: Option<String>,
     pub workload: Option<String>,

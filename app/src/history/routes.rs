@@ -36,7 +36,7 @@ pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
     let statuses = visible
         .iter()
         .filter_map(|i| context.live.snapshot(*i))
-        .map(|s| s.status.as_ref().clone())
+        .map(|s| std::sync::Arc::clone(&s.status))
         .collect();
     let caller = caller();
     let may_roll_back: Vec<String> = visible

@@ -111,6 +111,9 @@ async fn prod_takes_a_reason_and_someone_elses_approval(db: PgPool) {
     .await
     .unwrap();
     assert_eq!(denials, 2);
+    // The request's page compares its plan with the cluster now, as the approver sees it.
+    let page = app.page_as(&approver, &format!("/requests/{id}")).await;
+    assert!(page.contains("id=\"still-holds\""), "{page}");
 
     let (status, body) = step(&app, &approver, id, "approve").await;
     assert_eq!(status, 200, "{body}");
@@ -120,9 +123,23 @@ async fn prod_takes_a_reason_and_someone_elses_approval(db: PgPool) {
         audit_kinds(&db, id).await,
         ["action_requested", "action_approved", "action_started", "action_succeeded"]
     );
-    // The approver's own request now targets a workload that changed: it is superseded
-    // when someone else approves it.
+    // The approver's own request now targets a workload that changed: its page says so
+    // once the watch caches show the change, and it is superseded when someone else
+    // approves it.
     let admin = app.client_as("admin").await;
+    let own_page = format!("/requests/{own_id}");
+    gantry_tests::eventually(
+        Duration::from_secs(20),
+        "the request page to say what changed",
+        || {
+            let (app, admin, own_page) = (&app, &admin, &own_page);
+            async move {
+                let page = app.page_as(admin, own_page).await;
+                page.contains("id=\"changed\"") && page.contains("now runs")
+            }
+        },
+    )
+    .await;
     let (status, body) = step(&app, &admin, own_id, "approve").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["request"]["state"], "superseded", "{body}");
