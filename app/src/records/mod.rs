@@ -149,7 +149,13 @@ impl<V> Kept<V> {
     where
         F: Future<Output = Result<V, E>>,
     {
-        if let Some(rows) = self.current(&key, versions.stamp(self.topics)) {
+        let Some(stamp) = versions.stamp(self.topics) else {
+            // Not hearing: nothing would be kept for the others to find, so each view reads
+            // at once, as it would without this.
+            self.loads.fetch_add(1, Ordering::Relaxed);
+            return load.await.map(Arc::new);
+        };
+        if let Some(rows) = self.current(&key, Some(stamp)) {
             return Ok(rows);
         }
         // One reading per key at a time; who waited finds it kept.

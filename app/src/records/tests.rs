@@ -103,3 +103,26 @@ async fn views_that_miss_together_wait_for_one_reading() {
     assert_eq!(kept.loads(), 1, "one reading for eight views");
     assert!(seen.windows(2).all(|w| w[0] == w[1]), "all got that reading: {seen:?}");
 }
+
+/// While nothing is heard, nothing is kept: two views read side by side (here each reading
+/// waits for the other's to have started, which one reading at a time would never allow).
+#[tokio::test]
+async fn while_not_hearing_views_do_not_wait_for_each_other() {
+    let versions = Versions::default();
+    let kept = Kept::<u32>::new(&[Topic::Audit]);
+    let both = tokio::sync::Barrier::new(2);
+    let read = |i: u32| {
+        let (kept, versions, both) = (&kept, &versions, &both);
+        async move {
+            let reading = async move {
+                both.wait().await;
+                Ok::<_, ()>(i)
+            };
+            *kept.get(versions, "a".to_owned(), reading).await.expect("it reads")
+        }
+    };
+    let together = futures_util::future::join(read(1), read(2));
+    let got = tokio::time::timeout(std::time::Duration::from_secs(20), together).await;
+    assert_eq!(got.expect("the two readings ran side by side"), (1, 2));
+    assert_eq!(kept.loads(), 2);
+}
