@@ -333,6 +333,9 @@ history_ms() {
 }
 HISTORY_ALL=$(history_ms /history)
 HISTORY_ONE=$(history_ms '/history?env=prod&workload=backend')
+# The same page under load: kept between writes, and with a new filter each time.
+HISTORY_LOAD=$(COOKIE=$HISTORY_COOKIE load /history)
+HISTORY_LOAD_NEW=$(COOKIE=$HISTORY_COOKIE load /history "$WORK/new-filter.lua")
 stop_server
 psql -q "$URL" -c 'drop database gantry_bench_history'
 
@@ -350,7 +353,9 @@ cat <<REPORT
 | resident memory idle / after the load | $(( RSS_IDLE / 1024 )) MiB / $(( RSS_LOAD / 1024 )) MiB |
 | resident memory with 500 open live streams | $(( RSS_STREAMS / 1024 )) MiB ($STREAM_EVENTS status events delivered in 8 s) |
 | kubectl fetching the same (4 \`kubectl get\`, median of 5) | ${KUBECTL_MS} ms (runs: ${runs[*]}) |
-| History page with 10,000 recorded revisions (500 newest, 21 requests) | all: $HISTORY_ALL; prod backend only: $HISTORY_ONE |
+| History page with 10,000 recorded revisions (the newest page of 100, 21 requests) | all: $HISTORY_ALL; prod backend only: $HISTORY_ONE |
+| the same History page, 64 connections, 10 s | $HISTORY_LOAD |
+| the same with a new filter each time (nothing kept reused), 64 connections, 10 s | $HISTORY_LOAD_NEW |
 | Metrics page (\`/monitoring?env=prod&range=1h\`, 16 charts, cache warm), 64 connections, 10 s | $MONITORING |
 | Metrics page drawn for every view (\`&n=<counter>\`), 64 connections, 10 s | $MONITORING_RENDERED |
 | Prometheus queries per 1,000 Metrics page views (incl. the overview's own pass every 15 s) | $PER_1000 ($Q_DURING queries for $MON_VIEWS views) |

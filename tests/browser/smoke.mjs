@@ -85,6 +85,11 @@ try {
   check(response.status() === 200, `server function answered ${response.status()}`);
   await page.waitForFunction((b) => Number(document.querySelector('#as-of')?.dataset.refresh) > b, before, { timeout: 5000 })
     .catch(() => problems.push('refresh did not update the page from the server function'));
+  // The cards are the server's HTML: written again from the answer, side by side in the grid.
+  await page.waitForFunction(() => document.querySelectorAll('.env-card').length === 3, null, { timeout: 5000 })
+    .catch(() => problems.push('the cards are not all there after a refresh'));
+  const tops = await page.locator('.env-card').evaluateAll((cards) => cards.map((c) => Math.round(c.getBoundingClientRect().top)));
+  check(new Set(tops).size === 1, `the cards are not side by side: tops ${tops}`);
 
   // Client-side navigation: no full reload, the section is marked current.
   await page.click('nav >> text=History');
@@ -94,6 +99,10 @@ try {
   await page.waitForSelector('#content .detail', { timeout: 20000 })
     .catch(() => problems.push('the History page did not arrive after client-side navigation'));
   check(await page.locator('nav a[aria-current="page"]').textContent() === 'History', 'History not marked current');
+  // Back to the overview without a reload: its cards come from the server function.
+  await page.click('nav >> text=Environments');
+  await page.waitForFunction(() => document.querySelectorAll('.env-card').length === 3, null, { timeout: 20000 })
+    .catch(() => problems.push('the overview did not show its cards after client-side navigation'));
   await page.screenshot({ path: join(outDir, 'overview.png'), fullPage: true });
   await page.goto(base + '/', { waitUntil: 'load' });
   await live(page);

@@ -13,8 +13,12 @@ pub mod timeline;
 
 use crate::context::ServerContext;
 
-/// How many timeline entries a page or an export carries.
+/// How many timeline entries an export carries (and the Metrics page's markers read).
 pub const LIMIT: i64 = 500;
+
+/// How many timeline entries a page of the History page shows; older ones are one link
+/// away. A page of 500 was 300 KB of HTML: writing it out was most of a view's cost.
+pub const PAGE: i64 = 100;
 
 /// How many recorded rows a person filter looks through (newest first, within the time
 /// range): the person is known only once rows are joined with Gantry's requests.
@@ -66,20 +70,23 @@ pub async fn kept_timeline(
     context: &ServerContext,
     environments: &[String],
     filter: &store::Filter,
+    most: i64,
 ) -> Result<std::sync::Arc<Vec<timeline::Entry>>, sqlx::Error> {
     let records = &context.records;
-    let key = format!("{environments:?} {filter:?}");
-    let read = timeline(context, environments, filter);
+    let key = format!("{most} {environments:?} {filter:?}");
+    let read = timeline(context, environments, filter, most);
     records.timeline.get(&records.versions, key, read).await
 }
 
-/// The timeline for `environments` (those the person may see), newest first.
+/// The `most` newest entries of the timeline for `environments` (those the person may
+/// see), newest first.
 pub async fn timeline(
     context: &ServerContext,
     environments: &[String],
     filter: &store::Filter,
+    most: i64,
 ) -> Result<Vec<timeline::Entry>, sqlx::Error> {
-    let rows = if filter.person.is_some() { PERSON_SCAN } else { LIMIT };
+    let rows = if filter.person.is_some() { PERSON_SCAN.max(most) } else { most };
     let revisions = store::revisions(&context.db, environments, filter, rows).await?;
     let (syncs, failed) = if filter.workload.is_some() {
         (Vec::new(), Vec::new())
@@ -113,7 +120,7 @@ pub async fn timeline(
         let person = person.to_lowercase();
         entries.retain(|e| e.who.to_lowercase().contains(&person));
     }
-    entries.truncate(usize::try_from(LIMIT).unwrap_or(usize::MAX));
+    entries.truncate(usize::try_from(most).unwrap_or(usize::MAX));
     Ok(entries)
 }
 

@@ -97,15 +97,24 @@ pub struct Timeline {
     pub count: usize,
     /// When the oldest entry shown happened (where the next page ends).
     pub oldest_ms: Option<i64>,
+    /// Whether there are older entries than those shown.
+    pub more: bool,
     pub html: String,
 }
 
 impl Timeline {
-    /// `entries`, with "roll back to this" in the environments of `may_roll_back`.
-    pub fn render(entries: &[Entry], may_roll_back: &[String]) -> Timeline {
+    /// The first `most` of `entries`, with "roll back to this" in the environments of
+    /// `may_roll_back`.
+    pub fn render(entries: &[Entry], most: usize, may_roll_back: &[String]) -> Timeline {
+        let shown = &entries[..entries.len().min(most)];
         let html = Owner::new()
-            .with(|| entries.iter().map(|e| row(e, may_roll_back)).collect_view().to_html());
-        Timeline { count: entries.len(), oldest_ms: entries.last().map(|e| e.at_ms), html }
+            .with(|| shown.iter().map(|e| row(e, may_roll_back)).collect_view().to_html());
+        Timeline {
+            count: shown.len(),
+            oldest_ms: shown.last().map(|e| e.at_ms),
+            more: entries.len() > shown.len(),
+            html,
+        }
     }
 }
 

@@ -47,8 +47,11 @@ pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
         .collect();
     let records = &context.records;
     let read = async {
-        let entries = crate::history::kept_timeline(&context, &names, &filter).await?;
-        Ok::<_, sqlx::Error>(crate::history::page::Timeline::render(&entries, &may_roll_back))
+        // One entry more than a page tells whether there are older ones.
+        let page = crate::history::PAGE;
+        let entries = crate::history::kept_timeline(&context, &names, &filter, page + 1).await?;
+        let most = usize::try_from(page).unwrap_or(usize::MAX);
+        Ok::<_, sqlx::Error>(crate::history::page::Timeline::render(&entries, most, &may_roll_back))
     };
     let key = format!("{names:?} {filter:?} {may_roll_back:?}");
     let timeline = records
@@ -61,10 +64,11 @@ pub async fn history_page(query: &str) -> Result<ServerHtml, AppError> {
     };
     let (person, from, to) = (typed("person"), typed("from"), typed("to"));
     let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&asked).finish();
-    // A full page has older entries: the next page ends where this one does. Times have a
+    // When there are older entries, the next page ends where this one does. Times have a
     // second's precision, so the boundary's millisecond is included (an entry of that
     // moment may show on both pages rather than on neither).
-    let older = (timeline.count == usize::try_from(super::LIMIT).unwrap_or(usize::MAX))
+    let older = timeline
+        .more
         .then_some(timeline.oldest_ms)
         .flatten()
         .and_then(|last| chrono::DateTime::from_timestamp_millis(last + 1))

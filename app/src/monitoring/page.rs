@@ -264,9 +264,27 @@ impl Page<'_> {
                 );
             }
         }
-        let mut group: Option<Group> = None;
         let changes = fingerprint(markers);
-        for a in answered {
+        let figures: Vec<_> = answered
+            .iter()
+            .map(|a| {
+                let inputs = Inputs {
+                    chart: a.chart.id,
+                    expr: &a.chart.expr,
+                    limit: a.chart.limit.as_deref(),
+                    window,
+                    series: &a.series,
+                    limit_series: a.limit.as_ref(),
+                    markers: changes,
+                };
+                drawings.figure(&inputs, || figure(a, window, selector, markers))
+            })
+            .collect();
+        // The charts are most of the page (hundreds of KiB): room for them at once, rather
+        // than the page copied each time it outgrows its buffer.
+        out.reserve(figures.iter().map(|f| f.len()).sum::<usize>() + 8 * 1024);
+        let mut group: Option<Group> = None;
+        for (a, drawn) in answered.iter().zip(&figures) {
             if group != Some(a.chart.group) {
                 if group.is_some() {
                     out.push_str("</div></section>");
@@ -278,16 +296,7 @@ impl Page<'_> {
                     html(a.chart.group.title())
                 );
             }
-            let inputs = Inputs {
-                chart: a.chart.id,
-                expr: &a.chart.expr,
-                limit: a.chart.limit.as_deref(),
-                window,
-                series: &a.series,
-                limit_series: a.limit.as_ref(),
-                markers: changes,
-            };
-            out.push_str(&drawings.figure(&inputs, || figure(a, window, selector, markers)));
+            out.push_str(drawn);
         }
         if group.is_some() {
             out.push_str("</div></section>");

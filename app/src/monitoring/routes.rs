@@ -129,7 +129,8 @@ async fn read_markers(
         since_ms: Some(window.start * 1000),
         until_ms: Some(window.end * 1000),
     };
-    let entries = crate::history::timeline(context, &environments, &filter).await?;
+    let entries =
+        crate::history::timeline(context, &environments, &filter, crate::history::LIMIT).await?;
     let mut out: Vec<Marker> = entries
         .into_iter()
         .map(|e| {

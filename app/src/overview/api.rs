@@ -34,7 +34,10 @@ mod ssr {
                 // Built once per change by the live view.
                 Some(snapshot) => (*snapshot.card).clone(),
                 // No cluster configured: say so rather than guess.
-                None => EnvironmentCard::unconfigured(&env.name, &env.namespace),
+                None => crate::overview::tile::rendered(EnvironmentCard::unconfigured(
+                    &env.name,
+                    &env.namespace,
+                )),
             })
             .collect();
         Overview {

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::status::model::{Attention, Health};
 #[cfg(feature = "ssr")]
 use crate::status::model::{EnvironmentStatus, Rollout};
+#[cfg(feature = "ssr")]
 use crate::status::words;
 
 /// What the overview page shows, as sent from the server.
@@ -49,6 +50,10 @@ pub struct EnvironmentCard {
     /// The backups' state ("fresh", "stale", "never", "unknown") and a line saying it.
     #[serde(default)]
     pub backup: Option<(String, String)>,
+    /// The card as the overview shows it (`tile`), rendered with the rest (empty until
+    /// then).
+    #[serde(default)]
+    pub html: String,
 }
 
 /// The overview card's metrics line, ready to show.
@@ -61,6 +66,7 @@ pub struct CardFigures {
     pub firing: u32,
 }
 
+#[cfg(feature = "ssr")]
 impl EnvironmentCard {
     /// A card for an environment without a cluster to look at.
     pub fn unconfigured(name: &str, namespace: &str) -> Self {
@@ -82,6 +88,7 @@ impl EnvironmentCard {
             pinned: None,
             figures: None,
             backup: None,
+            html: String::new(),
         }
     }
 }
@@ -141,12 +148,13 @@ pub fn card(status: &EnvironmentStatus) -> EnvironmentCard {
             .backups
             .as_ref()
             .map(|b| (b.state.word().to_owned(), crate::backups::model::glance_words(b))),
+        html: String::new(),
     }
 }
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
-    use super::card;
+    use crate::overview::model::card;
     use crate::status::model::{
         EnvironmentStatus, Health, Image, PodProblem, ProblemKind, Rollout, Verdict, WorkloadKind,
         WorkloadStatus,

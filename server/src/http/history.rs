@@ -55,7 +55,7 @@ async fn export(
 ) -> Result<Vec<gantry_app::history::timeline::Entry>, AppError> {
     let context = &state.context;
     let (visible, filter) = gantry_app::history::routes::readable(context, caller, query).await?;
-    gantry_app::history::kept_timeline(context, &visible, &filter)
+    gantry_app::history::kept_timeline(context, &visible, &filter, gantry_app::history::LIMIT)
         .await
         .map(|entries| Vec::clone(&entries))
         .map_err(|error| AppError::internal("cannot read the history for an export", &error))
