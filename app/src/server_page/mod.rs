@@ -13,20 +13,24 @@ pub use api::{get_page, GetPage};
 pub use model::ServerHtml;
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::use_url;
 
 /// Shows whatever the server renders for the current address.
 #[component]
 pub fn ServerPage() -> impl IntoView {
-    let location = use_location();
+    // The address as this route sees it: the router moves it only while this route is the
+    // one shown. (The location moves first when a link leads to another route, such as the
+    // overview: this page then asked the server for that address, a 404.)
+    let url = use_url();
     let path = Memo::new(move |_| {
-        let search = location.search.get();
-        let path = location.pathname.get();
-        if search.is_empty() {
-            path
-        } else {
-            format!("{path}?{}", search.trim_start_matches('?'))
-        }
+        url.with(|url| {
+            let search = url.search().trim_start_matches('?');
+            if search.is_empty() {
+                url.path().to_owned()
+            } else {
+                format!("{}?{search}", url.path())
+            }
+        })
     });
     let page = Resource::new(
         move || path.get(),
