@@ -5,6 +5,7 @@
 //! place. A link in a chat must not be able to run script in a signed-in approver's
 //! browser.
 
+use gantry_sim::resources::ids::DEPLOYMENT;
 use gantry_tests::{anonymous_client, spawn_on_simulator, TestApp};
 use sqlx::PgPool;
 
@@ -286,5 +287,39 @@ async fn pods_and_logs_reflect_no_hostile_value(db: PgPool) {
             }
         }
     }
+    app.stop().await;
+}
+
+/// Values from the cluster reach the overview's cards, which the page places as HTML
+/// (each card rendered once per change and sent whole by the live stream): a hostile image
+/// tag shows escaped in the card the stream carries and in the page.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn the_overview_cards_carry_no_hostile_value_from_the_cluster(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let tag = "1.0\"'><x-probe>";
+    // Three of prod's five workloads: the card's version is the tag most of them run.
+    for workload in ["frontend", "backend", "celery-worker"] {
+        gantry_tests::history::edit(&app, DEPLOYMENT, "co2-calculator-prod", workload, |d| {
+            d["spec"]["template"]["spec"]["containers"][0]["image"] =
+                serde_json::json!(format!("reg/{workload}:{tag}"));
+        });
+    }
+    let prod = app.context.environments.iter().position(|e| e.name == "prod").expect("prod");
+    let card = gantry_tests::eventually_some(
+        std::time::Duration::from_secs(30),
+        "the hostile tag on prod's card",
+        || async {
+            let snapshot = app.context.live.snapshot(prod)?;
+            (snapshot.card.version.as_deref() == Some(tag)).then(|| snapshot.card.html.clone())
+        },
+    )
+    .await;
+    assert!(!card.contains(MARK) && card.contains("&lt;x-probe"), "{card}");
+    let stakeholder = app.client_as("stakeholder").await;
+    let page = stakeholder.get(app.url("/")).send().await.expect("sent");
+    check(&app, "GET / with a hostile image tag", page).await;
+    let page = stakeholder.get(app.url("/?n=1")).send().await.expect("sent");
+    let html = page.text().await.expect("a body");
+    assert!(html.contains("&lt;x-probe"), "the tag is not on the page: {html}");
     app.stop().await;
 }
