@@ -437,7 +437,16 @@ async fn the_simulators_exporter_gives_prometheus_its_history_and_goes_on_live()
     let history: Vec<f64> =
         series[0].points.iter().filter(|(t, _)| *t <= now - 300).filter_map(|(_, v)| *v).collect();
     let (low, high) = history.iter().fold((f64::MAX, 0.0f64), |(l, h), v| (l.min(*v), h.max(*v)));
-    assert!(low > 2.0 && low < 3.5 && high > 11.0 && high < 12.5, "{low} … {high}");
+    let lowest = series[0]
+        .points
+        .iter()
+        .filter(|(t, v)| *t <= now - 300 && *v == Some(low))
+        .map(|(t, _)| now - t)
+        .collect::<Vec<_>>();
+    assert!(
+        low > 2.0 && low < 3.5 && high > 11.0 && high < 12.5,
+        "{low} … {high}, the lowest {lowest:?} s before now"
+    );
 
     // Live: the scrapes go on from the history without a reset (a reset would make
     // `resets()` count one).
