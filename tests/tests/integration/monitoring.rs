@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use gantry_app::history::observe::ObservedRevision;
-use gantry_tests::prometheus::{start_scraping, start_with_history, start_with_rules};
+use gantry_tests::prometheus::{start_with_history, start_with_rules};
 use gantry_tests::{
     eventually_some, spawn_app_with, spawn_on_simulator_with, test_settings, Background,
 };
@@ -387,89 +387,6 @@ async fn the_overview_card_says_prods_last_five_minutes_in_figures_and_words(db:
         "no link to the workload's charts"
     );
     app.stop().await;
-}
-
-#[tokio::test]
-async fn the_simulators_exporter_gives_prometheus_its_history_and_goes_on_live() {
-    use gantry_app::monitoring::prometheus::{Credentials, Prometheus};
-    use gantry_app::monitoring::window::Window;
-
-    let simulator = gantry_sim::Running::start(gantry_sim::Options::default(), 0).await.unwrap();
-    let http = reqwest::Client::new();
-    let base = simulator.url();
-    let refused = http.get(format!("{base}/simulator/history?days=0")).send().await.unwrap();
-    assert_eq!(refused.status(), 400);
-    assert!(refused.text().await.unwrap().contains("from 1 to 30"));
-    // A hostile value is refused without being repeated (the answer is plain text).
-    let hostile = "%22%27%3E%3C%2Ftitle%3E%3Cx-probe%3E";
-    let refused = http.get(format!("{base}/simulator/history?days={hostile}")).send().await;
-    let refused = refused.unwrap();
-    assert_eq!(refused.status(), 400);
-    assert!(!refused.text().await.unwrap().contains("x-probe"));
-    // 503 until the controllers made every pod: the demo asks again until it is 200.
-    let history = || async {
-        let answer = http.get(format!("{base}/simulator/history?days=2")).send().await.ok()?;
-        if answer.status() == 503 {
-            return None;
-        }
-        assert_eq!(answer.status(), 200);
-        answer.text().await.ok()
-    };
-    let history = eventually_some(Duration::from_secs(30), "the history", history).await;
-    let now = chrono::Utc::now().timestamp();
-    assert!(history.ends_with("# EOF\n"));
-    let prometheus = start_scraping(&history, &simulator.addr.to_string()).await;
-    let client = Prometheus::new(prometheus.url.clone(), Credentials::None).unwrap();
-
-    // The whole day is there, at the 24h chart's own step and window.
-    let day = Window::ending(now, Duration::from_secs(86_400), Duration::from_secs(30));
-    let rate = format!(
-        "sum(rate(http_requests_total{{namespace=\"{PROD}\"}}[{}]))",
-        day.rate_window_promql()
-    );
-    let series = client.range(&rate, &day).await.unwrap();
-    let points: Vec<f64> = series[0].points.iter().filter_map(|(_, v)| *v).collect();
-    assert!(points.len() as u64 > day.points() * 9 / 10, "{} of {}", points.len(), day.points());
-    // Prod's traffic follows the day: between 2.4 and 12 requests a second. Over the
-    // recorded history: the last minutes' rate windows reach past the history's end into
-    // the first live scrapes, which a loaded machine makes late (a rate over a window whose
-    // samples stop early is underestimated, as on any Prometheus).
-    // Nor the first minutes: the history is every 2 minutes over the last day and every 10
-    // before it, so the first point's rate window (6m30s) may hold one sample of each —
-    // read low or not depending on where the step falls (a failure on some runs, not on
-    // others).
-    let recorded = |t: i64| t >= now - 86_400 + 600 && t <= now - 300;
-    let history: Vec<f64> =
-        series[0].points.iter().filter(|(t, _)| recorded(*t)).filter_map(|(_, v)| *v).collect();
-    let (low, high) = history.iter().fold((f64::MAX, 0.0f64), |(l, h), v| (l.min(*v), h.max(*v)));
-    let lowest = series[0]
-        .points
-        .iter()
-        .filter(|(t, v)| recorded(*t) && *v == Some(low))
-        .map(|(t, _)| now - t)
-        .collect::<Vec<_>>();
-    assert!(
-        low > 2.0 && low < 3.5 && high > 11.0 && high < 12.5,
-        "{low} … {high}, the lowest {lowest:?} s before now"
-    );
-
-    // Live: the scrapes go on from the history without a reset (a reset would make
-    // `resets()` count one).
-    let scraped = || async {
-        let up =
-            client.instant("up{job=\"simulator\"}", chrono::Utc::now().timestamp()).await.ok()?;
-        (up.first()?.value == Some(1.0)).then_some(())
-    };
-    eventually_some(Duration::from_secs(30), "Prometheus to scrape the simulator", scraped).await;
-    let resets = || async {
-        let at = chrono::Utc::now().timestamp();
-        let query = format!("sum(resets(http_requests_total{{namespace=\"{PROD}\"}}[10m]))");
-        let answer = client.instant(&query, at).await.ok()?;
-        answer.first().map(|s| s.value)
-    };
-    let resets = eventually_some(Duration::from_secs(30), "the resets over the seam", resets).await;
-    assert_eq!(resets, Some(0.0), "the live counters restarted from zero");
-    simulator.stop().await;
 }
 
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
