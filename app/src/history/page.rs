@@ -99,7 +99,8 @@ pub struct Timeline {
     pub oldest_ms: Option<i64>,
     /// Whether there are older entries than those shown.
     pub more: bool,
-    pub html: String,
+    /// Shared, so a view hands it to its page without copying it.
+    pub html: Arc<str>,
 }
 
 impl Timeline {
@@ -113,7 +114,7 @@ impl Timeline {
             count: shown.len(),
             oldest_ms: shown.last().map(|e| e.at_ms),
             more: entries.len() > shown.len(),
-            html,
+            html: html.into(),
         }
     }
 }
@@ -153,6 +154,17 @@ fn row(e: &Entry, may_roll_back: &[String]) -> impl IntoView {
     }
 }
 
+/// The timeline's heading: a full page with older ones after it says it is the newest part.
+fn heading(count: usize, older: bool) -> String {
+    match (count, older) {
+        (_, true) => {
+            format!("Timeline ({count} entries, newest first; older ones on the next page)")
+        }
+        (1, false) => "Timeline (1 entry)".to_owned(),
+        (_, false) => format!("Timeline ({count} entries, newest first)"),
+    }
+}
+
 pub fn render(page: Page<'_>) -> String {
     let owner = Owner::new();
     owner.with(move || {
@@ -160,7 +172,7 @@ pub fn render(page: Page<'_>) -> String {
             let selected = page.environment.as_deref() == Some(e.as_str());
             view! { <option value=e.clone() selected=selected>{e.clone()}</option> }
         }).collect_view();
-        let count = page.timeline.count;
+        let heading = heading(page.timeline.count, page.older.is_some());
         let rows = page.timeline.html.clone();
         let export = format!("/api/history.json?{}", page.query);
         let csv = format!("/api/history.csv?{}", page.query);
@@ -180,7 +192,7 @@ pub fn render(page: Page<'_>) -> String {
                 <button type="submit" class="button">"Filter"</button>
             </form>
             <section class="panel" id="timeline">
-                <h2>{format!("Timeline ({count} entries, newest first)")}</h2>
+                <h2>{heading}</h2>
                 <table class="table">
                     <thead><tr><th>"When"</th><th>"Environment"</th><th>"What"</th><th>"Change"</th><th>"Outcome"</th><th>"Who and why"</th></tr></thead>
                     <tbody inner_html=rows></tbody>

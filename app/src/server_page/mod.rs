@@ -8,6 +8,8 @@ mod api;
 #[cfg(feature = "ssr")]
 pub(crate) mod dispatch;
 pub mod model;
+#[cfg(feature = "ssr")]
+pub mod placed;
 
 pub use api::{get_page, GetPage};
 pub use model::ServerHtml;
@@ -32,9 +34,23 @@ pub fn ServerPage() -> impl IntoView {
             }
         })
     });
+    // On the server, the HTML goes into the response beside Leptos' output (`placed`).
+    #[cfg(feature = "ssr")]
+    let placed = use_context::<placed::Placed>();
     let page = Resource::new(
         move || path.get(),
-        |path| async move { get_page(path).await.map(Shown::from) },
+        move |path| {
+            #[cfg(feature = "ssr")]
+            let placed = placed.clone();
+            async move {
+                let page = get_page(path).await?;
+                #[cfg(feature = "ssr")]
+                if let Some(placed) = placed {
+                    return Ok(Shown { html: placed.hold(page.html), title: page.title });
+                }
+                Ok::<_, crate::error::AppError>(Shown::from(page))
+            }
+        },
     );
     // A page with a log panel (a pod, a workload's logs) streams into it once placed;
     // the stream closes when another page replaces it.

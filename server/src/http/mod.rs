@@ -10,6 +10,7 @@ mod logs;
 mod metrics;
 mod ops;
 pub mod page_cache;
+mod placed;
 pub mod protect;
 pub mod streams;
 mod trace;
@@ -19,6 +20,7 @@ use std::sync::{Arc, OnceLock};
 use axum::extract::FromRef;
 use axum::Router;
 use gantry_app::context::ServerContext;
+use gantry_app::server_page::placed::Placed;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::services::ServeDir;
@@ -99,6 +101,12 @@ pub fn router(state: AppState) -> Router {
     // rendering); every other response gets the layer's policy without one.
     let provide = move || {
         provide_context(context.clone());
+        // The slot a server-rendered page leaves its HTML in (`placed`).
+        if let Some(parts) = use_context::<http::request::Parts>() {
+            if let Some(placed) = parts.extensions.get::<Placed>() {
+                provide_context(placed.clone());
+            }
+        }
         let nonce = leptos::nonce::use_nonce();
         let options = use_context::<leptos_axum::ResponseOptions>();
         if let (Some(nonce), Some(options)) = (nonce, options) {
@@ -136,9 +144,10 @@ pub fn router(state: AppState) -> Router {
             provide,
             gantry_app::shell,
         ))
-        // Innermost first: the overview's renderings (per person), who is asking (needs the
-        // session), the session itself, then the cross-site check, which needs neither and
-        // so refuses before any database work.
+        // Innermost first: a page's HTML put in place, the overview's renderings (per
+        // person), who is asking (needs the session), the session itself, then the
+        // cross-site check, which needs neither and so refuses before any database work.
+        .layer(axum::middleware::from_fn(placed::place))
         .layer(axum::middleware::from_fn_with_state(state.clone(), page_cache::overview))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::layer::identify))
         .layer(state.sessions.clone())

@@ -50,9 +50,23 @@ struct Rendering {
     nonce: Option<(String, Vec<usize>)>,
 }
 
+/// The renderings kept, and their bytes in all (counted as they come and go: summing them
+/// at every insert was a few per cent of a flood of distinct Metrics addresses).
+#[derive(Default)]
+struct Kept {
+    entries: HashMap<String, Rendering>,
+    bytes: usize,
+}
+
+impl Kept {
+    fn full_for(&self, rendering: &Rendering) -> bool {
+        self.entries.len() >= SWEEP_ABOVE || self.bytes + rendering.body.len() > MOST_BYTES
+    }
+}
+
 #[derive(Default)]
 pub struct PageCache {
-    entries: Mutex<HashMap<String, Rendering>>,
+    kept: Mutex<Kept>,
     /// The pages being made, each with the turn its makers take one after the other.
     making: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -83,9 +97,11 @@ fn person_key(p: &Principal) -> String {
 
 impl PageCache {
     fn get(&self, key: &str, versions: &[u64]) -> Option<Response> {
-        let entries = self.entries.lock().ok()?;
-        let hit =
-            entries.get(key).filter(|r| r.versions == versions && r.made.elapsed() < FRESH_FOR)?;
+        let kept = self.kept.lock().ok()?;
+        let hit = kept
+            .entries
+            .get(key)
+            .filter(|r| r.versions == versions && r.made.elapsed() < FRESH_FOR)?;
         let mut headers = hit.headers.clone();
         // Each response its own nonce, even when its page is one already made.
         let body = match &hit.nonce {
@@ -106,17 +122,21 @@ impl PageCache {
     }
 
     fn put(&self, key: String, rendering: Rendering) {
-        let mut entries = lock(&self.entries);
-        let held = |entries: &HashMap<String, Rendering>| -> usize {
-            entries.values().map(|r| r.body.len()).sum()
-        };
-        if entries.len() >= SWEEP_ABOVE || held(&entries) + rendering.body.len() > MOST_BYTES {
-            entries.retain(|_, r| r.made.elapsed() < FRESH_FOR);
+        let mut kept = lock(&self.kept);
+        let kept = &mut *kept;
+        // The rendering it replaces goes first, so the bytes count each page once.
+        if let Some(old) = kept.entries.remove(&key) {
+            kept.bytes = kept.bytes.saturating_sub(old.body.len());
         }
-        if entries.len() >= SWEEP_ABOVE || held(&entries) + rendering.body.len() > MOST_BYTES {
+        if kept.full_for(&rendering) {
+            kept.entries.retain(|_, r| r.made.elapsed() < FRESH_FOR);
+            kept.bytes = kept.entries.values().map(|r| r.body.len()).sum();
+        }
+        if kept.full_for(&rendering) {
             return;
         }
-        entries.insert(key, rendering);
+        kept.bytes += rendering.body.len();
+        kept.entries.insert(key, rendering);
     }
 
     /// Waits for the turn to make `key`'s page: one request at a time makes it.
@@ -258,10 +278,22 @@ mod tests {
         for n in 0..8 {
             cache.put(format!("someone\u{0}/monitoring?n={n}"), rendering(page));
         }
-        let entries = cache.entries.lock().expect("no test panicked holding it");
-        let held: usize = entries.values().map(|r| r.body.len()).sum();
-        assert_eq!(entries.len(), 3, "only what fits is kept");
+        let kept = cache.kept.lock().expect("no test panicked holding it");
+        let held: usize = kept.entries.values().map(|r| r.body.len()).sum();
+        assert_eq!(kept.entries.len(), 3, "only what fits is kept");
+        assert_eq!(kept.bytes, held, "the bytes counted are the bytes kept");
         assert!(held <= MOST_BYTES);
+    }
+
+    #[test]
+    fn a_page_made_again_replaces_its_bytes() {
+        let cache = PageCache::default();
+        for size in [1_000, 3_000, 2_000] {
+            cache.put("someone\u{0}/".to_owned(), rendering(size));
+        }
+        cache.put("someone\u{0}/monitoring?".to_owned(), rendering(500));
+        let kept = cache.kept.lock().expect("no test panicked holding it");
+        assert_eq!((kept.entries.len(), kept.bytes), (2, 2_500));
     }
 
     #[tokio::test]

@@ -95,7 +95,7 @@ async fn the_history_page_and_export_show_what_runs_where_and_who_changed_it(db:
     assert!(by_person("/api/history.json?person=nobody-at-all").await.is_empty());
     let page = html_of(&stakeholder, &app, "/history?person=DANA+developer").await;
     assert!(
-        page.contains("id=\"rev-dev-backend-2\"") && page.contains("Timeline (1 entries"),
+        page.contains("id=\"rev-dev-backend-2\"") && page.contains("Timeline (1 entry)"),
         "{page}"
     );
 
@@ -207,6 +207,9 @@ async fn older_entries_are_one_link_away_and_none_is_lost_between_pages(db: PgPo
         seen.extend(shown.iter().cloned());
         let Some(at) = html.find("id=\"older\"") else { break };
         assert_eq!(shown.len(), page, "a page with older entries is full: {path}");
+        let heading =
+            format!("Timeline ({page} entries, newest first; older ones on the next page)");
+        assert!(html.contains(&heading), "a full page says there are more: {path}");
         let link = html[..at].rsplit("href=\"").next().unwrap();
         path = link.split('"').next().unwrap().replace("&amp;", "&");
         assert!(
@@ -215,6 +218,10 @@ async fn older_entries_are_one_link_away_and_none_is_lost_between_pages(db: PgPo
         );
         assert!(pages < 20, "{path}");
     }
+    assert!(
+        !html_of(&stakeholder, &app, &path).await.contains("older ones on the next page"),
+        "the last page"
+    );
     assert!(pages * page >= 700 && pages <= 700 / page + 2, "{pages} pages of {page}");
     let revisions = seen.iter().filter(|id| id.starts_with("rev-")).count();
     assert_eq!(i64::try_from(revisions).unwrap(), all, "every revision on one page or another");

@@ -323,3 +323,20 @@ async fn the_overview_cards_carry_no_hostile_value_from_the_cluster(db: PgPool) 
     assert!(html.contains("&lt;x-probe"), "the tag is not on the page: {html}");
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn a_value_imitating_the_pages_marker_is_shown_as_text(db: PgPool) {
+    // A server-rendered page's HTML is put in place of a marker after rendering; the
+    // marker names a token made for each request, and a value that looks like one is
+    // escaped like any other, so the page is placed once, where it belongs.
+    let app = spawn_on_simulator(db, &[]).await;
+    let imitation = "<!--gantry-page 00000000000000000000000000000000-->";
+    let encoded: String = url::form_urlencoded::byte_serialize(imitation.as_bytes()).collect();
+    let stakeholder = app.client_as("stakeholder").await;
+    let page = stakeholder.get(app.url(&format!("/history?workload={encoded}"))).send().await;
+    let html = page.expect("sent").text().await.expect("a body");
+    assert!(!html.contains("<!--gantry-page"), "{html}");
+    assert!(html.contains("&lt;!--gantry-page"), "the value is shown, escaped: {html}");
+    assert_eq!(html.matches("id=\"timeline\"").count(), 1, "placed once: {html}");
+    app.stop().await;
+}

@@ -33,8 +33,16 @@ async fn every_section_of_the_navigation_answers(db: PgPool) {
     for path in ["/history", "/monitoring", "/backups", "/approvals", "/audit"] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
+        let length: usize = response.headers()["content-length"].to_str().unwrap().parse().unwrap();
         let html = response.text().await.unwrap();
         assert!(html.contains("aria-current=\"page\""), "{path} does not mark its section");
+        // The page's own HTML is placed into the response beside Leptos' output: inside
+        // its frame, whole, the marker that stood for it gone, the length counted right.
+        let placed = html.split("<div class=\"detail\">").nth(1).unwrap_or_default();
+        assert!(placed.starts_with('<') && !placed.starts_with("</div>"), "{path}: {html}");
+        assert!(!html.contains("<!--gantry-page"), "{path}");
+        assert_eq!(html.matches("</html>").count(), 1, "{path}");
+        assert_eq!(length, html.len(), "{path}");
     }
     app.stop().await;
 }
