@@ -33,7 +33,7 @@ pub fn label(action: &str) -> &'static str {
 
 fn when_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .map(|t| crate::records::clock::to_second(&t))
         .unwrap_or_default()
 }
 

@@ -42,8 +42,8 @@ impl Events {
 }
 
 fn rows_html(rows: &[Row]) -> String {
+    // Borrowed: a row holds a dozen strings, and the view takes only the ones it shows.
     rows.iter()
-        .cloned()
         .map(|Row { id, occurred_at, event: r, .. }| {
             let who = match (&r.display_name, &r.user_id) {
                 (Some(name), Some(id)) => format!("{name} ({id})"),
@@ -60,8 +60,8 @@ fn rows_html(rows: &[Row]) -> String {
                 _ => "—".to_owned(),
             };
             view! {
-                <tr data-event=id data-kind=r.kind>
-                    <td class="mono small">{occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
+                <tr data-event=*id data-kind=r.kind.clone()>
+                    <td class="mono small">{crate::records::clock::to_second(occurred_at)}</td>
                     <td>{who}</td>
                     <td>{what}</td>
                     <td>{place}</td>

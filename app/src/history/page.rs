@@ -11,7 +11,7 @@ use crate::status::model::EnvironmentStatus;
 
 fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .map(|t| crate::records::clock::to_minute(&t))
         .unwrap_or_default()
 }
 

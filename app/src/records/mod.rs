@@ -11,6 +11,7 @@
 //! the listener is not connected nothing is kept: every view reads the database, as it
 //! would without this.
 
+pub mod clock;
 pub mod listen;
 
 use std::collections::HashMap;
