@@ -13,6 +13,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. scripts/wrk-checked.sh
 BIN=target/release/gantry
 PORT=${SCALE_PORT:-3950}
 PG_URL=$(scripts/postgres.sh url)
@@ -104,15 +105,15 @@ for n in $SIZES; do
   export STREAMS_COOKIES=$WORK/cookies
   for _ in $(seq 1 20); do sign_in; done >"$STREAMS_COOKIES"
   before=$(api_requests)
-  out=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" -s "$WORK/distinct.lua" "http://127.0.0.1:$PORT/")
+  out=$(wrk_checked -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" -s "$WORK/distinct.lua" "http://127.0.0.1:$PORT/")
   OVERVIEW[$n]="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out") req/s, p50 $(ms "$(p50 <<<"$out")") ms, p99 $(ms "$(p99 <<<"$out")") ms"
   OVERVIEW_P50[$n]=$(ms "$(p50 <<<"$out")")
   total=$(views <<<"$out")
-  out=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $(sign_in developer)" -s "$WORK/distinct.lua" "http://127.0.0.1:$PORT/")
+  out=$(wrk_checked -t2 -c64 -d10s --latency -H "Cookie: $(sign_in developer)" -s "$WORK/distinct.lua" "http://127.0.0.1:$PORT/")
   OVERVIEW3[$n]="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out") req/s, p50 $(ms "$(p50 <<<"$out")") ms, p99 $(ms "$(p99 <<<"$out")") ms"
   total=$(( total + $(views <<<"$out") ))
-  out=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/environments/prod")
-  [ "$n" = 1 ] && out=$(wrk -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/environments/dev")
+  out=$(wrk_checked -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/environments/prod")
+  [ "$n" = 1 ] && out=$(wrk_checked -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/environments/dev")
   ENVPAGE[$n]="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out") req/s, p99 $(ms "$(p99 <<<"$out")") ms"
   total=$(( total + $(views <<<"$out") ))
   after=$(api_requests)

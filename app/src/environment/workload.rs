@@ -14,7 +14,7 @@ pub fn WorkloadPage() -> impl IntoView {
     let followed = Followed::start(Some(workload));
     let env = followed.env;
     view! {
-        <Title text=move || format!("{} in {}", workload.get(), env.get())/>
+        <Title text=super::address_title(move || format!("{} in {}", workload.get(), env.get()))/>
         <Crumbs env workload=Some(workload) connection=followed.connection/>
         <Loaded
             followed

@@ -293,6 +293,40 @@ async fn the_environment_and_workload_pages_show_pods_revisions_and_jobs(db: PgP
     app.stop().await;
 }
 
+/// Many views of the detail pages at once, each answered whole with its address's title. leptos_meta reads the titles after the
+/// body; a title that read the route's reactive values then, under load, found them
+/// disposed — the handler panicked and the connection dropped.
+#[sqlx::test(migrator = "gantry::db::MIGRATOR")]
+async fn detail_pages_viewed_all_at_once_are_each_answered_whole(db: PgPool) {
+    let app = spawn_on_simulator(db, &[]).await;
+    let pages = [
+        ("/environments/prod", "<title>prod environment · Gantry</title>"),
+        ("/environments/prod/workloads/backend", "<title>backend in prod · Gantry</title>"),
+    ];
+    let views: Vec<_> = (0..64)
+        .map(|n| {
+            let (path, title) = pages[n % 2];
+            let (client, url) = (app.client.clone(), app.url(path));
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    let response =
+                        client.get(&url).send().await.map_err(|e| format!("{path}: {e}"))?;
+                    let status = response.status();
+                    let page = response.text().await.map_err(|e| format!("{path}: {e}"))?;
+                    if status != 200 || !page.contains(title) || !page.contains("</html>") {
+                        return Err(format!("{path}: {status}, {} bytes", page.len()));
+                    }
+                }
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
+    for view in views {
+        view.await.expect("the viewer ran").expect("every view answered whole");
+    }
+    app.stop().await;
+}
+
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn open_streams_end_when_the_server_stops(db: PgPool) {
     let app = spawn_on_simulator(db, &[("GANTRY_SHUTDOWN_GRACE_SECONDS", "60")]).await;
