@@ -112,8 +112,9 @@ for n in $SIZES; do
   out=$(wrk_checked -t2 -c64 -d10s --latency -H "Cookie: $(sign_in developer)" -s "$WORK/distinct.lua" "http://127.0.0.1:$PORT/")
   OVERVIEW3[$n]="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out") req/s, p50 $(ms "$(p50 <<<"$out")") ms, p99 $(ms "$(p99 <<<"$out")") ms"
   total=$(( total + $(views <<<"$out") ))
-  out=$(wrk_checked -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/environments/prod")
-  [ "$n" = 1 ] && out=$(wrk_checked -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/environments/dev")
+  # One environment is dev alone; past it, prod.
+  environment=/environments/prod; [ "$n" = 1 ] && environment=/environments/dev
+  out=$(wrk_checked -t2 -c64 -d10s --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$environment")
   ENVPAGE[$n]="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out") req/s, p99 $(ms "$(p99 <<<"$out")") ms"
   total=$(( total + $(views <<<"$out") ))
   after=$(api_requests)
