@@ -42,7 +42,7 @@ mod ssr {
             .collect();
         Overview {
             environments,
-            generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            generated_at: crate::records::clock::to_second(&chrono::Utc::now()),
             refresh_count: ANSWERED.fetch_add(1, Ordering::Relaxed) + 1,
         }
     }

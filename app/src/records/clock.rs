@@ -1,6 +1,7 @@
-//! Times as the record pages write them, made without a format string: chrono's
-//! `format("%Y-%m-%d %H:%M:%S UTC")` reads its format string again for every row, which
-//! was a few per cent of an Audit or History page read with a filter no one asked before.
+//! Times as the pages write them (the record pages' rows, the overview's "Loaded …"), made
+//! without a format string: chrono's `format("%Y-%m-%d %H:%M:%S UTC")` reads its format
+//! string again for every row, which was a few per cent of an Audit or History page read
+//! with a filter no one asked before.
 
 use std::fmt::Write as _;
 

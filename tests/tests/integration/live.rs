@@ -293,9 +293,10 @@ async fn the_environment_and_workload_pages_show_pods_revisions_and_jobs(db: PgP
     app.stop().await;
 }
 
-/// Many views of the detail pages at once, each answered whole with its address's title. leptos_meta reads the titles after the
-/// body; a title that read the route's reactive values then, under load, found them
-/// disposed — the handler panicked and the connection dropped.
+/// Many views of the detail pages at once, each answered whole with its address's title.
+/// leptos_meta reads the titles after the body; a title that read the route's reactive
+/// values then, under load, found them disposed — the handler panicked and the connection
+/// dropped.
 #[sqlx::test(migrator = "gantry::db::MIGRATOR")]
 async fn detail_pages_viewed_all_at_once_are_each_answered_whole(db: PgPool) {
     let app = spawn_on_simulator(db, &[]).await;
